@@ -1,0 +1,69 @@
+# Tether's developer entry points. `make help` lists them.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO          ?= go
+LOCAL       := $(CURDIR)/.local
+LOCALBIN    := $(LOCAL)/bin
+CONTROLLER_GEN := $(LOCALBIN)/controller-gen
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X github.com/tether-gitops/tether/internal/version.Version=$(VERSION)
+GOTEST_FLAGS ?= -count=1 -timeout 30m
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/tether
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tether ./cmd/tether
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) ## Build the code generators into .local/bin
+
+$(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && GOFLAGS=-mod=mod $(GO) build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRDs in config/crd/bases
+	$(CONTROLLER_GEN) object paths=./api/...
+	rm -rf config/crd/bases
+	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:dir=./config/crd/bases
+
+.PHONY: testcluster
+testcluster: ## Build the test control plane (etcd, kube-*, kwok) into .local/testcluster
+	bash hack/testcluster/build.sh
+
+.PHONY: test
+test: tools testcluster ## Run unit, integration and end-to-end tests against real components
+	$(GO) vet ./...
+	@mkdir -p $(LOCAL)
+	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCAL)/test.log
+
+.PHONY: test-short
+test-short: ## Run only the tests that need no cluster
+	$(GO) test -short -count=1 ./...
+
+.PHONY: cluster-up
+cluster-up: testcluster ## Start a local control plane in the background; kubeconfig in .local/kubeconfig
+	@mkdir -p $(LOCAL)
+	$(GO) build -o $(LOCALBIN)/cluster ./hack/cluster
+	@rm -f $(LOCAL)/kubeconfig
+	nohup $(LOCALBIN)/cluster up -dir $(LOCAL)/cluster -kubeconfig $(LOCAL)/kubeconfig >$(LOCAL)/cluster.log 2>&1 &
+	@for i in $$(seq 1 180); do \
+		if [ -s $(LOCAL)/kubeconfig ]; then echo "cluster up: export KUBECONFIG=$(LOCAL)/kubeconfig"; exit 0; fi; \
+		if ! pgrep -f "$(LOCALBIN)/cluster up" >/dev/null; then cat $(LOCAL)/cluster.log; exit 1; fi; \
+		sleep 1; \
+	done; cat $(LOCAL)/cluster.log; exit 1
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane started by cluster-up
+	@if [ -x $(LOCALBIN)/cluster ]; then $(LOCALBIN)/cluster down -dir $(LOCAL)/cluster -kubeconfig $(LOCAL)/kubeconfig; \
+	else echo "cluster down: no cluster is running"; fi
+
+.PHONY: demo
+demo: ## Build everything and deploy the guestbook example (arrives with the Argo CD Application controller)
+	@echo "make demo is not available yet: it arrives with the Argo CD Application controller (issue 6)."
+	@echo "Until then: 'make cluster-up' starts a local control plane, and 'kubectl apply -f config/crd/bases' serves Tether's APIs on it."
+	@exit 1
