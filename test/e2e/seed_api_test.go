@@ -180,6 +180,20 @@ kind: Kustomization
 metadata: {name: bad-interval, namespace: flux-system}
 spec: {interval: 10, path: ./, prune: true, sourceRef: {kind: GitRepository, name: podinfo}}
 `, "spec.interval"},
+		// CVE-2022-39272: an interval no controller can decode must be
+		// refused up front, not stop the whole kind from reconciling.
+		{"CVE-2022-39272 undecodable interval", `
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta1
+kind: Kustomization
+metadata: {name: bad-interval-text, namespace: flux-system}
+spec: {interval: every five minutes, path: ./, prune: true, sourceRef: {kind: GitRepository, name: podinfo}}
+`, "spec.interval"},
+		{"CVE-2022-39272 undecodable timeout on an old GitRepository", `
+apiVersion: source.toolkit.fluxcd.io/v1beta1
+kind: GitRepository
+metadata: {name: bad-timeout-text, namespace: flux-system}
+spec: {interval: 1m, timeout: soon, url: https://example.com/r.git}
+`, "spec.timeout"},
 		{"boolean given as a string", `
 apiVersion: argoproj.io/v1alpha1
 kind: Application

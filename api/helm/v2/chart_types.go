@@ -4,6 +4,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tether-gitops/tether/api/meta"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 )
 
 // Kinds of source object the engine can generate from a chart template.
@@ -126,12 +127,12 @@ type HelmChartTemplateSpec struct {
 
 	// Reference selects the OCI artifact to pull; the latest tag by default.
 	// +optional
-	Reference *OCIRepositoryRef `json:"ref,omitempty"`
+	Reference *sourcev1.OCIRepositoryRef `json:"ref,omitempty"`
 
 	// LayerSelector picks the layer of the OCI artifact that holds the
 	// chart; the first layer by default.
 	// +optional
-	LayerSelector *OCILayerSelector `json:"layerSelector,omitempty"`
+	LayerSelector *sourcev1.OCILayerSelector `json:"layerSelector,omitempty"`
 
 	// Provider is the cloud provider used to authenticate with the OCI
 	// registry; defaults to generic.
@@ -148,7 +149,7 @@ type HelmChartTemplateSpec struct {
 	// for OCI sources only and does not cover dependencies that are not
 	// bundled in the chart.
 	// +optional
-	Verify *OCIRepositoryVerification `json:"verify,omitempty"`
+	Verify *sourcev1.OCIRepositoryVerification `json:"verify,omitempty"`
 
 	// ServiceAccountName is the service account whose image pull secrets or
 	// workload identity are used to pull from the OCI registry.
@@ -190,75 +191,6 @@ type HelmChartTemplateSpec struct {
 	// Suspend stops reconciliation of the generated source object.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
-}
-
-// OCIRepositoryRef selects one artifact of an OCI repository. When several
-// fields are set, Digest wins over SemVer, which wins over Tag.
-type OCIRepositoryRef struct {
-	// Digest to pull, as "sha256:<hex>".
-	// +optional
-	Digest string `json:"digest,omitempty"`
-
-	// SemVer is a range; the highest matching tag is pulled.
-	// +optional
-	SemVer string `json:"semver,omitempty"`
-
-	// SemverFilter is a regular expression that tags must match to be
-	// considered for SemVer.
-	// +optional
-	SemverFilter string `json:"semverFilter,omitempty"`
-
-	// Tag to pull; defaults to latest.
-	// +optional
-	Tag string `json:"tag,omitempty"`
-}
-
-// OCILayerSelector picks one layer of an OCI artifact.
-type OCILayerSelector struct {
-	// MediaType of the layer; the first layer of this type is used.
-	// +optional
-	MediaType string `json:"mediaType,omitempty"`
-
-	// Operation is extract (the default), which unpacks the layer, or copy,
-	// which stores it as it is.
-	// +kubebuilder:validation:Enum=extract;copy
-	// +optional
-	Operation string `json:"operation,omitempty"`
-}
-
-// OCIRepositoryVerification configures the signature check of an OCI
-// artifact.
-type OCIRepositoryVerification struct {
-	// Provider is the signing technology (v2beta1 knew only cosign).
-	// +kubebuilder:validation:Enum=cosign;notation
-	// +kubebuilder:default:=cosign
-	Provider string `json:"provider"`
-
-	// SecretRef names a Secret with the trusted public keys.
-	// +optional
-	SecretRef *meta.LocalObjectReference `json:"secretRef,omitempty"`
-
-	// MatchOIDCIdentity lists the identities accepted for keyless Cosign
-	// signatures; a signature is accepted when any of them matches.
-	// +optional
-	MatchOIDCIdentity []OIDCIdentityMatch `json:"matchOIDCIdentity,omitempty"`
-
-	// TrustedRootSecretRef names a Secret with a Sigstore trusted_root.json,
-	// for self-hosted Sigstore services.
-	// +optional
-	TrustedRootSecretRef *meta.LocalObjectReference `json:"trustedRootSecretRef,omitempty"`
-}
-
-// OIDCIdentityMatch is a pair of regular expressions matched against the
-// issuer and subject of a keyless signing certificate.
-type OIDCIdentityMatch struct {
-	// Issuer is a regular expression for the OIDC issuer.
-	// +required
-	Issuer string `json:"issuer"`
-
-	// Subject is a regular expression for the identity subject.
-	// +required
-	Subject string `json:"subject"`
 }
 
 // CrossNamespaceObjectReference names the source that holds a chart, which

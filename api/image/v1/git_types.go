@@ -1,6 +1,9 @@
 package v1
 
-import "github.com/tether-gitops/tether/api/meta"
+import (
+	"github.com/tether-gitops/tether/api/meta"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+)
 
 // GitSpec holds the git settings of an ImageUpdateAutomation: what to check
 // out, how to commit and where to push.
@@ -30,7 +33,7 @@ type GitCheckoutSpec struct {
 	// Reference is the branch, tag, semver range, ref name or commit to
 	// clone.
 	// +required
-	Reference GitRepositoryRef `json:"ref"`
+	Reference sourcev1.GitRepositoryRef `json:"ref"`
 }
 
 // CommitSpec says how the automation's commits are made.

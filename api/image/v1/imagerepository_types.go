@@ -75,7 +75,7 @@ type ImageRepositorySpec struct {
 
 	// AccessFrom lets ImagePolicies in other namespaces use this repository.
 	// +optional
-	AccessFrom *AccessFrom `json:"accessFrom,omitempty"`
+	AccessFrom *meta.AccessFrom `json:"accessFrom,omitempty"`
 
 	// NOTE: v1 and v1beta2 cap the list at 25 items, v1beta1 does not; the
 	// looser v1beta1 rule is kept.

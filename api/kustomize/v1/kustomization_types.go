@@ -32,19 +32,22 @@ type KustomizationSpec struct {
 	// +optional
 	Decryption *Decryption `json:"decryption,omitempty"`
 
-	// NOTE: v1beta1 put no pattern on interval, retryInterval and timeout,
-	// so none is enforced on them here either (the loosest validation of
-	// all served versions wins); v1 and v1beta2 use the pattern
-	// ^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$.
+	// NOTE: v1beta1 put no pattern on interval, retryInterval and timeout;
+	// v1 and v1beta2 use ^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$. We accept exactly
+	// what Go's time.ParseDuration accepts: every value any version took
+	// still works, and a value no controller can decode (CVE-2022-39272)
+	// is refused by the API server instead of breaking list decoding.
 
 	// Interval is how often the Kustomization is reconciled.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
 	// +required
 	Interval metav1.Duration `json:"interval"`
 
 	// RetryInterval is how soon a failed reconciliation is retried; it
 	// defaults to Interval.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
 	// +optional
 	RetryInterval *metav1.Duration `json:"retryInterval,omitempty"`
 
@@ -136,6 +139,7 @@ type KustomizationSpec struct {
 	// Timeout bounds the apply, validation and health check steps; it
 	// defaults to Interval.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 

@@ -159,7 +159,7 @@ type GitRepositorySpec struct {
 	// AccessFrom is the cross-namespace access list of v1beta1 and v1beta2.
 	// Deprecated: never enforced, and dropped from upstream v1.
 	// +optional
-	AccessFrom *AccessFrom `json:"accessFrom,omitempty"`
+	AccessFrom *meta.AccessFrom `json:"accessFrom,omitempty"`
 }
 
 // GitRepositoryInclude copies (part of) another GitRepository's artifact

@@ -96,12 +96,12 @@ type HelmChartSpec struct {
 	// AccessFrom is a cross-namespace access list that Flux declared but
 	// never enforced (v1beta1 and v1beta2).
 	// +optional
-	AccessFrom *AccessFrom `json:"accessFrom,omitempty"`
+	AccessFrom *meta.AccessFrom `json:"accessFrom,omitempty"`
 
 	// Verify turns on the signature check of charts pulled from an OCI
 	// HelmRepository. Dependencies not bundled in the chart are not checked.
 	// +optional
-	Verify *HelmChartVerification `json:"verify,omitempty"`
+	Verify *OCIRepositoryVerification `json:"verify,omitempty"`
 }
 
 // LocalHelmChartSourceReference names the source of a HelmChart, in the

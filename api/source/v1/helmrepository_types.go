@@ -94,7 +94,7 @@ type HelmRepositorySpec struct {
 	// AccessFrom is a cross-namespace access list that Flux declared but
 	// never enforced.
 	// +optional
-	AccessFrom *AccessFrom `json:"accessFrom,omitempty"`
+	AccessFrom *meta.AccessFrom `json:"accessFrom,omitempty"`
 
 	// Type of the repository; "oci" requires an oci:// URL.
 	// +kubebuilder:validation:Enum=default;oci

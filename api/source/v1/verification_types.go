@@ -12,7 +12,12 @@ const (
 )
 
 // OCIRepositoryVerification tells how to check the signature of an OCI
-// artifact before it is accepted.
+// artifact, or of a Helm chart pulled from an OCI registry, before it is
+// accepted.
+//
+// NOTE: upstream v1 HelmChart has its own verification type without
+// trustedRootSecretRef, while upstream v1beta2 HelmChart used this one; the
+// superset is this type.
 type OCIRepositoryVerification struct {
 	// Provider is the signing technology to check against.
 	// +kubebuilder:validation:Enum=cosign;notation
@@ -31,34 +36,6 @@ type OCIRepositoryVerification struct {
 
 	// TrustedRootSecretRef names a Secret whose key "trusted_root.json" holds
 	// a Sigstore trusted root, for self-hosted Sigstore services.
-	// +optional
-	TrustedRootSecretRef *meta.LocalObjectReference `json:"trustedRootSecretRef,omitempty"`
-}
-
-// HelmChartVerification tells how to check the signature of a Helm chart
-// pulled from an OCI registry.
-//
-// NOTE: upstream v1 has no trustedRootSecretRef here, while upstream v1beta2
-// used the OCIRepository verification type, which has it. The field is kept
-// so that v1beta2 objects that set it are not pruned.
-type HelmChartVerification struct {
-	// Provider is the signing technology to check against.
-	// +kubebuilder:validation:Enum=cosign;notation
-	// +kubebuilder:default:=cosign
-	Provider string `json:"provider"`
-
-	// SecretRef names a Secret holding the trusted public keys or
-	// certificates.
-	// +optional
-	SecretRef *meta.LocalObjectReference `json:"secretRef,omitempty"`
-
-	// MatchOIDCIdentity lists accepted signer identities for Cosign keyless
-	// signatures; the signature passes when any entry matches.
-	// +optional
-	MatchOIDCIdentity []OIDCIdentityMatch `json:"matchOIDCIdentity,omitempty"`
-
-	// TrustedRootSecretRef names a Secret whose key "trusted_root.json" holds
-	// a Sigstore trusted root (only in upstream's v1beta2 form of this type).
 	// +optional
 	TrustedRootSecretRef *meta.LocalObjectReference `json:"trustedRootSecretRef,omitempty"`
 }

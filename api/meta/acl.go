@@ -1,12 +1,9 @@
-package v1
+package meta
 
 // AccessFrom lists the namespaces whose objects may refer to a source across
 // namespaces. Flux declared it on its v1beta sources without ever enforcing
 // it; Tether keeps the field so that such manifests still apply.
-//
-// NOTE: Flux shares this type between API groups (it also appears on
-// image.toolkit.fluxcd.io's ImageRepository); it lives here until a shared
-// home in package meta is agreed.
+// Flux shares this type between the source and image groups.
 type AccessFrom struct {
 	// NamespaceSelectors is a list of selectors; a namespace matching any
 	// one of them is granted access.
