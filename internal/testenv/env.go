@@ -59,6 +59,7 @@ type Env struct {
 	NodeName string
 
 	ca        *authority
+	spawner   *spawner
 	procs     []*process // in start order
 	removeDir bool
 	stopOnce  sync.Once
@@ -85,7 +86,7 @@ func Start(opts Options) (env *Env, err error) {
 	} else if err := checkBinaries(bin); err != nil {
 		return nil, err
 	}
-	env = &Env{Dir: opts.Dir, NodeName: "kwok-node-0"}
+	env = &Env{Dir: opts.Dir, NodeName: "kwok-node-0", spawner: newSpawner()}
 	if env.Dir == "" {
 		if env.Dir, err = os.MkdirTemp("", "tether-testenv-"); err != nil {
 			return nil, fmt.Errorf("testenv: %w", err)
@@ -208,6 +209,7 @@ func (e *Env) Stop() {
 		for i := len(e.procs) - 1; i >= 0; i-- {
 			e.procs[i].stop(10 * time.Second)
 		}
+		e.spawner.close()
 		if e.removeDir {
 			_ = os.RemoveAll(e.Dir)
 		}
@@ -245,7 +247,7 @@ func (e *Env) start(name, bin, logDir string, args ...string) (*process, error) 
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := startProcess(name, bin, logDir, args...)
+	p, err := e.spawner.start(name, bin, logDir, args...)
 	if err != nil {
 		return nil, err
 	}

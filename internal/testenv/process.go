@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -20,10 +21,45 @@ type process struct {
 	err     error
 }
 
+// spawner starts processes from one OS thread that lives as long as the
+// cluster. Linux sends the parent-death signal when the *thread* that
+// started a child exits, and the Go runtime may retire threads, so children
+// must come from a thread that is pinned and kept alive.
+type spawner struct {
+	requests chan func()
+}
+
+func newSpawner() *spawner {
+	s := &spawner{requests: make(chan func())}
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: when close(requests) ends this goroutine, the
+		// thread ends with it, which is what we want after Stop.
+		for fn := range s.requests {
+			fn()
+		}
+	}()
+	return s
+}
+
+// start runs startProcess on the spawner's thread.
+func (s *spawner) start(name, bin, logDir string, args ...string) (p *process, err error) {
+	done := make(chan struct{})
+	s.requests <- func() {
+		p, err = startProcess(name, bin, logDir, args...)
+		close(done)
+	}
+	<-done
+	return p, err
+}
+
+// close ends the spawner's thread; call it after every child has stopped.
+func (s *spawner) close() { close(s.requests) }
+
 // startProcess runs bin with args, logging to <logDir>/<name>.log. The
 // child gets its own process group, so that stopping it stops its children
 // too, and SIGKILL when the test binary dies, so that nothing is left
-// behind after a panic or a timeout.
+// behind after a panic or a timeout. Call it through a spawner.
 func startProcess(name, bin, logDir string, args ...string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.Create(logPath)
