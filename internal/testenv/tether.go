@@ -1,0 +1,108 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	tetherBin string
+	buildErr  error
+)
+
+// TetherBinary builds cmd/tether once per test process and returns its
+// path.
+func TetherBinary() (string, error) {
+	buildOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "tether-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		tetherBin = filepath.Join(dir, "tether")
+		cmd := exec.Command("go", "build", "-o", tetherBin, "./cmd/tether")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build tether: %v\n%s", err, out)
+		}
+	})
+	return tetherBin, buildErr
+}
+
+// Tether is a `tether run` process started by a test.
+type Tether struct {
+	// Cmd is the running process.
+	Cmd *exec.Cmd
+	// Logs collects its standard output and error.
+	Logs *SyncBuffer
+}
+
+// StartTether runs `tether run` against env with args added to sensible
+// test defaults (loopback artifact server on a free port, metrics and
+// health probes off, debug logs). It stops the process when the test ends
+// and prints its logs if the test failed.
+func StartTether(t testing.TB, env *Env, args ...string) *Tether {
+	t.Helper()
+	bin, err := TetherBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"run", "--kubeconfig", env.KubeconfigPath,
+		"--storage-path", t.TempDir(), "--storage-addr", "127.0.0.1:0",
+		"--metrics-addr", "0", "--health-addr", "0", "--log-level", "debug"}
+	cmd := exec.Command(bin, append(base, args...)...)
+	logs := &SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("tether logs:\n%s", logs.String())
+		}
+	})
+	return &Tether{Cmd: cmd, Logs: logs}
+}
+
+// SyncBuffer is a bytes.Buffer that is safe for concurrent use.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
