@@ -3,15 +3,21 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	runcmd "github.com/tether-gitops/tether/internal/cli/run"
 	versioncmd "github.com/tether-gitops/tether/internal/cli/version"
 )
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		os.Exit(1)
 	}
 }
@@ -25,6 +31,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(versioncmd.NewCmd())
+	root.AddCommand(versioncmd.NewCmd(), runcmd.NewCmd())
 	return root
 }

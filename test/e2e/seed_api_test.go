@@ -42,11 +42,7 @@ func TestSeedCopyMatchesShared(t *testing.T) {
 // the seed examples with server-side apply and checks that reading each one
 // back returns every field the user wrote.
 func TestSeedExamplesAreAcceptedAsWritten(t *testing.T) {
-	e := cluster(t)
-	applier, err := testenv.NewApplier(e.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	applier := newApplier(t)
 	files, err := filepath.Glob(filepath.Join(seedDir, "*.yaml"))
 	if err != nil || len(files) < 13 {
 		t.Fatalf("found %d seed YAML files (%v), want 13", len(files), err)
@@ -120,11 +116,7 @@ func checkAppliedAsWritten(t *testing.T, applier *testenv.Applier, obj *unstruct
 // TestOldVersionFieldsSurviveInEveryVersion writes v1beta1-only fields and
 // reads the object back through the storage version and the old one.
 func TestOldVersionFieldsSurviveInEveryVersion(t *testing.T) {
-	e := cluster(t)
-	applier, err := testenv.NewApplier(e.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	applier := newApplier(t)
 	old := mustObject(t, `
 apiVersion: kustomize.toolkit.fluxcd.io/v1beta1
 kind: Kustomization
@@ -166,11 +158,7 @@ spec:
 // refuses wrong types and unknown enum values with the field's path, and
 // that nothing is stored.
 func TestInvalidDocumentsAreRejectedNamingTheField(t *testing.T) {
-	e := cluster(t)
-	applier, err := testenv.NewApplier(e.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	applier := newApplier(t)
 	tests := []struct {
 		name, doc, field string
 	}{

@@ -1,0 +1,95 @@
+package run
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options holds the flags of `tether run`. Every field has a default that
+// works on a laptop and in a cluster.
+type Options struct {
+	// Kubeconfig is the path of a kubeconfig file; empty means the
+	// in-cluster configuration (or $KUBECONFIG when set).
+	Kubeconfig string
+	// QPS and Burst bound requests to the API server.
+	QPS   float32
+	Burst int
+
+	// URLRewrites are FROM=TO prefix rules applied to every Git, Helm and
+	// OCI URL that Tether fetches.
+	URLRewrites []string
+	// URLRewriteConfigMap is NAMESPACE/NAME of a ConfigMap whose "rules"
+	// key holds more FROM=TO lines; it is re-read while running.
+	URLRewriteConfigMap string
+
+	// StoragePath is the folder where artifacts are kept.
+	StoragePath string
+	// StorageAddr is the address the artifact server listens on.
+	StorageAddr string
+	// StorageAdvAddr is the host[:port] put in artifact URLs; by default
+	// the listening address, with "localhost" for an unspecified host.
+	StorageAdvAddr string
+	// ArtifactRetention is how many artifacts are kept per object.
+	ArtifactRetention int
+	// MaxArtifactSize bounds one packed artifact, in bytes.
+	MaxArtifactSize int64
+
+	// GitCacheDir holds shared checkouts; empty means under StoragePath.
+	GitCacheDir string
+	// GitResolveTTL is how long the commit a ref points at is reused by
+	// every consumer before the remote is asked again.
+	GitResolveTTL time.Duration
+
+	// Concurrency is how many objects of one kind are reconciled at once.
+	Concurrency int
+	// MetricsAddr serves Prometheus metrics; "0" disables it.
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" disables it.
+	HealthAddr string
+	// LeaderElection makes replicas elect one active controller.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the election lease.
+	LeaderElectionNamespace string
+	// LogLevel is debug, info or error.
+	LogLevel string
+}
+
+// DefaultOptions returns the defaults documented in `tether run --help`.
+func DefaultOptions() *Options {
+	return &Options{
+		QPS:               100,
+		Burst:             200,
+		StoragePath:       defaultStoragePath(),
+		StorageAddr:       ":9090",
+		ArtifactRetention: 2,
+		MaxArtifactSize:   100 << 20,
+		GitResolveTTL:     10 * time.Second,
+		Concurrency:       4,
+		MetricsAddr:       ":8080",
+		HealthAddr:        ":9440",
+		LogLevel:          "info",
+	}
+}
+
+// AddFlags binds the options to flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "path of a kubeconfig file; empty uses $KUBECONFIG or the in-cluster configuration")
+	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "queries per second to the Kubernetes API server")
+	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "burst of queries to the Kubernetes API server")
+	fs.StringArrayVar(&o.URLRewrites, "url-rewrite", o.URLRewrites, "FROM=TO: fetch URLs starting with FROM from TO instead (repeatable; for mirrors and air-gapped sites)")
+	fs.StringVar(&o.URLRewriteConfigMap, "url-rewrite-configmap", o.URLRewriteConfigMap, "NAMESPACE/NAME of a ConfigMap whose \"rules\" key lists more FROM=TO lines")
+	fs.StringVar(&o.StoragePath, "storage-path", o.StoragePath, "folder where artifacts are stored")
+	fs.StringVar(&o.StorageAddr, "storage-addr", o.StorageAddr, "address the artifact server listens on")
+	fs.StringVar(&o.StorageAdvAddr, "storage-adv-addr", o.StorageAdvAddr, "host[:port] advertised in artifact URLs (default: the listening address)")
+	fs.IntVar(&o.ArtifactRetention, "artifact-retention-records", o.ArtifactRetention, "artifacts kept per object")
+	fs.Int64Var(&o.MaxArtifactSize, "artifact-max-size", o.MaxArtifactSize, "largest packed artifact in bytes (0: no limit)")
+	fs.StringVar(&o.GitCacheDir, "git-cache-dir", o.GitCacheDir, "folder for shared Git checkouts (default: <storage-path>/.git-cache)")
+	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
+	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
+	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the health probes (\"0\" disables them)")
+	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
+}

@@ -1,0 +1,224 @@
+// Package run implements `tether run`: the process that runs every
+// controller and the artifact server (and, later, the API server).
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/tether-gitops/tether/internal/controller/gitrepository"
+	"github.com/tether-gitops/tether/internal/scheme"
+	"github.com/tether-gitops/tether/internal/source/artifact"
+	"github.com/tether-gitops/tether/internal/source/git"
+	"github.com/tether-gitops/tether/internal/urlrewrite"
+)
+
+// NewCmd returns the `run` command.
+func NewCmd() *cobra.Command {
+	opts := DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run Tether's controllers and artifact server against a cluster",
+		Long: `Run every Tether controller (GitRepository today) and the artifact server in
+one process, against the cluster of --kubeconfig (or the in-cluster
+configuration). Stop it with SIGINT or SIGTERM.
+
+URL rewrites map the public URLs written in objects to mirrors, so the same
+YAML works air-gapped:
+
+  tether run --kubeconfig ~/.kube/config \
+    --url-rewrite https://github.com/=http://git-mirror.internal/github/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Run(cmd.Context(), opts)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// Run runs until ctx ends.
+func Run(ctx context.Context, opts *Options) error {
+	logger, err := newLogger(opts.LogLevel)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(logger)
+	cfg, err := restConfig(opts)
+	if err != nil {
+		return err
+	}
+	rules, err := urlrewrite.Parse(opts.URLRewrites)
+	if err != nil {
+		return err
+	}
+	rewrites := newRewriter(rules)
+
+	listener, advAddr, err := listenStorage(opts)
+	if err != nil {
+		return err
+	}
+	storage, err := artifact.NewStorage(opts.StoragePath, "http://"+advAddr)
+	if err != nil {
+		listener.Close()
+		return fmt.Errorf("artifact storage %s: %w", opts.StoragePath, err)
+	}
+	cacheDir := opts.GitCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")
+	}
+	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite})
+	if err != nil {
+		listener.Close()
+		return fmt.Errorf("git fetcher: %w", err)
+	}
+
+	s, err := scheme.New()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  s,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "tether-controller-leader",
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Secrets and ConfigMaps are read on demand, so memory does not
+			// grow with every Secret in the cluster.
+			DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
+		}},
+	})
+	if err != nil {
+		listener.Close()
+		return fmt.Errorf("controller manager: %w", err)
+	}
+	if err := mgr.Add(&artifactServer{listener: listener, handler: storage.Handler()}); err != nil {
+		return err
+	}
+	if opts.URLRewriteConfigMap != "" {
+		if err := mgr.Add(&rewriteWatcher{reader: mgr.GetAPIReader(), ref: opts.URLRewriteConfigMap, flags: rules, target: rewrites}); err != nil {
+			return err
+		}
+	}
+	repos := &gitrepository.Reconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Fetcher:           fetcher,
+		Storage:           storage,
+		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		MaxArtifactSize:   opts.MaxArtifactSize,
+		ArtifactRetention: opts.ArtifactRetention,
+		Concurrency:       opts.Concurrency,
+	}
+	if err := repos.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
+	return mgr.Start(ctx)
+}
+
+func restConfig(opts *Options) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	switch {
+	case opts.Kubeconfig != "":
+		cfg, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+	case os.Getenv("KUBECONFIG") != "":
+		cfg, err = clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	default:
+		cfg, err = rest.InClusterConfig()
+		if errors.Is(err, rest.ErrNotInCluster) {
+			return nil, errors.New("no cluster to talk to: pass --kubeconfig PATH or run inside a cluster")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	cfg.UserAgent = "tether"
+	return cfg, nil
+}
+
+// listenStorage opens the artifact server's listener and works out the
+// address to advertise in artifact URLs.
+func listenStorage(opts *Options) (net.Listener, string, error) {
+	l, err := net.Listen("tcp", opts.StorageAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("artifact server: %w", err)
+	}
+	if opts.StorageAdvAddr != "" {
+		return l, opts.StorageAdvAddr, nil
+	}
+	host, _, _ := net.SplitHostPort(opts.StorageAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return l, net.JoinHostPort(host, port), nil
+}
+
+// artifactServer serves stored artifacts while the manager runs; every
+// replica serves, not only the leader.
+type artifactServer struct {
+	listener net.Listener
+	handler  http.Handler
+}
+
+// Start serves until ctx ends.
+func (a *artifactServer) Start(ctx context.Context) error {
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("artifact server: %w", err)
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: artifacts are served by every replica.
+func (a *artifactServer) NeedLeaderElection() bool { return false }
+
+func newLogger(level string) (logr.Logger, error) {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug - 4 // also controller-runtime's V(1) lines
+	case "info":
+		l = slog.LevelInfo
+	case "error":
+		l = slog.LevelError
+	default:
+		return logr.Logger{}, fmt.Errorf("unknown --log-level %q: use debug, info or error", level)
+	}
+	return logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func defaultStoragePath() string {
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return "/data"
+	}
+	return filepath.Join(os.TempDir(), "tether", "artifacts")
+}

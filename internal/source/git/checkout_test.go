@@ -1,0 +1,249 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// infoRefs counts the ref advertisements the server sent for repo: one per
+// listing and one at the start of every fetch.
+func infoRefs(srv *gitserver.Server, repo *gitserver.Repo) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodGet && r.Path == "/"+repo.Name+".git/info/refs" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestConcurrentCallersShareOneFetch(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{Username: "u", Password: "p4ssword"})
+	repo := srv.CreateRepo(t, "app")
+	want := repo.Commit(t, "main", map[string]string{"a": "1", "b/c": "2"}, "one")
+	f := newFetcher(t, Options{})
+	auth := mustAuth(t, "username", "u", "password", "p4ssword")
+	ref := Ref{Branch: "main"}
+
+	const callers = 50
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		dirs  = make([]string, callers)
+		errs  = make([]error, callers)
+	)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ctx := testCtx(t)
+			res, err := f.Resolve(ctx, repo.URL, ref, auth, false)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if res.Commit != want {
+				errs[i] = errors.New("resolved " + res.Commit)
+				return
+			}
+			dir, release, err := f.Checkout(ctx, repo.URL, ref, res, auth)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer release()
+			if readFile(t, dir, "b/c") != "2" {
+				errs[i] = errors.New("b/c missing from " + dir)
+			}
+			dirs[i] = dir
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+		if dirs[i] != dirs[0] {
+			t.Errorf("caller %d got %s, caller 0 got %s", i, dirs[i], dirs[0])
+		}
+	}
+	if n := srv.UploadPacks("app"); n != 1 {
+		t.Errorf("server saw %d upload-packs, want 1", n)
+	}
+	if n := infoRefs(srv, repo); n != 2 {
+		t.Errorf("server sent %d ref advertisements, want 2 (one ls-remote, one fetch)", n)
+	}
+	s := f.Stats()
+	if s.Resolves != callers || s.Lists != 1 || s.Clones != 1 || s.Fetches != 1 || s.CheckoutHits != callers-1 || s.BytesFetched == 0 {
+		t.Errorf("stats %+v, want %d resolves, 1 listing, 1 clone of 1 fetch, %d hits, some bytes", s, callers, callers-1)
+	}
+}
+
+func TestCheckoutOfMovedBranch(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	c1 := repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	f := newFetcher(t, Options{})
+	ctx := testCtx(t)
+	res, err := f.Resolve(ctx, repo.URL, Ref{}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.Commit(t, "master", map[string]string{"v": "2"}, "two") // pushed after Resolve
+	dir, release, err := f.Checkout(ctx, repo.URL, Ref{}, res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if res.Commit != c1 || readFile(t, dir, "v") != "1" {
+		t.Errorf("checked out v=%q, want the resolved commit's 1", readFile(t, dir, "v"))
+	}
+	if s := f.Stats(); s.Fetches != 2 {
+		t.Errorf("%d fetches, want 2 (the branch, then the commit by hash)", s.Fetches)
+	}
+}
+
+func TestCheckoutCommitErrors(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	c1 := repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	other := repo.Commit(t, "other", map[string]string{"v": "other"}, "other")
+	f := newFetcher(t, Options{})
+	ctx := testCtx(t)
+	missing := strings.Repeat("ab", 20)
+	tests := []struct {
+		ref  Ref
+		kind error
+	}{
+		{Ref{Commit: other, Branch: "master"}, ErrCommitNotFound}, // not on that branch
+		{Ref{Commit: missing, Branch: "master"}, ErrCommitNotFound},
+		{Ref{Commit: missing}, ErrCommitNotFound}, // the server refuses the want
+	}
+	for _, tt := range tests {
+		res, err := f.Resolve(ctx, repo.URL, tt.ref, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = f.Checkout(ctx, repo.URL, tt.ref, res, nil)
+		t.Log(err)
+		if !errors.Is(err, tt.kind) {
+			t.Errorf("%v: error %v, want %v", tt.ref, err, tt.kind)
+		}
+	}
+	// A failed clone is not cached: the same checkout works once possible.
+	ref := Ref{Commit: c1, Branch: "master"}
+	res, _ := f.Resolve(ctx, repo.URL, ref, nil, false)
+	if _, release, err := f.Checkout(ctx, repo.URL, ref, res, nil); err != nil {
+		t.Error(err)
+	} else {
+		release()
+	}
+}
+
+func TestCheckoutKeepCommits(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	f := newFetcher(t, Options{KeepCommits: 1})
+	ctx := testCtx(t)
+	checkout := func(v string) (string, func()) {
+		t.Helper()
+		repo.Commit(t, "master", map[string]string{"v": v}, v)
+		res, err := f.Resolve(ctx, repo.URL, Ref{}, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, release, err := f.Checkout(ctx, repo.URL, Ref{}, res, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir, release
+	}
+	exists := func(dir string) bool {
+		_, err := os.Stat(dir)
+		return err == nil
+	}
+	d1, r1 := checkout("1")
+	d2, r2 := checkout("2")
+	if !exists(d1) || !exists(d2) {
+		t.Fatal("a checkout in use was removed")
+	}
+	r1()
+	if exists(d1) {
+		t.Error("released checkout beyond KeepCommits stays")
+	}
+	r1() // releasing twice is harmless
+	r2()
+	if !exists(d2) {
+		t.Error("the most recent checkout was removed")
+	}
+	d3, r3 := checkout("3")
+	r3()
+	if exists(d2) || !exists(d3) {
+		t.Errorf("after a newer checkout: old exists %v, new exists %v; want false, true", exists(d2), exists(d3))
+	}
+}
+
+func TestCheckoutSurvivesRestart(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	cache := t.TempDir()
+	ctx := testCtx(t)
+	var first string
+	for i := range 2 {
+		f := newFetcher(t, Options{CacheDir: cache})
+		res, err := f.Resolve(ctx, repo.URL, Ref{}, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, release, err := f.Checkout(ctx, repo.URL, Ref{}, res, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		if i == 0 {
+			first = dir
+			continue
+		}
+		if dir != first || f.Stats().Clones != 0 || readFile(t, dir, "v") != "1" {
+			t.Errorf("second fetcher: dir %s (first %s), stats %+v; want the adopted checkout", dir, first, f.Stats())
+		}
+	}
+	if n := srv.UploadPacks("app"); n != 1 {
+		t.Errorf("%d upload-packs, want 1", n)
+	}
+}
+
+func TestCheckoutCallerCancels(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	f := newFetcher(t, Options{})
+	res, err := f.Resolve(testCtx(t), repo.URL, Ref{}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := f.Checkout(ctx, repo.URL, Ref{}, res, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want %v", err, context.Canceled)
+	}
+	// The clone a cancelled caller started still serves the next one.
+	dir, release, err := f.Checkout(testCtx(t), repo.URL, Ref{}, res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if readFile(t, dir, "v") != "1" {
+		t.Error("checkout misses v")
+	}
+}

@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/internal/scheme"
+	"github.com/tether-gitops/tether/internal/testenv"
+)
+
+// startTether runs `tether run` against the package's cluster.
+func startTether(t *testing.T, args ...string) *testenv.Tether {
+	t.Helper()
+	return testenv.StartTether(t, cluster(t), args...)
+}
+
+// kubeClient returns a controller-runtime client that knows Tether's kinds.
+func kubeClient(t *testing.T) client.Client {
+	t.Helper()
+	s, err := scheme.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cluster(t).Config, client.Options{Scheme: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// eventually polls check every 250ms until it returns nil or timeout
+// passes, then fails the test with the last error.
+func eventually(t *testing.T, timeout time.Duration, what string, check func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = check(ctx); last == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %s: %v", what, timeout, last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// applyYAML server-side applies every document of doc.
+func applyYAML(t *testing.T, doc string) []*unstructured.Unstructured {
+	t.Helper()
+	objs := mustObjects(t, doc)
+	applier := newApplier(t)
+	for _, o := range objs {
+		if _, err := applier.Apply(context.Background(), o); err != nil {
+			t.Fatalf("apply %s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return objs
+}
+
+func mustObjects(t *testing.T, doc string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := readObjects(strings.TrimSpace(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func newApplier(t *testing.T) *testenv.Applier {
+	t.Helper()
+	a, err := testenv.NewApplier(cluster(t).Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func readObjects(doc string) ([]*unstructured.Unstructured, error) {
+	return testenv.ReadObjects([]byte(doc))
+}
