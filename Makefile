@@ -45,6 +45,10 @@ test: tools testcluster ## Run unit, integration and end-to-end tests against re
 test-short: ## Run only the tests that need no cluster
 	$(GO) test -short -count=1 ./...
 
+.PHONY: bench
+bench: testcluster ## Run the benchmarks in bench/ against real components and print their tables
+	TETHER_BENCH=1 TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md $(GO) test -count=1 -v -timeout 60m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
+
 .PHONY: cluster-up
 cluster-up: testcluster ## Start a local control plane in the background; kubeconfig in .local/kubeconfig
 	@mkdir -p $(LOCAL)

@@ -19,8 +19,9 @@ type checkout struct {
 	done     chan struct{} // closed when dir or err is set
 	dir      string
 	err      error
-	refs     int // callers holding it
-	lastUsed time.Time
+	refs     int       // callers holding it
+	waiters  int       // callers waiting for the clone; they keep it too
+	lastUsed time.Time // of the last Checkout that got it
 }
 
 // Checkout returns a directory holding the files of res.Commit, as Resolve
@@ -28,9 +29,9 @@ type checkout struct {
 // stay links, unresolved). The directory is shared and cached by URL and
 // commit: one clone runs at a time per commit, and later calls return the
 // cached directory at once. Callers must not modify it, and must call
-// release when done; until then it stays on disk. Beyond
-// Options.KeepCommits, the least recently used checkouts of a URL are
-// removed once released.
+// release when done; until then it stays on disk. Of the checkouts of a
+// URL not in use, the Options.KeepCommits most recently checked out stay;
+// the others are removed.
 //
 // Branches, tags and named refs are fetched shallow: one commit, no tags.
 // If the reference moved since Resolve, the commit is fetched by hash, or
@@ -52,40 +53,61 @@ func (f *Fetcher) Checkout(ctx context.Context, url string, ref Ref, res Resolve
 		return "", nil, err
 	}
 	key := urlKey(r.fetchURL)
-	started := false
-	for {
-		f.mu.Lock()
-		byCommit := f.checkouts[key]
-		if byCommit == nil {
-			byCommit = map[string]*checkout{}
-			f.checkouts[key] = byCommit
-		}
-		c := byCommit[res.Commit]
-		if c != nil && c.ready() {
-			c.refs++
-			c.lastUsed = time.Now()
-			f.mu.Unlock()
-			if !started {
-				f.stats.hits.Add(1)
-			}
-			return c.dir, f.releaser(key, c), nil
-		}
-		if c == nil {
-			c = &checkout{done: make(chan struct{})}
-			byCommit[res.Commit] = c
-			started = true
-			go f.runClone(r, res, key, c)
-		}
+	c, err := f.acquire(ctx, r, res, key)
+	if err != nil {
+		return "", nil, err
+	}
+	return c.dir, f.releaser(key, c), nil
+}
+
+// acquire returns the checkout of res.Commit, holding one reference to it:
+// the cached one, the one being cloned once done, or a new clone's.
+// Waiting callers keep a clone from being collected before they take it.
+func (f *Fetcher) acquire(ctx context.Context, r *remote, res Resolved, key string) (*checkout, error) {
+	f.mu.Lock()
+	byCommit := f.checkouts[key]
+	if byCommit == nil {
+		byCommit = map[string]*checkout{}
+		f.checkouts[key] = byCommit
+	}
+	c := byCommit[res.Commit]
+	switch {
+	case c == nil:
+		c = &checkout{done: make(chan struct{})}
+		byCommit[res.Commit] = c
+		go f.runClone(r, res, key, c)
+	case c.ready():
+		c.refs++
+		c.lastUsed = time.Now()
 		f.mu.Unlock()
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			return "", nil, r.fail("checkout", nil, ctx.Err())
-		}
-		if c.err != nil {
-			return "", nil, r.fail("checkout", nil, c.err)
-		}
-		// Ready: take it under the lock; it may be collected meanwhile.
+		f.stats.hits.Add(1)
+		return c, nil
+	default:
+		f.stats.hits.Add(1)
+	}
+	c.waiters++
+	f.mu.Unlock()
+
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	c.waiters--
+	ok := c.ready()
+	if ok {
+		c.refs++
+		c.lastUsed = time.Now()
+	}
+	f.mu.Unlock()
+	switch {
+	case ok:
+		return c, nil
+	case ctx.Err() != nil:
+		f.collect(key) // the clone may be done, and no longer wanted
+		return nil, r.fail("checkout", nil, ctx.Err())
+	default:
+		return nil, r.fail("checkout", nil, c.err)
 	}
 }
 
@@ -107,7 +129,6 @@ func (f *Fetcher) releaser(key string, c *checkout) func() {
 		once.Do(func() {
 			f.mu.Lock()
 			c.refs--
-			c.lastUsed = time.Now()
 			f.mu.Unlock()
 			f.collect(key)
 		})
@@ -171,10 +192,10 @@ func (f *Fetcher) clone(ctx context.Context, r *remote, res Resolved, key string
 	return final, nil
 }
 
-// collect removes the checkouts of a URL beyond Options.KeepCommits, least
-// recently used first, never one in use. Directories are first moved out
-// of the cache under the lock, so that a new clone of the same commit
-// cannot collide with their removal.
+// collect removes the checkouts of a URL that are not in use, beyond the
+// Options.KeepCommits most recently checked out. Directories are first
+// moved out of the cache under the lock, so that a new clone of the same
+// commit cannot collide with their removal.
 func (f *Fetcher) collect(key string) {
 	f.mu.Lock()
 	byCommit := f.checkouts[key]
@@ -182,35 +203,37 @@ func (f *Fetcher) collect(key string) {
 		commit string
 		c      *checkout
 	}
-	var ready []entry
+	var idle []entry
 	for commit, c := range byCommit {
-		if c.ready() {
-			ready = append(ready, entry{commit, c})
+		if c.ready() && c.refs == 0 && c.waiters == 0 {
+			idle = append(idle, entry{commit, c})
 		}
 	}
-	sort.Slice(ready, func(i, j int) bool {
-		a, b := ready[i].c, ready[j].c
-		if (a.refs > 0) != (b.refs > 0) {
-			return a.refs > 0
-		}
-		return a.lastUsed.After(b.lastUsed)
-	})
+	sort.Slice(idle, func(i, j int) bool { return idle[i].c.lastUsed.After(idle[j].c.lastUsed) })
 	var doomed []string
-	for i, e := range ready {
-		if i < f.opts.KeepCommits || e.c.refs > 0 {
-			continue
-		}
+	for _, e := range idle[min(len(idle), f.opts.KeepCommits):] {
 		delete(byCommit, e.commit)
-		trash := filepath.Join(f.tmpDir(), "old-"+key+"-"+e.commit)
-		if err := os.Rename(e.c.dir, trash); err != nil {
-			trash = e.c.dir
-		}
-		doomed = append(doomed, trash)
+		doomed = append(doomed, f.moveToTrash(e.c.dir))
 	}
 	f.mu.Unlock()
 	for _, dir := range doomed {
 		_ = os.RemoveAll(dir) // best effort; NewFetcher empties tmp anyway
 	}
+}
+
+// moveToTrash moves dir out of the cache, into a fresh directory under
+// tmp, and returns what to remove: that directory, or dir itself when the
+// move fails.
+func (f *Fetcher) moveToTrash(dir string) string {
+	trash, err := os.MkdirTemp(f.tmpDir(), "old-")
+	if err != nil {
+		return dir
+	}
+	if err := os.Rename(dir, filepath.Join(trash, "checkout")); err != nil {
+		_ = os.Remove(trash)
+		return dir
+	}
+	return trash
 }
 
 // adoptCheckouts registers the checkouts an earlier Fetcher left in

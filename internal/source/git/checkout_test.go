@@ -1,10 +1,17 @@
 package git
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +67,7 @@ func TestConcurrentCallersShareOneFetch(t *testing.T) {
 				return
 			}
 			defer release()
-			if readFile(t, dir, "b/c") != "2" {
+			if b, err := os.ReadFile(dir + "/b/c"); err != nil || string(b) != "2" {
 				errs[i] = errors.New("b/c missing from " + dir)
 			}
 			dirs[i] = dir
@@ -177,18 +184,21 @@ func TestCheckoutKeepCommits(t *testing.T) {
 		t.Fatal("a checkout in use was removed")
 	}
 	r1()
-	if exists(d1) {
-		t.Error("released checkout beyond KeepCommits stays")
+	if !exists(d1) {
+		t.Error("the only idle checkout was removed")
 	}
-	r1() // releasing twice is harmless
 	r2()
-	if !exists(d2) {
-		t.Error("the most recent checkout was removed")
+	if exists(d1) || !exists(d2) {
+		t.Errorf("with both idle: older exists %v, newer exists %v; want false, true", exists(d1), exists(d2))
 	}
+	r2() // releasing twice is harmless
 	d3, r3 := checkout("3")
 	r3()
 	if exists(d2) || !exists(d3) {
 		t.Errorf("after a newer checkout: old exists %v, new exists %v; want false, true", exists(d2), exists(d3))
+	}
+	if s := f.Stats(); s.Clones != 3 || s.Fetches != 3 {
+		t.Errorf("stats %+v, want 3 clones of one fetch each", s)
 	}
 }
 
@@ -246,4 +256,95 @@ func TestCheckoutCallerCancels(t *testing.T) {
 	if readFile(t, dir, "v") != "1" {
 		t.Error("checkout misses v")
 	}
+}
+
+// noFetchByHash serves target through a proxy that hides the
+// capabilities allowing fetches by hash, like many servers in the wild.
+func noFetchByHash(t *testing.T, target string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.URL.Path, "/info/refs") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		var out []byte
+		for len(body) >= 4 {
+			n, err := strconv.ParseUint(string(body[:4]), 16, 16)
+			if err != nil || int(n) > len(body) {
+				return fmt.Errorf("bad pkt-line in advertisement")
+			}
+			if n < 4 { // flush
+				out, body = append(out, body[:4]...), body[4:]
+				continue
+			}
+			line := string(body[4:n])
+			body = body[n:]
+			if strings.Contains(line, "\x00") {
+				line = strings.ReplaceAll(line, " allow-tip-sha1-in-want", "")
+				line = strings.ReplaceAll(line, " allow-reachable-sha1-in-want", "")
+			}
+			out = append(out, fmt.Sprintf("%04x%s", len(line)+4, line)...)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(out))
+		resp.ContentLength = int64(len(out))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestCheckoutWithoutFetchByHash(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	c1 := repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	repo.Commit(t, "master", map[string]string{"v": "2"}, "two")
+	side := repo.Commit(t, "side", map[string]string{"v": "side"}, "side")
+	u := noFetchByHash(t, srv.URL) + "/app.git"
+	ctx := testCtx(t)
+
+	t.Run("commit", func(t *testing.T) {
+		f := newFetcher(t, Options{})
+		ref := Ref{Commit: side}
+		res, err := f.Resolve(ctx, u, ref, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, release, err := f.Checkout(ctx, u, ref, res, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		if got := readFile(t, dir, "v"); got != "side" {
+			t.Errorf("v = %q, want side", got)
+		}
+		if s := f.Stats(); s.Fetches != 2 {
+			t.Errorf("%d fetches, want 2 (refused by hash, then every branch and tag)", s.Fetches)
+		}
+	})
+	t.Run("moved branch", func(t *testing.T) {
+		f := newFetcher(t, Options{})
+		res := Resolved{Commit: c1, RefName: "refs/heads/master", Revision: "master@sha1:" + c1} // as an older Resolve said
+		dir, release, err := f.Checkout(ctx, u, Ref{}, res, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		if got := readFile(t, dir, "v"); got != "1" {
+			t.Errorf("v = %q, want 1", got)
+		}
+		if s := f.Stats(); s.Fetches != 3 {
+			t.Errorf("%d fetches, want 3 (shallow, refused by hash, full branch)", s.Fetches)
+		}
+	})
 }

@@ -139,15 +139,22 @@ func redact(msg string, secrets []string) string {
 	return msg
 }
 
-// displayURL returns raw without user information, for messages. An SCP-like
-// address ("git@host:org/repo") loses its user too.
+// displayURL returns raw as the user wrote it, for messages, minus any
+// secret: HTTP(S) URLs lose their user information (a user name there is
+// often a token), SSH URLs and SCP-like addresses keep a user name (such
+// as "git", which users look for) but never a password.
 func displayURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && u.Host != "" {
-		u.User = nil
+		if _, hasPassword := u.User.Password(); u.Scheme != "ssh" || hasPassword {
+			u.User = nil
+		}
 		return u.String()
 	}
 	if at := strings.Index(raw, "@"); at >= 0 && !strings.Contains(raw[:at], "/") {
-		return raw[at+1:]
+		if strings.Contains(raw[:at], ":") {
+			return raw[at+1:] // "user:password@host:path"
+		}
+		return raw
 	}
 	return redact(raw, nil)
 }

@@ -16,8 +16,10 @@ func TestDisplayURL(t *testing.T) {
 	tests := map[string]string{
 		"https://user:pass@github.com/org/repo":   "https://github.com/org/repo",
 		"https://token@github.com/org/repo.git":   "https://github.com/org/repo.git",
-		"ssh://git@github.com/org/repo":           "ssh://github.com/org/repo",
-		"git@github.com:org/repo.git":             "github.com:org/repo.git",
+		"ssh://git@github.com/org/repo":           "ssh://git@github.com/org/repo",
+		"ssh://git:pw@github.com/org/repo":        "ssh://github.com/org/repo",
+		"git@github.com:org/repo.git":             "git@github.com:org/repo.git",
+		"git:pw@github.com:org/repo.git":          "github.com:org/repo.git",
 		"http://127.0.0.1:8080/app.git":           "http://127.0.0.1:8080/app.git",
 		"not a url with https://u:p@host/x in it": "not a url with https://host/x in it",
 	}

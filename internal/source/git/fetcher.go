@@ -39,7 +39,8 @@ type Options struct {
 	// Timeout bounds every network call; DefaultTimeout when zero.
 	Timeout time.Duration
 	// KeepCommits is how many checkouts of one URL stay on disk when not
-	// in use, the most recently used first; DefaultKeepCommits when zero.
+	// in use, the most recently checked out first; DefaultKeepCommits when
+	// zero. Checkouts in use always stay.
 	KeepCommits int
 }
 
@@ -52,6 +53,7 @@ type Fetcher struct {
 
 	mu        sync.Mutex
 	lists     map[string]*listState           // (URL, auth) -> listing
+	swept     time.Time                       // when lists last lost its stale entries
 	checkouts map[string]map[string]*checkout // URL key -> commit -> checkout
 
 	stats struct {
@@ -245,8 +247,29 @@ func (f *Fetcher) runList(r *remote, st *listState, l *listing) {
 	if l.err == nil {
 		st.last = l
 	}
+	f.sweepLists()
 	f.mu.Unlock()
 	close(l.done)
+}
+
+// sweepInterval is how often sweepLists looks at every listing.
+const sweepInterval = time.Minute
+
+// sweepLists forgets the listings too old to answer anyone (older than the
+// TTL, with no request in flight), so that credentials rotated away or
+// objects deleted do not keep their listings forever. The caller holds
+// f.mu; the work runs at most once per sweepInterval.
+func (f *Fetcher) sweepLists() {
+	now := time.Now()
+	if now.Sub(f.swept) < sweepInterval {
+		return
+	}
+	f.swept = now
+	for key, st := range f.lists {
+		if st.cur == nil && (st.last == nil || now.Sub(st.last.started) >= f.opts.ResolveTTL) {
+			delete(f.lists, key)
+		}
+	}
 }
 
 // listRemote lists the remote's references, with the peeled commits of

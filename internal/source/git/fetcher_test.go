@@ -110,6 +110,7 @@ func TestResolveAndCheckoutEachRefKind(t *testing.T) {
 		{Ref{SemVer: ">=2.0.0-0"}, h.c3, "v2.0.0-rc.1@sha1:" + h.c3, "2"},
 		{Ref{Name: "refs/heads/feature/x"}, h.feature, "refs/heads/feature/x@sha1:" + h.feature, "feature"},
 		{Ref{Name: "refs/tags/v1.1.0"}, h.c2, "refs/tags/v1.1.0@sha1:" + h.c2, "2"},
+		{Ref{Name: "HEAD"}, h.c3, "HEAD@sha1:" + h.c3, "2"},
 		{Ref{Commit: h.c1}, h.c1, "sha1:" + h.c1, "1"},
 		{Ref{Commit: h.c2, Branch: "master"}, h.c2, "master@sha1:" + h.c2, "2"},
 	}
@@ -238,7 +239,7 @@ func TestResolveTTLAndForce(t *testing.T) {
 	srv := gitserver.New(t, gitserver.Options{})
 	repo := srv.CreateRepo(t, "app")
 	c1 := repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
-	const ttl = 500 * time.Millisecond
+	const ttl = 2 * time.Second
 	f := newFetcher(t, Options{ResolveTTL: ttl})
 	ctx := testCtx(t)
 	resolve := func(force bool) string {
@@ -254,7 +255,10 @@ func TestResolveTTLAndForce(t *testing.T) {
 		t.Fatalf("resolved %s, want %s", got, c1)
 	}
 	c2 := repo.Commit(t, "master", map[string]string{"v": "2"}, "two")
-	if got := resolve(false); got != c1 && time.Since(start) < ttl {
+	wantLists := int64(3)
+	if got := resolve(false); time.Since(start) >= ttl {
+		wantLists++ // a slow machine: the TTL ran out before the push was done
+	} else if got != c1 {
 		t.Errorf("within the TTL: resolved %s, want the cached %s", got, c1)
 	}
 	if got := resolve(true); got != c2 {
@@ -265,8 +269,8 @@ func TestResolveTTLAndForce(t *testing.T) {
 	if got := resolve(false); got != c3 {
 		t.Errorf("after the TTL: resolved %s, want %s", got, c3)
 	}
-	if s := f.Stats(); s.Resolves != 4 || s.Lists != 3 {
-		t.Errorf("stats %+v, want 4 resolves and 3 listings", s)
+	if s := f.Stats(); s.Resolves != 4 || s.Lists != wantLists {
+		t.Errorf("stats %+v, want 4 resolves and %d listings", s, wantLists)
 	}
 }
 

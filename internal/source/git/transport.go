@@ -3,6 +3,7 @@ package git
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -35,6 +36,7 @@ func (f *Fetcher) newRemote(op, rawURL string, ref Ref, a *Auth) (*remote, error
 	if f.opts.Rewrite != nil {
 		r.fetchURL = f.opts.Rewrite(rawURL)
 	}
+	r.secrets = append(r.secrets, urlPasswords(rawURL, r.fetchURL)...)
 	ep, err := transport.NewEndpoint(r.fetchURL)
 	if err != nil {
 		return nil, r.fail(op, ErrInvalid, fmt.Errorf("parse URL: %w", err))
@@ -60,6 +62,20 @@ func (f *Fetcher) newRemote(op, rawURL string, ref Ref, a *Auth) (*remote, error
 		return nil, r.fail(op, ErrInvalid, fmt.Errorf("URL scheme %q is not supported; use https, http or ssh", ep.Protocol))
 	}
 	return r, nil
+}
+
+// urlPasswords returns the passwords written into URLs, to keep them out of
+// messages even where a URL is quoted in an unusual form.
+func urlPasswords(urls ...string) []string {
+	var pws []string
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				pws = append(pws, pw)
+			}
+		}
+	}
+	return pws
 }
 
 // fail wraps a cause into an *Error naming r; kind nil means "classify

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// TestGitRepositorySSHIncludeSuspendDelete covers SSH credentials with
+// known_hosts, spec.include, suspend, events and artifact removal on delete.
+func TestGitRepositorySSHIncludeSuspendDelete(t *testing.T) {
+	c := kubeClient(t)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gitserver.New(t, gitserver.Options{SSH: true, AuthorizedKey: signer.PublicKey()})
+	app := srv.CreateRepo(t, "app")
+	head := app.Commit(t, "main", podinfoFiles(t), "app")
+	cfg := srv.CreateRepo(t, "config")
+	cfg.Commit(t, "master", map[string]string{"clusters/prod/kustomization.yaml": "resources: []\n"}, "config")
+
+	storage := t.TempDir()
+	startTether(t, "--storage-path", storage, "--git-resolve-ttl", "1s")
+	createSecret(t, c, "flux-system", "ssh-credentials", map[string]string{
+		"identity": string(pem.EncodeToMemory(block)), "known_hosts": srv.KnownHosts(),
+	})
+	createSecret(t, c, "flux-system", "ssh-wrong-host", map[string]string{
+		"identity": string(pem.EncodeToMemory(block)), "known_hosts": strings.Replace(srv.KnownHosts(), "[127.0.0.1]", "[127.0.0.2]", 1),
+	})
+
+	t.Run("SSH with identity and known_hosts", func(t *testing.T) {
+		applyYAML(t, fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: app-ssh, namespace: flux-system}
+spec:
+  interval: 1m
+  url: %s
+  ref: {branch: main}
+  secretRef: {name: ssh-credentials}
+`, app.SSHURL))
+		repo := waitReady(t, c, "flux-system", "app-ssh", 60*time.Second)
+		if want := "main@sha1:" + head; repo.Status.Artifact.Revision != want {
+			t.Errorf("revision = %s, want %s", repo.Status.Artifact.Revision, want)
+		}
+	})
+
+	t.Run("SSH host not in known_hosts is refused", func(t *testing.T) {
+		applyYAML(t, fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: app-ssh-untrusted, namespace: flux-system}
+spec:
+  interval: 1m
+  url: %s
+  ref: {branch: main}
+  secretRef: {name: ssh-wrong-host}
+`, app.SSHURL))
+		cond := waitFailed(t, c, "app-ssh-untrusted")
+		if !strings.Contains(cond.Message, app.SSHURL) {
+			t.Errorf("message %q does not name the URL", cond.Message)
+		}
+	})
+
+	t.Run("include copies another repository's artifact", func(t *testing.T) {
+		applyYAML(t, fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: config, namespace: flux-system}
+spec:
+  interval: 1m
+  url: %s
+  secretRef: {name: ssh-credentials}
+  include:
+    - repository: {name: app-ssh}
+      fromPath: deploy/webapp
+      toPath: apps/podinfo
+`, cfg.SSHURL))
+		repo := waitReady(t, c, "flux-system", "config", 60*time.Second)
+		files := strings.Join(artifactFiles(t, repo.Status.Artifact.URL), ",")
+		for _, want := range []string{"clusters/prod/kustomization.yaml", "apps/podinfo/deployment.yaml", "apps/podinfo/kustomization.yaml"} {
+			if !strings.Contains(files, want) {
+				t.Errorf("artifact files %s lack %s", files, want)
+			}
+		}
+		if strings.Contains(files, "charts/") {
+			t.Errorf("artifact holds more than fromPath: %s", files)
+		}
+		if len(repo.Status.IncludedArtifacts) != 1 {
+			t.Errorf("includedArtifacts = %+v", repo.Status.IncludedArtifacts)
+		}
+	})
+
+	t.Run("suspended repository is left alone", func(t *testing.T) {
+		patchSuspend(t, c, "app-ssh", true)
+		before := waitReady(t, c, "flux-system", "app-ssh", 10*time.Second).Status.Artifact.Revision
+		app.Commit(t, "main", map[string]string{"deploy/webapp/new.yaml": "kind: ConfigMap\n"}, "while suspended")
+		requestReconcile(t, c, "app-ssh")
+		time.Sleep(3 * time.Second)
+		repo, err := getRepo(context.Background(), c, "flux-system", "app-ssh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if repo.Status.Artifact.Revision != before {
+			t.Errorf("suspended repository moved from %s to %s", before, repo.Status.Artifact.Revision)
+		}
+		patchSuspend(t, c, "app-ssh", false)
+		waitRevision(t, c, "app-ssh", "main@sha1:"+app.Head(t, "main"), 30*time.Second)
+	})
+
+	t.Run("a new revision is announced with an event", func(t *testing.T) {
+		eventually(t, 10*time.Second, "NewArtifact event for app-ssh", func(ctx context.Context) error {
+			var events corev1.EventList
+			if err := c.List(ctx, &events, client.InNamespace("flux-system")); err != nil {
+				return err
+			}
+			for _, e := range events.Items {
+				if e.InvolvedObject.Name == "app-ssh" && e.Reason == "NewArtifact" && strings.Contains(e.Message, "main@sha1:") {
+					return nil
+				}
+			}
+			return fmt.Errorf("none among %d events", len(events.Items))
+		})
+	})
+
+	t.Run("deleting the repository removes its artifacts", func(t *testing.T) {
+		repo, err := getRepo(context.Background(), c, "flux-system", "config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Delete(context.Background(), repo); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "GitRepository config gone", func(ctx context.Context) error {
+			_, err := getRepo(ctx, c, "flux-system", "config")
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("still there (err %v)", err)
+		})
+		dir := filepath.Join(storage, "gitrepository", "flux-system", "config")
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			t.Errorf("artifacts left in %s: %d entries", dir, len(entries))
+		}
+	})
+}
+
+func patchSuspend(t *testing.T, c client.Client, name string, suspend bool) {
+	t.Helper()
+	repo, err := getRepo(context.Background(), c, "flux-system", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(repo.DeepCopy())
+	repo.Spec.Suspend = suspend
+	if err := c.Patch(context.Background(), repo, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func requestReconcile(t *testing.T, c client.Client, name string) string {
+	t.Helper()
+	repo, err := getRepo(context.Background(), c, "flux-system", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Now().Format(time.RFC3339Nano)
+	patch := client.MergeFrom(repo.DeepCopy())
+	if repo.Annotations == nil {
+		repo.Annotations = map[string]string{}
+	}
+	repo.Annotations["reconcile.fluxcd.io/requestedAt"] = stamp
+	if err := c.Patch(context.Background(), repo, patch); err != nil {
+		t.Fatal(err)
+	}
+	return stamp
+}
