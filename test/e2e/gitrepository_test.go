@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"compress/gzip"
+	"encoding/base64"
 	"context"
 	"errors"
 	"fmt"
@@ -194,8 +195,10 @@ func TestGitRepository(t *testing.T) {
 		}
 		for _, secret := range []string{gitPassword, "not-the-" + gitPassword} {
 			checkNoSecret(t, c, secret)
-			if strings.Contains(tether.Logs.String(), secret) {
-				t.Errorf("tether's logs contain a credential")
+			for _, form := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))} {
+				if strings.Contains(tether.Logs.String(), form) {
+					t.Errorf("tether's logs contain a credential")
+				}
 			}
 		}
 	})

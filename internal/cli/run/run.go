@@ -205,7 +205,10 @@ func newLogger(level string) (logr.Logger, error) {
 	var l slog.Level
 	switch level {
 	case "debug":
-		l = slog.LevelDebug - 4 // also controller-runtime's V(1) lines
+		// Down to logr's V(1): controllers' detail. Deeper levels of
+		// client-go print request and response bodies, Secrets included,
+		// so they are never enabled.
+		l = slog.Level(-1)
 	case "info":
 		l = slog.LevelInfo
 	case "error":

@@ -124,13 +124,19 @@ func (e timeoutError) Error() string {
 func (e timeoutError) Unwrap() []error { return []error{context.DeadlineExceeded, e.err} }
 
 // userinfo matches the user information of URLs inside free text.
-var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@`)
+var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@`)
 
 // redact removes URL user information and the given secrets from msg.
 // Secrets shorter than four bytes are left alone: replacing them would
 // garble the message while hiding next to nothing.
 func redact(msg string, secrets []string) string {
-	msg = userinfo.ReplaceAllString(msg, "$1")
+	msg = userinfo.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := userinfo.FindStringSubmatch(m)
+		if strings.EqualFold(sub[1], "ssh://") && !strings.Contains(sub[2], ":") {
+			return m // an SSH user name such as "git" is no secret
+		}
+		return sub[1]
+	})
 	for _, s := range secrets {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "***")

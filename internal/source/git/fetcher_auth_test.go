@@ -188,5 +188,5 @@ func TestSSH(t *testing.T) {
 	otherIdentity, _ := sshIdentity(t)
 	_, err = f.Resolve(ctx, repo.SSHURL, Ref{}, mustAuth(t, "identity", otherIdentity, "known_hosts", srv.KnownHosts()), false)
 	t.Log(err)
-	assertAuthError(t, err, "ssh://127.0.0.1", "branch 'master'", "PRIVATE KEY")
+	assertAuthError(t, err, "ssh://git@127.0.0.1", "branch 'master'", "PRIVATE KEY")
 }
