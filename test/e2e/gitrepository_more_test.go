@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
@@ -128,6 +129,23 @@ spec:
 		waitRevision(t, c, "app-ssh", "main@sha1:"+app.Head(t, "main"), 30*time.Second)
 	})
 
+	t.Run("old artifacts are garbage-collected", func(t *testing.T) {
+		next := app.Commit(t, "main", map[string]string{"deploy/webapp/third.yaml": "kind: ConfigMap\n"}, "third revision")
+		requestReconcile(t, c, "app-ssh")
+		repo := waitRevision(t, c, "app-ssh", "main@sha1:"+next, 30*time.Second)
+		entries, err := os.ReadDir(filepath.Join(storage, "gitrepository", "flux-system", "app-ssh"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, e := range entries {
+			kept = append(kept, e.Name())
+		}
+		if len(kept) != 2 || !strings.Contains(strings.Join(kept, ","), filepath.Base(repo.Status.Artifact.Path)) {
+			t.Errorf("after three revisions the storage keeps %v; want the current artifact and one before it", kept)
+		}
+	})
+
 	t.Run("a new revision is announced with an event", func(t *testing.T) {
 		eventually(t, 10*time.Second, "NewArtifact event for app-ssh", func(ctx context.Context) error {
 			var events corev1.EventList
@@ -194,4 +212,30 @@ func requestReconcile(t *testing.T, c client.Client, name string) string {
 		t.Fatal(err)
 	}
 	return stamp
+}
+
+// TestURLRewriteFromConfigMap maps a URL through the rules of a ConfigMap
+// instead of flags.
+func TestURLRewriteFromConfigMap(t *testing.T) {
+	c := kubeClient(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "mirrored")
+	head := repo.Commit(t, "master", map[string]string{"deploy/cm.yaml": "kind: ConfigMap\n"}, "init")
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "tether-url-rewrites"},
+		Data:       map[string]string{"rules": "# air-gapped mirror\nhttps://internal-git.example.com/=" + srv.URL + "/\n"},
+	}
+	if err := c.Create(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	startTether(t, "--url-rewrite-configmap", "flux-system/tether-url-rewrites")
+	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: mirrored, namespace: flux-system}
+spec: {interval: 1m, url: https://internal-git.example.com/mirrored.git}
+`)
+	got := waitReady(t, c, "flux-system", "mirrored", 60*time.Second)
+	if want := "master@sha1:" + head; got.Status.Artifact.Revision != want {
+		t.Errorf("revision = %s, want %s", got.Status.Artifact.Revision, want)
+	}
 }

@@ -3,8 +3,8 @@ package e2e
 import (
 	"archive/tar"
 	"compress/gzip"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -186,6 +186,22 @@ func TestGitRepository(t *testing.T) {
 		cond := waitFailed(t, c, "big")
 		if !strings.Contains(cond.Message, "size") || !strings.Contains(cond.Message, "limit") {
 			t.Errorf("Ready message %q does not say the size limit was exceeded", cond.Message)
+		}
+	})
+
+	t.Run("an invalid semver range stalls until the spec changes", func(t *testing.T) {
+		applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: bad-semver, namespace: flux-system}
+spec: {interval: 1m, url: https://github.com/stefanprodan/podinfo, ref: {semver: "not a range!"}, secretRef: {name: https-credentials}}
+`)
+		cond := waitFailed(t, c, "bad-semver")
+		repo, err := getRepo(context.Background(), c, "flux-system", "bad-semver")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !apimeta.IsStatusConditionTrue(repo.Status.Conditions, "Stalled") || !strings.Contains(cond.Message, "not a range!") {
+			t.Errorf("want Stalled=True naming the range; conditions %+v", repo.Status.Conditions)
 		}
 	})
 
