@@ -1,0 +1,8 @@
+package main
+
+import (
+	_ "github.com/fluxcd/pkg/ssa"
+	_ "sigs.k8s.io/kustomize/api/krusty"
+)
+
+func main() {}
