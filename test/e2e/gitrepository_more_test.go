@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,18 +21,7 @@ import (
 // known_hosts, spec.include, suspend, events and artifact removal on delete.
 func TestGitRepositorySSHIncludeSuspendDelete(t *testing.T) {
 	c := kubeClient(t)
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, identity := gitserver.NewClientKey(t)
 	srv := gitserver.New(t, gitserver.Options{SSH: true, AuthorizedKey: signer.PublicKey()})
 	app := srv.CreateRepo(t, "app")
 	head := app.Commit(t, "main", podinfoFiles(t), "app")
@@ -46,10 +31,10 @@ func TestGitRepositorySSHIncludeSuspendDelete(t *testing.T) {
 	storage := t.TempDir()
 	startTether(t, "--storage-path", storage, "--git-resolve-ttl", "1s")
 	createSecret(t, c, "flux-system", "ssh-credentials", map[string]string{
-		"identity": string(pem.EncodeToMemory(block)), "known_hosts": srv.KnownHosts(),
+		"identity": string(identity), "known_hosts": srv.KnownHosts(),
 	})
 	createSecret(t, c, "flux-system", "ssh-wrong-host", map[string]string{
-		"identity": string(pem.EncodeToMemory(block)), "known_hosts": strings.Replace(srv.KnownHosts(), "[127.0.0.1]", "[127.0.0.2]", 1),
+		"identity": string(identity), "known_hosts": strings.Replace(srv.KnownHosts(), "[127.0.0.1]", "[127.0.0.2]", 1),
 	})
 
 	t.Run("SSH with identity and known_hosts", func(t *testing.T) {

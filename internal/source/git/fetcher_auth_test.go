@@ -1,9 +1,6 @@
 package git
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -121,19 +118,8 @@ func TestBearerToken(t *testing.T) {
 // sshIdentity returns a new private key, PEM-encoded, and its signer.
 func sshIdentity(t *testing.T) (string, ssh.Signer) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(block)), signer
+	signer, private := gitserver.NewClientKey(t)
+	return string(private), signer
 }
 
 func TestSSH(t *testing.T) {
