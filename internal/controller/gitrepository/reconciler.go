@@ -23,6 +23,7 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
@@ -84,7 +85,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&sourcev1.GitRepository{}, includers, builder.WithPredicates(artifactChanged{})).
+		Watches(&sourcev1.GitRepository{}, includers, builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("gitrepository").
 		Complete(r)
