@@ -45,6 +45,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logf, when set, receives progress messages.
 	Logf func(format string, args ...any)
+	// Audit makes the API server write an audit log of every request's
+	// metadata, readable with Env.AuditEvents (to count requests).
+	Audit bool
 }
 
 // Env is a running control plane.
@@ -59,6 +62,7 @@ type Env struct {
 	NodeName string
 
 	ca        *authority
+	auditLog  string
 	spawner   *spawner
 	procs     []*process // in start order
 	removeDir bool
@@ -129,7 +133,16 @@ func Start(opts Options) (env *Env, err error) {
 
 	host := "https://127.0.0.1:" + strconv.Itoa(ports[2])
 	logf("testenv: starting kube-apiserver on %s", host)
-	apiserver, err := env.start("kube-apiserver", filepath.Join(bin, "kube-apiserver"), logs,
+	var audit []string
+	if opts.Audit {
+		if err := os.MkdirAll(logs, 0o755); err != nil {
+			return env, err
+		}
+		if audit, err = env.auditArgs(); err != nil {
+			return env, err
+		}
+	}
+	apiserver, err := env.start("kube-apiserver", filepath.Join(bin, "kube-apiserver"), logs, append(audit,
 		"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(ports[2]),
 		"--cert-dir", filepath.Join(env.Dir, "pki"),
@@ -143,7 +156,7 @@ func Start(opts Options) (env *Env, err error) {
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		"--allow-privileged=true",
 		"--profiling=false",
-		"--v=1")
+		"--v=1")...)
 	if err != nil {
 		return env, err
 	}

@@ -24,7 +24,7 @@ import (
 var env *Env
 
 func TestMain(m *testing.M) {
-	os.Exit(Main(m, Options{Users: []User{{Name: "alice", Token: "alice-token", Groups: []string{"team-a", "readers"}}}}, &env))
+	os.Exit(Main(m, Options{Audit: true, Users: []User{{Name: "alice", Token: "alice-token", Groups: []string{"team-a", "readers"}}}}, &env))
 }
 
 func needEnv(t *testing.T) *kubernetes.Clientset {
@@ -69,6 +69,19 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	events, err := env.AuditEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creates := 0
+	for _, e := range events {
+		if e.IsWrite() && e.Verb == "create" && strings.HasSuffix(e.RequestURI, "/namespaces/default/deployments") && e.User.Username == "admin" {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("audit log shows %d deployment creates by admin, want 1", creates)
 	}
 	pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 	if err != nil {
