@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
-	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/testenv"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
@@ -54,8 +53,7 @@ func TestGitFetchSharing(t *testing.T) {
 	if err := testenv.InstallCRDs(ctx, env.Config, crds...); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := scheme.New()
-	c, err := client.New(env.Config, client.Options{Scheme: s})
+	c, err := env.Client()
 	if err != nil {
 		t.Fatal(err)
 	}

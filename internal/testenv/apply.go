@@ -19,6 +19,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/internal/scheme"
 )
 
 // FieldManager is the server-side apply field manager used by this package.
@@ -161,3 +164,13 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured) (*u
 }
 
 func ptrTrue() *bool { t := true; return &t }
+
+// Client returns a controller-runtime client for the admin that knows
+// every kind Tether serves.
+func (e *Env) Client() (client.Client, error) {
+	s, err := scheme.New()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(e.Config, client.Options{Scheme: s})
+}

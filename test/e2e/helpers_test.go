@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/testenv"
 )
 
@@ -22,11 +23,7 @@ func startTether(t *testing.T, args ...string) *testenv.Tether {
 // kubeClient returns a controller-runtime client that knows Tether's kinds.
 func kubeClient(t *testing.T) client.Client {
 	t.Helper()
-	s, err := scheme.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cluster(t).Config, client.Options{Scheme: s})
+	c, err := cluster(t).Client()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,4 +82,18 @@ func newApplier(t *testing.T) *testenv.Applier {
 
 func readObjects(doc string) ([]*unstructured.Unstructured, error) {
 	return testenv.ReadObjects([]byte(doc))
+}
+
+func readyMessage(conds []metav1.Condition) string {
+	if c := apimeta.FindStatusCondition(conds, "Ready"); c != nil {
+		return c.Message
+	}
+	return ""
+}
+
+func readyReason(conds []metav1.Condition) string {
+	if c := apimeta.FindStatusCondition(conds, "Ready"); c != nil {
+		return c.Reason
+	}
+	return ""
 }
