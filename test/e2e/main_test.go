@@ -26,7 +26,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m, testenv.Options{}, &env))
+	os.Exit(testenv.Main(m, testenv.Options{Audit: true}, &env))
 }
 
 // cluster returns the package's cluster with Tether's CRDs, the fixture

@@ -43,6 +43,11 @@ type Options struct {
 
 	// Concurrency is how many objects of one kind are reconciled at once.
 	Concurrency int
+	// RenderCacheSize is how many rendered revisions are kept in memory.
+	RenderCacheSize int
+	// AllowKubeconfigPlugins lets kubeconfigs in Kustomization
+	// spec.kubeConfig run exec or auth-provider credential plugins.
+	AllowKubeconfigPlugins bool
 	// MetricsAddr serves Prometheus metrics; "0" disables it.
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" disables it.
@@ -66,6 +71,7 @@ func DefaultOptions() *Options {
 		MaxArtifactSize:   100 << 20,
 		GitResolveTTL:     10 * time.Second,
 		Concurrency:       4,
+		RenderCacheSize:   256,
 		MetricsAddr:       ":8080",
 		HealthAddr:        ":9440",
 		LogLevel:          "info",
@@ -87,6 +93,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.GitCacheDir, "git-cache-dir", o.GitCacheDir, "folder for shared Git checkouts (default: <storage-path>/.git-cache)")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
+	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")
+	fs.BoolVar(&o.AllowKubeconfigPlugins, "allow-kubeconfig-plugins", o.AllowKubeconfigPlugins, "let kubeconfigs of remote clusters run exec/auth-provider credential plugins inside Tether (off: CVE-2022-24817)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
 	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the health probes (\"0\" disables them)")
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")

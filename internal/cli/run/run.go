@@ -24,6 +24,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
+	"github.com/tether-gitops/tether/internal/controller/kustomization"
+	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
@@ -36,7 +38,7 @@ func NewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run Tether's controllers and artifact server against a cluster",
-		Long: `Run every Tether controller (GitRepository today) and the artifact server in
+		Long: `Run every Tether controller (GitRepository and Kustomization today) and the artifact server in
 one process, against the cluster of --kubeconfig (or the in-cluster
 configuration). Stop it with SIGINT or SIGTERM.
 
@@ -130,6 +132,19 @@ func Run(ctx context.Context, opts *Options) error {
 		Concurrency:       opts.Concurrency,
 	}
 	if err := repos.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	kustomizations := &kustomization.Reconciler{
+		Client:                 mgr.GetClient(),
+		APIReader:              mgr.GetAPIReader(),
+		Config:                 cfg,
+		Storage:                storage,
+		Renderer:               render.NewRenderer(opts.RenderCacheSize),
+		Events:                 mgr.GetEventRecorder("tether-kustomize-controller"),
+		Concurrency:            opts.Concurrency,
+		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
+	}
+	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())

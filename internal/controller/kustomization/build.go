@@ -1,0 +1,152 @@
+package kustomization
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/api/meta"
+	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/render"
+)
+
+// substitutions merges postBuild.substituteFrom (in order, later wins) and
+// postBuild.substitute (wins over all) into one map.
+func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, error) {
+	pb := obj.Spec.PostBuild
+	if pb == nil {
+		return nil, nil
+	}
+	vars := map[string]string{}
+	for _, ref := range pb.SubstituteFrom {
+		key := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+		var data map[string]string
+		switch ref.Kind {
+		case "ConfigMap":
+			var cm corev1.ConfigMap
+			err := r.APIReader.Get(ctx, key, &cm)
+			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
+				return nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from ConfigMap '%s': %w", key, err))
+			}
+			data = cm.Data
+		case "Secret":
+			var s corev1.Secret
+			err := r.APIReader.Get(ctx, key, &s)
+			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
+				return nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from Secret '%s': %w", key, err))
+			}
+			data = map[string]string{}
+			for k, v := range s.Data {
+				data[k] = string(v)
+			}
+		default:
+			return nil, &failure{reason: meta.BuildFailedReason, stalled: true,
+				err: fmt.Errorf("substituteFrom kind '%s' is not ConfigMap or Secret", ref.Kind)}
+		}
+		maps.Copy(vars, data)
+	}
+	maps.Copy(vars, pb.Substitute)
+	return vars, nil
+}
+
+// renderOptions translates the Kustomization's spec into render options.
+func renderOptions(obj *kustomizev1.Kustomization, vars map[string]string) render.Options {
+	s := obj.Spec
+	opts := render.Options{
+		Path:            s.Path,
+		Mode:            render.ModeAuto,
+		TargetNamespace: s.TargetNamespace,
+		NamePrefix:      s.NamePrefix,
+		NameSuffix:      s.NameSuffix,
+		Components:      s.Components,
+		Substitute:      vars,
+	}
+	if s.CommonMetadata != nil {
+		opts.CommonMetadata = &render.Metadata{Labels: s.CommonMetadata.Labels, Annotations: s.CommonMetadata.Annotations}
+	}
+	if s.PostBuild != nil && s.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
+		opts.SubstituteAlways = true
+	}
+	for _, img := range s.Images {
+		opts.Images = append(opts.Images, render.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
+	}
+	for _, p := range s.Patches {
+		opts.Patches = append(opts.Patches, render.Patch{Patch: p.Patch, Target: selector(p.Target)})
+	}
+	for _, p := range s.PatchesStrategicMerge {
+		opts.Patches = append(opts.Patches, render.Patch{Patch: string(p.Raw)})
+	}
+	for _, p := range s.PatchesJSON6902 {
+		opts.Patches = append(opts.Patches, render.Patch{Patch: jsonPatchText(p), Target: selector(&p.Target)})
+	}
+	return opts
+}
+
+func selector(s *kustomizev1.Selector) *render.Selector {
+	if s == nil {
+		return nil
+	}
+	return &render.Selector{Group: s.Group, Version: s.Version, Kind: s.Kind, Name: s.Name, Namespace: s.Namespace,
+		LabelSelector: s.LabelSelector, AnnotationSelector: s.AnnotationSelector}
+}
+
+func inputsOf(objs []render.Object) []engine.Input {
+	in := make([]engine.Input, len(objs))
+	for i, o := range objs {
+		in[i] = engine.Input{Obj: o.Obj, Source: o.Source}
+	}
+	return in
+}
+
+// inventoryOf converts Flux's status.inventory into the engine's.
+func inventoryOf(inv *kustomizev1.ResourceInventory) engine.Inventory {
+	if inv == nil {
+		return nil
+	}
+	out := make(engine.Inventory, 0, len(inv.Entries))
+	for _, e := range inv.Entries {
+		out = append(out, engine.Entry{ID: e.ID, Version: e.Version})
+	}
+	return out
+}
+
+// statusInventory converts the engine's inventory into Flux's.
+func statusInventory(inv engine.Inventory) *kustomizev1.ResourceInventory {
+	out := &kustomizev1.ResourceInventory{Entries: []kustomizev1.ResourceRef{}}
+	for _, e := range inv {
+		out.Entries = append(out.Entries, kustomizev1.ResourceRef{ID: e.ID, Version: e.Version})
+	}
+	return out
+}
+
+func logErr(ctx context.Context, err error) {
+	log.FromContext(ctx).Error(err, "drift watch")
+}
+
+// jsonPatchText renders a v1beta1 patchesJson6902 entry as a JSON patch
+// document, which kustomize accepts as a targeted patch.
+func jsonPatchText(p kustomizev1.JSON6902Patch) string {
+	ops := make([]map[string]any, 0, len(p.Patch))
+	for _, op := range p.Patch {
+		m := map[string]any{"op": op.Op, "path": op.Path}
+		if op.From != "" {
+			m["from"] = op.From
+		}
+		if op.Value != nil {
+			var v any
+			if err := json.Unmarshal(op.Value.Raw, &v); err == nil {
+				m["value"] = v
+			}
+		}
+		ops = append(ops, m)
+	}
+	data, _ := json.Marshal(ops)
+	return string(data)
+}

@@ -1,0 +1,55 @@
+package kustomization
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/internal/engine"
+)
+
+// finalize runs when a Kustomization is deleted: with spec.prune (and a
+// deletion policy other than Orphan) the objects it applied are deleted,
+// as Flux does; then the finalizer goes.
+func (r *Reconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	r.forget(key)
+	policy := obj.Spec.DeletionPolicy
+	if policy == "" || policy == kustomizev1.DeletionPolicyMirrorPrune {
+		policy = kustomizev1.DeletionPolicyOrphan
+		if obj.Spec.Prune {
+			policy = kustomizev1.DeletionPolicyDelete
+		}
+	}
+	if inv := inventoryOf(obj.Status.Inventory); len(inv) > 0 && policy != kustomizev1.DeletionPolicyOrphan && !obj.Spec.Suspend {
+		tgt, err := r.target(ctx, obj)
+		if err != nil {
+			return err
+		}
+		eng, err := engine.New(tgt.client, owner(obj))
+		if err != nil {
+			return err
+		}
+		if _, err := eng.Prune(ctx, inv, nil, engine.PruneOptions{AllowEmpty: true}); err != nil {
+			return fmt.Errorf("delete objects of Kustomization %s: %w", key, err)
+		}
+	}
+	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(obj.DeepCopy())
+	controllerutil.RemoveFinalizer(obj, kustomizev1.KustomizationFinalizer)
+	return client.IgnoreNotFound(r.Client.Patch(ctx, obj, patch))
+}
+
+// owner is the engine owner of a Kustomization's objects: Flux's labels.
+func owner(obj *kustomizev1.Kustomization) engine.Owner {
+	return engine.Owner{
+		Name: obj.Name, Namespace: obj.Namespace, FieldManager: FieldManager,
+		Labels: map[string]string{kustomizev1.NameLabel: obj.Name, kustomizev1.NamespaceLabel: obj.Namespace},
+	}
+}

@@ -1,0 +1,206 @@
+package kustomization
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/api/meta"
+	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/engine"
+)
+
+// reconcile runs the pipeline for one Kustomization: dependencies, source,
+// inputs, render, apply, prune, health, status. It returns early, doing
+// nothing, when the revision, spec, inputs and watched objects are all as
+// they were at the last successful apply.
+func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, force bool) error {
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	if obj.Generation != obj.Status.ObservedGeneration {
+		conditions.MarkReconciling(obj, meta.ProgressingReason, "reconciling new object generation (%d)", obj.Generation)
+	}
+	if err := r.checkDependencies(ctx, obj); err != nil {
+		return err
+	}
+	art, err := r.sourceArtifact(ctx, obj)
+	if err != nil {
+		return err
+	}
+	obj.Status.LastAttemptedRevision = art.Revision
+	vars, err := r.substitutions(ctx, obj)
+	if err != nil {
+		return err
+	}
+	tgt, err := r.target(ctx, obj)
+	if err != nil {
+		return err
+	}
+	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key)}
+	last, drifts, ok := r.lastApplied(key)
+	if ok && last == state && !force && conditions.IsTrue(obj, meta.ReadyCondition) {
+		log.FromContext(ctx).V(1).Info("up to date", "revision", art.Revision)
+		return nil
+	}
+
+	dir, err := r.artifacts.get(ctx, art)
+	if err != nil {
+		return err
+	}
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, renderOptions(obj, vars))
+	if err != nil {
+		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
+	}
+	log.FromContext(ctx).V(1).Info("rendered", "revision", art.Revision, "objects", len(objs))
+	eng, err := engine.New(tgt.client, owner(obj))
+	if err != nil {
+		return err
+	}
+	conditions.MarkReconciling(obj, meta.ProgressingReason, "applying revision '%s'", art.Revision)
+	result, err := eng.Apply(ctx, inputsOf(objs), engine.ApplyOptions{
+		Force:            obj.Spec.Force,
+		DefaultNamespace: defaultNamespace(obj),
+		Exclusions:       map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue},
+		ForceSelector:    map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue},
+		IfNotPresent:     map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue},
+		Concurrency:      8,
+	})
+	old := inventoryOf(obj.Status.Inventory)
+	if err != nil {
+		if result != nil {
+			// Written before the failure: keep it in the inventory so a
+			// later prune still knows these objects are ours.
+			obj.Status.Inventory = statusInventory(merge(old, result.Inventory))
+			r.watchInventory(ctx, result.Inventory)
+			return fail(meta.ReconciliationFailedReason, fmt.Errorf("apply of revision '%s' failed: %w", art.Revision, err))
+		}
+		// Nothing was written: the plan or its server-side validation
+		// refused the revision as a whole.
+		return fail(meta.BuildFailedReason, fmt.Errorf("revision '%s' is invalid, nothing was applied: %w", art.Revision, err))
+	}
+	obj.Status.Inventory = statusInventory(result.Inventory)
+	r.watchInventory(ctx, result.Inventory)
+	if obj.Spec.Prune {
+		prune := engine.PruneOptions{Exclusions: map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue}}
+		if _, err := eng.Prune(ctx, old, result.Inventory, prune); err != nil {
+			return fail(meta.PruneFailedReason, fmt.Errorf("prune failed: %w", err))
+		}
+	}
+	if err := r.checkHealth(ctx, eng, obj, result.Inventory); err != nil {
+		return err
+	}
+	obj.Status.LastAppliedRevision = art.Revision
+	msg := fmt.Sprintf("Applied revision: %s", art.Revision)
+	conditions.MarkReady(obj, meta.ReconciliationSucceededReason, "%s", msg)
+	if changes := summarize(result.ChangeSet); changes != "" {
+		r.event(obj, corev1.EventTypeNormal, "Progressing", changes)
+	}
+	r.remember(key, state, drifts)
+	return nil
+}
+
+// checkHealth waits for the applied objects (spec.wait) or for
+// spec.healthChecks, up to spec.timeout, and sets Healthy.
+func (r *Reconciler) checkHealth(ctx context.Context, eng *engine.Engine, obj *kustomizev1.Kustomization, inv engine.Inventory) error {
+	var refs []engine.ObjectRef
+	switch {
+	case obj.Spec.Wait:
+		refs = inv.Refs()
+	case len(obj.Spec.HealthChecks) > 0:
+		for _, hc := range obj.Spec.HealthChecks {
+			ns := hc.Namespace
+			if ns == "" {
+				ns = obj.Namespace
+			}
+			refs = append(refs, engine.ObjectRef{APIVersion: hc.APIVersion, Kind: hc.Kind, Namespace: ns, Name: hc.Name})
+		}
+	default:
+		conditions.Delete(obj, meta.HealthyCondition)
+		return nil
+	}
+	timeout := obj.Spec.Interval.Duration
+	if obj.Spec.Timeout != nil {
+		timeout = obj.Spec.Timeout.Duration
+	}
+	conditions.MarkReconciling(obj, meta.ProgressingReason, "checking health of %d objects", len(refs))
+	if err := eng.Wait(ctx, refs, timeout); err != nil {
+		f := fail(meta.HealthCheckFailedReason, fmt.Errorf("health check failed after %s: %w", timeout, err))
+		f.healthy = "False"
+		return f
+	}
+	conditions.Set(obj, meta.HealthyCondition, metav1.ConditionTrue, meta.SucceededReason, "Health check passed")
+	return nil
+}
+
+func (r *Reconciler) watchInventory(ctx context.Context, inv engine.Inventory) {
+	seen := map[string]bool{}
+	for _, e := range inv {
+		gvk, err := e.GroupVersionKind()
+		if err != nil || seen[gvk.String()] {
+			continue
+		}
+		seen[gvk.String()] = true
+		if err := r.drift.ensure(gvk); err != nil {
+			logErr(ctx, err)
+		}
+	}
+}
+
+func defaultNamespace(obj *kustomizev1.Kustomization) string {
+	if obj.Spec.TargetNamespace != "" {
+		return obj.Spec.TargetNamespace
+	}
+	return obj.Namespace
+}
+
+// inputsDigest identifies the inputs besides revision and spec: the
+// substitution values and the target identity and cluster.
+func inputsDigest(vars map[string]string, target string) string {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\x00", k, vars[k])
+	}
+	h.Write([]byte(target))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// merge returns a followed by the entries of b that a lacks.
+func merge(a, b engine.Inventory) engine.Inventory {
+	seen := map[string]bool{}
+	out := append(engine.Inventory{}, a...)
+	for _, e := range a {
+		seen[e.ID] = true
+	}
+	for _, e := range b {
+		if !seen[e.ID] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// summarize turns a change set into Flux's event text: one line per
+// created, configured or deleted object.
+func summarize(changes []engine.Change) string {
+	var lines []string
+	for _, c := range changes {
+		if c.Action == engine.ActionUnchanged || c.Action == engine.ActionSkipped {
+			continue
+		}
+		lines = append(lines, c.String())
+	}
+	return strings.Join(lines, "\n")
+}

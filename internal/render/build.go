@@ -1,0 +1,96 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// buildLock serialises kustomize builds in the process: kustomize keeps
+// the OpenAPI schema in global state, so concurrent builds can see each
+// other's custom schema (Flux serialises its builds for the same reason).
+var buildLock = make(chan struct{}, 1)
+
+// abandoned counts builds still running after their context ended.
+// Go cannot stop them; past maxAbandoned, new builds are refused rather
+// than piling up behind a pathological kustomization (CVE-2022-24878).
+var abandoned atomic.Int32
+
+const maxAbandoned = 4
+
+var errBusy = errors.New("kustomize: too many builds still running past their deadline; retry later")
+
+// build runs kustomize on dir, giving up when ctx ends. Plugins, exec and
+// container functions and Helm are off; files load from anywhere in fs
+// (which holds only the source), as in Flux.
+func build(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	if abandoned.Load() >= maxAbandoned {
+		return nil, errBusy
+	}
+	select {
+	case buildLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
+	}
+	type outcome struct {
+		m   resmap.ResMap
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var out outcome
+		defer func() {
+			if r := recover(); r != nil {
+				out = outcome{err: fmt.Errorf("kustomize panicked: %v", r)}
+			}
+			done <- out
+		}()
+		k := krusty.MakeKustomizer(&krusty.Options{
+			Reorder:          krusty.ReorderOptionNone,
+			LoadRestrictions: kustypes.LoadRestrictionsNone,
+			PluginConfig:     kustypes.DisabledPluginConfig(),
+		})
+		out.m, out.err = k.Run(fs, dir)
+	}()
+	select {
+	case out := <-done:
+		<-buildLock
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), err)
+		}
+		if out.err != nil {
+			return nil, kustomizeError(dir, out.err)
+		}
+		return out.m, nil
+	case <-ctx.Done():
+		// Let the next build start; kustomize's own schema lock keeps the
+		// abandoned one from corrupting memory, at worst from being right.
+		abandoned.Add(1)
+		<-buildLock
+		go func() { <-done; abandoned.Add(-1) }()
+		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
+	}
+}
+
+// kustomizeError names files relative to the source root in kustomize's
+// messages.
+func kustomizeError(dir string, err error) error {
+	msg := strings.ReplaceAll(err.Error(), mountDir+"/", "")
+	msg = strings.ReplaceAll(msg, mountDir, ".")
+	return &buildError{msg: fmt.Sprintf("kustomize build %s: %s", relPath(dir), msg), err: err}
+}
+
+type buildError struct {
+	msg string
+	err error
+}
+
+func (e *buildError) Error() string { return e.msg }
+func (e *buildError) Unwrap() error { return e.err }

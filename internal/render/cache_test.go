@@ -1,0 +1,148 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func TestRenderCache(t *testing.T) {
+	ctx := context.Background()
+	r := NewRenderer(8)
+	opts := Options{Path: "deploy/webapp"}
+
+	first, err := r.Render(ctx, "testdata/nested", "sha256:one", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := r.Render(ctx, "testdata/nested", "sha256:one", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renders, hits := r.Stats(); renders != 1 || hits != 1 {
+		t.Errorf("Stats() = %d renders, %d hits, want 1, 1", renders, hits)
+	}
+	if len(first) != len(second) || first[0].Obj == second[0].Obj {
+		t.Errorf("second call should return an equal deep copy")
+	}
+
+	// The key, not the folder, identifies the content: another key renders again.
+	if _, err := r.Render(ctx, "testdata/nested", "sha256:two", opts); err != nil {
+		t.Fatal(err)
+	}
+	// So do other options.
+	if _, err := r.Render(ctx, "testdata/nested", "sha256:one", Options{Path: "deploy/webapp", NamePrefix: "x-"}); err != nil {
+		t.Fatal(err)
+	}
+	if renders, hits := r.Stats(); renders != 3 || hits != 1 {
+		t.Errorf("Stats() = %d renders, %d hits, want 3, 1", renders, hits)
+	}
+
+	// Errors are results too: a broken source is not rendered again.
+	for range 2 {
+		if _, err := r.Render(ctx, "testdata/invalid", "sha256:bad", Options{Path: "deploy/webapp"}); err == nil {
+			t.Fatal("want an error")
+		}
+	}
+	if renders, hits := r.Stats(); renders != 4 || hits != 2 {
+		t.Errorf("Stats() = %d renders, %d hits, want 4, 2", renders, hits)
+	}
+}
+
+func TestRenderCacheEvicts(t *testing.T) {
+	ctx := context.Background()
+	r := NewRenderer(1)
+	for _, key := range []string{"a", "b", "a"} {
+		if _, err := r.Render(ctx, "testdata/plain", key, Options{Mode: ModeDirectory}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if renders, hits := r.Stats(); renders != 3 || hits != 0 {
+		t.Errorf("Stats() = %d renders, %d hits, want 3, 0", renders, hits)
+	}
+}
+
+// Callers own what they get: changing it does not change the cache.
+func TestRenderDeepCopy(t *testing.T) {
+	ctx := context.Background()
+	r := NewRenderer(8)
+	opts := Options{Mode: ModeDirectory}
+	objs, err := r.Render(ctx, "testdata/plain", "k", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		o.Obj.SetName("mutated")
+		o.Obj.Object["spec"] = "mutated"
+	}
+	again, err := r.Render(ctx, "testdata/plain", "k", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range again {
+		if o.Obj.GetName() == "mutated" || o.Obj.Object["spec"] == "mutated" {
+			t.Fatalf("cached %s changed with the caller's copy", o.Source)
+		}
+	}
+	if _, hits := r.Stats(); hits != 1 {
+		t.Errorf("hits = %d, want 1", hits)
+	}
+}
+
+// Concurrent calls for the same input share one render.
+func TestRenderConcurrentCallsShareOneRender(t *testing.T) {
+	r := NewRenderer(8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := r.Render(context.Background(), "testdata/nested", "k", Options{Path: "deploy/webapp"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if renders, _ := r.Stats(); renders != 1 {
+		t.Errorf("renders = %d, want 1", renders)
+	}
+}
+
+// Rendering never writes to the source, which may be a shared cache: the
+// generated kustomization lives in memory only.
+func TestRenderLeavesSourceUntouched(t *testing.T) {
+	before := listTree(t, "testdata")
+	for _, o := range []Options{{Path: "deploy/webapp"}, {Path: "deploy/webapp", NamePrefix: "x-"}} {
+		if _, err := renderOnce(t, "testdata/nested", o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := renderOnce(t, "testdata/userkustomize", Options{Path: "app", NamePrefix: "x-"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := listTree(t, "testdata"); !slices.Equal(before, after) {
+		t.Errorf("testdata changed:\n%v\n%v", before, after)
+	}
+}
+
+func listTree(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out = append(out, fmt.Sprintf("%s %v %d", p, info.ModTime(), info.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
