@@ -1,0 +1,169 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tether-gitops/tether/internal/testenv"
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// TestKustomizationFeatures covers the spec fields users combine most:
+// dependsOn, targetNamespace, namePrefix/nameSuffix, patches, images,
+// commonMetadata, postBuild.substitute / substituteFrom; and
+// kubeConfig.secretRef, which applies to another cluster.
+func TestKustomizationFeatures(t *testing.T) {
+	c := kubeClient(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "features")
+	repo.Commit(t, "master", map[string]string{
+		"base/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: features}\n",
+		"app/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.25}]}\n",
+		"app/config.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  cluster: ${cluster_name}\n  region: ${region:=eu-west-1}\n  token: ${api_token}\n",
+		"remote/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-tether, namespace: default}\ndata: {where: remote}\n",
+	}, "features")
+	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/")
+	upsertSecret(t, c, "flux-system", "cluster-vars", map[string]string{"api_token": "tok-123"})
+	if err := c.Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "cluster-vars"},
+		Data:       map[string]string{"cluster_name": "staging", "region": "us-east-1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: features, namespace: flux-system}
+spec: {interval: 1m, url: https://git.example.com/features.git}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./app
+  prune: true
+  dependsOn: [{name: base}]
+  targetNamespace: features
+  namePrefix: pre-
+  nameSuffix: -suf
+  commonMetadata:
+    labels: {team: platform}
+  images:
+    - {name: nginx, newTag: "1.27"}
+  patches:
+    - target: {kind: Deployment}
+      patch: |
+        - op: replace
+          path: /spec/replicas
+          value: 3
+  postBuild:
+    substitute: {region: ap-south-1}
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-vars}
+      - {kind: Secret, name: cluster-vars}
+  sourceRef: {kind: GitRepository, name: features}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
+kind: Kustomization
+metadata: {name: base, namespace: flux-system}
+spec: {interval: 1m, path: ./base, prune: true, sourceRef: {kind: GitRepository, name: features}}
+`)
+	t.Run("dependsOn waits for base, then everything is rendered as the spec says", func(t *testing.T) {
+		waitKustomization(t, c, "flux-system", "app", "True", 90*time.Second)
+		var dep appsv1.Deployment
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "features", Name: "pre-web-suf"}, &dep); err != nil {
+			t.Fatal(err)
+		}
+		if *dep.Spec.Replicas != 3 || dep.Spec.Template.Spec.Containers[0].Image != "nginx:1.27" || dep.Labels["team"] != "platform" {
+			t.Errorf("deployment: replicas %d, image %s, labels %v", *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image, dep.Labels)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "features", Name: "pre-settings-suf"}, &cm); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"cluster": "staging", "region": "ap-south-1", "token": "tok-123"}
+		for k, v := range want {
+			if cm.Data[k] != v {
+				t.Errorf("substituted %s = %q, want %q", k, cm.Data[k], v)
+			}
+		}
+	})
+
+	t.Run("kubeConfig.secretRef applies to another cluster", func(t *testing.T) {
+		remote, err := testenv.Start(testenv.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer remote.Stop()
+		kubeconfig, err := os.ReadFile(remote.KubeconfigPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": string(kubeconfig)})
+		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: remote, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./remote
+  prune: true
+  kubeConfig: {secretRef: {name: remote-kubeconfig}}
+  sourceRef: {kind: GitRepository, name: features}
+`)
+		waitKustomization(t, c, "flux-system", "remote", "True", 90*time.Second)
+		rc := kubernetes.NewForConfigOrDie(remote.Config)
+		cm, err := rc.CoreV1().ConfigMaps("default").Get(context.Background(), "from-tether", metav1.GetOptions{})
+		if err != nil || cm.Data["where"] != "remote" {
+			t.Fatalf("ConfigMap not on the remote cluster: %v %v", cm, err)
+		}
+		local := &corev1.ConfigMap{}
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "from-tether"}, local); err == nil {
+			t.Errorf("ConfigMap from-tether was also applied to the local cluster")
+		}
+	})
+
+	t.Run("a kubeconfig that runs a credential plugin is refused (CVE-2022-24817)", func(t *testing.T) {
+		upsertSecret(t, c, "flux-system", "plugin-kubeconfig", map[string]string{"value": `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ["-c", "touch /tmp/tether-pwned"]}}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`})
+		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: plugin, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./remote
+  prune: true
+  kubeConfig: {secretRef: {name: plugin-kubeconfig}}
+  sourceRef: {kind: GitRepository, name: features}
+`)
+		ks := waitKustomization(t, c, "flux-system", "plugin", "False", 60*time.Second)
+		if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, "credential plugin", "--allow-kubeconfig-plugins") {
+			t.Errorf("Ready message %q does not explain the refusal", msg)
+		}
+		if _, err := os.Stat("/tmp/tether-pwned"); err == nil {
+			t.Errorf("the kubeconfig's exec plugin ran")
+		}
+	})
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
