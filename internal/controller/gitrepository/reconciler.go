@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -23,6 +22,7 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
@@ -100,12 +100,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)
 	}
-	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
-		patch := client.MergeFrom(obj.DeepCopy())
-		controllerutil.AddFinalizer(obj, sourcev1.SourceFinalizer)
-		if err := r.Client.Patch(ctx, obj, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
-		}
+	if err := lifecycle.EnsureFinalizer(ctx, r.Client, obj, sourcev1.SourceFinalizer); err != nil {
+		return ctrl.Result{}, err
 	}
 	if obj.Spec.Suspend {
 		log.FromContext(ctx).V(1).Info("reconciliation is suspended")
@@ -118,7 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			retErr = err
 		}
 	}()
-	force := handleRequest(obj)
+	force := lifecycle.HandleRequest(obj, &obj.Status.LastHandledReconcileAt)
 	if err := r.reconcileArtifact(ctx, obj, force); err != nil {
 		return r.failed(ctx, obj, err)
 	}
@@ -150,27 +146,11 @@ func retryAfter(obj *sourcev1.GitRepository) time.Duration {
 	return min(max(obj.GetRequeueAfter()/5, 2*time.Second), obj.GetRequeueAfter())
 }
 
-// handleRequest acknowledges a reconcile.fluxcd.io/requestedAt annotation
-// and reports whether it asks for a fresh look at the remote.
-func handleRequest(obj *sourcev1.GitRepository) bool {
-	v, ok := obj.GetAnnotations()[meta.ReconcileRequestAnnotation]
-	if !ok || v == obj.Status.LastHandledReconcileAt {
-		return false
-	}
-	obj.Status.LastHandledReconcileAt = v
-	return true
-}
-
 func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
 	if err := r.Storage.Delete(ArtifactKind, obj.Namespace, obj.Name); err != nil {
 		return fmt.Errorf("delete artifacts of %s/%s: %w", obj.Namespace, obj.Name, err)
 	}
-	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
-		return nil
-	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	controllerutil.RemoveFinalizer(obj, sourcev1.SourceFinalizer)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, obj, patch))
+	return lifecycle.RemoveFinalizer(ctx, r.Client, obj, sourcev1.SourceFinalizer)
 }
 
 // patchStatus writes status when it changed; an unchanged status costs no

@@ -5,10 +5,9 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/engine"
 )
 
@@ -38,12 +37,7 @@ func (r *Reconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomizatio
 			return fmt.Errorf("delete objects of Kustomization %s: %w", key, err)
 		}
 	}
-	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
-		return nil
-	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	controllerutil.RemoveFinalizer(obj, kustomizev1.KustomizationFinalizer)
-	return client.IgnoreNotFound(r.Client.Patch(ctx, obj, patch))
+	return lifecycle.RemoveFinalizer(ctx, r.Client, obj, kustomizev1.KustomizationFinalizer)
 }
 
 // owner is the engine owner of a Kustomization's objects: Flux's labels.

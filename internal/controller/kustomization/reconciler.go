@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -25,6 +24,7 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
@@ -137,12 +137,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)
 	}
-	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
-		patch := client.MergeFrom(obj.DeepCopy())
-		controllerutil.AddFinalizer(obj, kustomizev1.KustomizationFinalizer)
-		if err := r.Client.Patch(ctx, obj, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
-		}
+	if err := lifecycle.EnsureFinalizer(ctx, r.Client, obj, kustomizev1.KustomizationFinalizer); err != nil {
+		return ctrl.Result{}, err
 	}
 	if obj.Spec.Suspend {
 		log.FromContext(ctx).V(1).Info("reconciliation is suspended")
@@ -154,7 +150,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			retErr = err
 		}
 	}()
-	force := handleRequest(obj)
+	force := lifecycle.HandleRequest(obj, &obj.Status.LastHandledReconcileAt)
 	if err := r.reconcile(ctx, obj, force); err != nil {
 		return r.failed(ctx, obj, err)
 	}
@@ -182,17 +178,6 @@ func (r *Reconciler) failed(ctx context.Context, obj *kustomizev1.Kustomization,
 		retry = f.requeue
 	}
 	return ctrl.Result{RequeueAfter: retry}, nil
-}
-
-// handleRequest acknowledges a reconcile.fluxcd.io/requestedAt annotation
-// and reports whether it asks for a full reconcile.
-func handleRequest(obj *kustomizev1.Kustomization) bool {
-	v, ok := obj.GetAnnotations()[meta.ReconcileRequestAnnotation]
-	if !ok || v == obj.Status.LastHandledReconcileAt {
-		return false
-	}
-	obj.Status.LastHandledReconcileAt = v
-	return true
 }
 
 func (r *Reconciler) patchStatus(ctx context.Context, before, obj *kustomizev1.Kustomization) error {
