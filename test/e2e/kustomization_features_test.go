@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -95,6 +97,24 @@ spec: {interval: 1m, path: ./base, prune: true, sourceRef: {kind: GitRepository,
 			if cm.Data[k] != v {
 				t.Errorf("substituted %s = %q, want %q", k, cm.Data[k], v)
 			}
+		}
+	})
+
+	t.Run("deleting a pruning Kustomization deletes what it applied", func(t *testing.T) {
+		ks := getKustomization(t, c, "flux-system", "app")
+		if err := c.Delete(context.Background(), ks); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "Deployment pre-web-suf deleted with its Kustomization", func(ctx context.Context) error {
+			err := c.Get(ctx, types.NamespacedName{Namespace: "features", Name: "pre-web-suf"}, &appsv1.Deployment{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("still there (err %v)", err)
+		})
+		// base does not depend on app and stays.
+		if err := c.Get(context.Background(), types.NamespacedName{Name: "features"}, &corev1.Namespace{}); err != nil {
+			t.Errorf("Namespace features of Kustomization base is gone: %v", err)
 		}
 	})
 
