@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -42,14 +43,37 @@ func TestRenderCache(t *testing.T) {
 		t.Errorf("Stats() = %d renders, %d hits, want 3, 1", renders, hits)
 	}
 
-	// Errors are results too: a broken source is not rendered again.
+	// Errors are not kept: each call renders again, so that a passing
+	// failure cannot stick (see TestRenderRecoversFromPassingFailure).
 	for range 2 {
 		if _, err := r.Render(ctx, "testdata/invalid", "sha256:bad", Options{Path: "deploy/webapp"}); err == nil {
 			t.Fatal("want an error")
 		}
 	}
-	if renders, hits := r.Stats(); renders != 4 || hits != 2 {
-		t.Errorf("Stats() = %d renders, %d hits, want 4, 2", renders, hits)
+	if renders, hits := r.Stats(); renders != 5 || hits != 1 {
+		t.Errorf("Stats() = %d renders, %d hits, want 5, 1", renders, hits)
+	}
+}
+
+// TestRenderRecoversFromPassingFailure renders a folder that is not there
+// yet (an artifact still being unpacked), then once it is.
+func TestRenderRecoversFromPassingFailure(t *testing.T) {
+	ctx := context.Background()
+	r := NewRenderer(8)
+	root := filepath.Join(t.TempDir(), "artifact")
+	opts := Options{Mode: ModeDirectory}
+	if _, err := r.Render(ctx, root, "sha256:late", opts); err == nil {
+		t.Fatal("rendering a missing folder succeeded")
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := r.Render(ctx, root, "sha256:late", opts)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("after the folder appeared: %d objects, %v", len(objs), err)
 	}
 }
 

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -109,11 +110,26 @@ func substituted(res *resource.Resource, vars map[string]string, strict bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("variable substitution: %w", err)
 	}
+	// Errors past this point would quote substituted text, and the values
+	// may come from Secrets: say where, never what.
 	j, err := yaml.YAMLToJSON([]byte(out))
 	if err != nil {
-		return nil, fmt.Errorf("variable substitution made invalid YAML: %w", err)
+		return nil, fmt.Errorf("variable substitution made invalid YAML%s; check the values substituted there", lineOf(err))
 	}
-	return decodeObject(j)
+	u, err := decodeObject(j)
+	if err != nil {
+		return nil, errors.New("variable substitution made an invalid object; check the substituted values")
+	}
+	return u, nil
+}
+
+// lineOf returns " (line N)" from a YAML parser error, or "".
+func lineOf(err error) string {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	return " (line " + m[1] + ")"
 }
 
 func unstructuredOf(res *resource.Resource) (*unstructured.Unstructured, error) {

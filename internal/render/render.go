@@ -56,9 +56,10 @@ func NewRenderer(cacheSize int) *Renderer {
 
 // Render turns the source unpacked at root into objects, reading root
 // only. key identifies the content of root (its digest): Render is a pure
-// function of (key, opts), so results — errors included, except those of
-// a cancelled context — are cached by (key, opts), and concurrent calls
-// for the same pair share one render. Each call gets its own deep copy.
+// function of (key, opts), so successful results are cached by (key,
+// opts) (errors are not, so a passing failure cannot stick), and
+// concurrent calls for the same pair share one render. Each call gets its
+// own deep copy.
 func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) ([]Object, error) {
 	o, err := opts.normalize()
 	if err != nil {
@@ -111,7 +112,9 @@ func (r *Renderer) store(ck string, objs []Object, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.renders++
-	if err != nil && isContextError(err) {
+	if err != nil {
+		// Errors are not kept: a passing I/O failure (a folder being
+		// unpacked or removed) must not turn into a lasting BuildFailed.
 		return
 	}
 	r.cache.add(ck, result{objects: copyObjects(objs), err: err})

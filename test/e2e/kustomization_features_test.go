@@ -31,6 +31,7 @@ func TestKustomizationFeatures(t *testing.T) {
 		"base/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: features}\n",
 		"app/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.25}]}\n",
 		"app/config.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata:\n  cluster: ${cluster_name}\n  region: ${region:=eu-west-1}\n  token: ${api_token}\n",
+		"leaky/cm.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaky}\ndata:\n  password: ${db_password}\n",
 		"remote/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-tether, namespace: default}\ndata: {where: remote}\n",
 	}, "features")
 	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/")
@@ -173,10 +174,83 @@ spec:
 		if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, "credential plugin", "--allow-kubeconfig-plugins") {
 			t.Errorf("Ready message %q does not explain the refusal", msg)
 		}
+	})
+
+	t.Run("a kubeconfig that reads Tether's own token file is refused", func(t *testing.T) {
+		upsertSecret(t, c, "flux-system", "tokenfile-kubeconfig", map[string]string{"value": `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`})
+		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: tokenfile, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./remote
+  prune: true
+  kubeConfig: {secretRef: {name: tokenfile-kubeconfig}}
+  sourceRef: {kind: GitRepository, name: features}
+`)
+		ks := waitKustomization(t, c, "flux-system", "tokenfile", "False", 60*time.Second)
+		if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, "tokenFile", "file on Tether's disk") {
+			t.Errorf("Ready message %q does not explain the refusal", msg)
+		}
 		if _, err := os.Stat("/tmp/tether-pwned"); err == nil {
 			t.Errorf("the kubeconfig's exec plugin ran")
 		}
 	})
+}
+
+// TestKustomizationNeverShowsSubstitutedSecrets substitutes a Secret value
+// that breaks the YAML (a password starting with "*" reads as an alias)
+// and checks the failure does not quote it.
+func TestKustomizationNeverShowsSubstitutedSecrets(t *testing.T) {
+	c := kubeClient(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "leaky")
+	repo.Commit(t, "master", map[string]string{
+		"leaky/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaky, namespace: default}\ndata:\n  password: ${db_password}\n",
+	}, "leaky")
+	tether := startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/")
+	const password = "*Sup3rS3cretDbPass"
+	upsertSecret(t, c, "flux-system", "db", map[string]string{"db_password": password})
+	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: leaky, namespace: flux-system}
+spec: {interval: 1m, url: https://git.example.com/leaky.git}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: leaky, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./leaky
+  prune: true
+  postBuild: {substituteFrom: [{kind: Secret, name: db}]}
+  sourceRef: {kind: GitRepository, name: leaky}
+`)
+	var msg string
+	eventually(t, 60*time.Second, "Kustomization leaky fails", func(ctx context.Context) error {
+		ks := getKustomization(t, c, "flux-system", "leaky")
+		if readyReason(ks.Status.Conditions) != "BuildFailed" {
+			return fmt.Errorf("Ready %s: %s", readyReason(ks.Status.Conditions), readyMessage(ks.Status.Conditions))
+		}
+		msg = readyMessage(ks.Status.Conditions)
+		return nil
+	})
+	t.Logf("leaky: %s", msg)
+	for _, form := range []string{password, strings.TrimPrefix(password, "*")} {
+		if strings.Contains(msg, form) {
+			t.Errorf("Ready message quotes the Secret value")
+		}
+		if strings.Contains(tether.Logs.String(), form) {
+			t.Errorf("tether's logs quote the Secret value")
+		}
+		checkNoSecret(t, c, form)
+	}
 }
 
 func containsAll(s string, parts ...string) bool {

@@ -3,8 +3,10 @@ package kustomization
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,12 +20,14 @@ import (
 )
 
 // substitutions merges postBuild.substituteFrom (in order, later wins) and
-// postBuild.substitute (wins over all) into one map.
-func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, error) {
+// postBuild.substitute (wins over all) into one map. It also returns the
+// values that came from Secrets, which must never appear in a message.
+func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, []string, error) {
 	pb := obj.Spec.PostBuild
 	if pb == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
+	var secretValues []string
 	vars := map[string]string{}
 	for _, ref := range pb.SubstituteFrom {
 		key := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
@@ -33,27 +37,46 @@ func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomi
 			var cm corev1.ConfigMap
 			err := r.APIReader.Get(ctx, key, &cm)
 			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
-				return nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from ConfigMap '%s': %w", key, err))
+				return nil, nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from ConfigMap '%s': %w", key, err))
 			}
 			data = cm.Data
 		case "Secret":
 			var s corev1.Secret
 			err := r.APIReader.Get(ctx, key, &s)
 			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
-				return nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from Secret '%s': %w", key, err))
+				return nil, nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from Secret '%s': %w", key, err))
 			}
 			data = map[string]string{}
 			for k, v := range s.Data {
 				data[k] = string(v)
+				secretValues = append(secretValues, string(v))
 			}
 		default:
-			return nil, &failure{reason: meta.BuildFailedReason, stalled: true,
+			return nil, nil, &failure{reason: meta.BuildFailedReason, stalled: true,
 				err: fmt.Errorf("substituteFrom kind '%s' is not ConfigMap or Secret", ref.Kind)}
 		}
 		maps.Copy(vars, data)
 	}
 	maps.Copy(vars, pb.Substitute)
-	return vars, nil
+	return vars, secretValues, nil
+}
+
+// masked returns err with every secret value replaced by "***", keeping
+// its reason: render and API errors may quote substituted text.
+func masked(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	f := asFailure(err)
+	msg := f.err.Error()
+	for _, s := range secrets {
+		if len(s) >= 3 {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	out := *f
+	out.err = errors.New(msg)
+	return &out
 }
 
 // renderOptions translates the Kustomization's spec into render options.

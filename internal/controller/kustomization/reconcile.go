@@ -23,7 +23,7 @@ import (
 // inputs, render, apply, prune, health, status. It returns early, doing
 // nothing, when the revision, spec, inputs and watched objects are all as
 // they were at the last successful apply.
-func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, force bool) error {
+func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, force bool) (retErr error) {
 	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
 	if obj.Generation != obj.Status.ObservedGeneration {
 		conditions.MarkReconciling(obj, meta.ProgressingReason, "reconciling new object generation (%d)", obj.Generation)
@@ -36,25 +36,31 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	obj.Status.LastAttemptedRevision = art.Revision
-	vars, err := r.substitutions(ctx, obj)
+	vars, secretValues, err := r.substitutions(ctx, obj)
 	if err != nil {
 		return err
 	}
+	defer func() { retErr = masked(retErr, secretValues) }()
 	tgt, err := r.target(ctx, obj)
 	if err != nil {
 		return err
 	}
 	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key)}
+	// The shortcut needs drift watches, which only see the local cluster:
+	// a remote target is applied (dry runs, no writes when unchanged) at
+	// every reconcile, as Flux does.
+	remote := strings.HasPrefix(tgt.key, "remote:")
 	last, drifts, ok := r.lastApplied(key)
-	if ok && last == state && !force && conditions.IsTrue(obj, meta.ReadyCondition) {
+	if ok && last == state && !force && !remote && conditions.IsTrue(obj, meta.ReadyCondition) {
 		log.FromContext(ctx).V(1).Info("up to date", "revision", art.Revision)
 		return nil
 	}
 
-	dir, err := r.artifacts.get(ctx, art)
+	dir, release, err := r.artifacts.get(ctx, art)
 	if err != nil {
 		return err
 	}
+	defer release()
 	objs, err := r.Renderer.Render(ctx, dir, art.Digest, renderOptions(obj, vars))
 	if err != nil {
 		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
@@ -79,7 +85,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 			// Written before the failure: keep it in the inventory so a
 			// later prune still knows these objects are ours.
 			obj.Status.Inventory = statusInventory(merge(old, result.Inventory))
-			r.watchInventory(ctx, result.Inventory)
+			if !remote {
+				r.watchInventory(ctx, result.Inventory)
+			}
 			return fail(meta.ReconciliationFailedReason, fmt.Errorf("apply of revision '%s' failed: %w", art.Revision, err))
 		}
 		// Nothing was written: the plan or its server-side validation
@@ -87,7 +95,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return fail(meta.BuildFailedReason, fmt.Errorf("revision '%s' is invalid, nothing was applied: %w", art.Revision, err))
 	}
 	obj.Status.Inventory = statusInventory(result.Inventory)
-	r.watchInventory(ctx, result.Inventory)
+	if !remote {
+		r.watchInventory(ctx, result.Inventory)
+	}
 	if obj.Spec.Prune {
 		prune := engine.PruneOptions{Exclusions: map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue}}
 		if _, err := eng.Prune(ctx, old, result.Inventory, prune); err != nil {

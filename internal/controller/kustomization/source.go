@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +34,7 @@ func (r *Reconciler) checkDependencies(ctx context.Context, obj *kustomizev1.Kus
 		}
 		if err != nil {
 			f := fail(meta.DependencyNotReadyReason, fmt.Errorf("dependency '%s' is not ready: %w", key, err))
-			f.requeue = 5 * time.Second
+			f.requeue = 10 * time.Second
 			return f
 		}
 	}
@@ -62,77 +63,105 @@ func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustom
 }
 
 // artifactCache unpacks each artifact digest once and shares the folder
-// among every Kustomization that uses it. Folders are read-only for users.
+// among every Kustomization that uses it. A folder in use is never removed;
+// beyond keep folders, the least recently used idle ones go.
 type artifactCache struct {
 	storage *artifact.Storage
 	root    string
+	rootErr error
 	group   singleflight.Group
-	mu      sync.Mutex
-	dirs    map[string]string // digest -> folder
-	order   []string
 	keep    int
+
+	mu      sync.Mutex
+	entries map[string]*unpacked // by digest
+	clock   uint64
+}
+
+// unpacked is one artifact's folder and who is using it.
+type unpacked struct {
+	dir      string
+	refs     int
+	lastUsed uint64
 }
 
 func newArtifactCache(storage *artifact.Storage) *artifactCache {
-	return &artifactCache{storage: storage, dirs: map[string]string{}, keep: 64}
+	root, err := os.MkdirTemp("", "tether-artifacts-")
+	return &artifactCache{storage: storage, root: root, rootErr: err, keep: 64, entries: map[string]*unpacked{}}
 }
 
-// get returns the folder holding artifact a, unpacking it on first use.
-func (c *artifactCache) get(ctx context.Context, a *meta.Artifact) (string, error) {
-	c.mu.Lock()
-	if dir, ok := c.dirs[a.Digest]; ok {
-		c.mu.Unlock()
-		return dir, nil
+// get returns the folder holding artifact a, unpacking it on first use,
+// and a release func to call when the caller is done reading it.
+func (c *artifactCache) get(ctx context.Context, a *meta.Artifact) (string, func(), error) {
+	if c.rootErr != nil {
+		return "", nil, fail(meta.ArtifactFailedReason, fmt.Errorf("artifact cache: %w", c.rootErr))
 	}
-	c.mu.Unlock()
-	v, err, _ := c.group.Do(a.Digest, func() (any, error) {
-		if c.root == "" {
-			root, err := os.MkdirTemp("", "tether-artifacts-")
-			if err != nil {
-				return "", err
-			}
-			c.root = root
+	if dir, release, ok := c.acquire(a.Digest); ok {
+		return dir, release, nil
+	}
+	_, err, _ := c.group.Do(a.Digest, func() (any, error) {
+		if _, release, ok := c.acquire(a.Digest); ok { // unpacked meanwhile
+			release()
+			return nil, nil
 		}
 		dir := filepath.Join(c.root, digestName(a.Digest))
 		if err := os.RemoveAll(dir); err != nil {
-			return "", err
+			return nil, err
 		}
 		if err := c.storage.Extract(ctx, a.Path, dir); err != nil {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("extract artifact %s (revision '%s'): %w", a.Path, a.Revision, err)
+			return nil, fmt.Errorf("extract artifact %s (revision '%s'): %w", a.Path, a.Revision, err)
 		}
-		c.add(a.Digest, dir)
-		return dir, nil
+		c.mu.Lock()
+		c.entries[a.Digest] = &unpacked{dir: dir}
+		c.mu.Unlock()
+		return nil, nil
 	})
 	if err != nil {
-		return "", fail(meta.ArtifactFailedReason, err)
+		return "", nil, fail(meta.ArtifactFailedReason, err)
 	}
-	return v.(string), nil
+	dir, release, ok := c.acquire(a.Digest)
+	if !ok {
+		return "", nil, fail(meta.ArtifactFailedReason, fmt.Errorf("artifact %s was evicted while unpacking; retrying", a.Path))
+	}
+	return dir, release, nil
 }
 
-// add records dir and forgets the oldest folders beyond keep. A folder in
-// use by a running render is only unlinked from the map; renders read it
-// through open descriptors or have copied it already.
-func (c *artifactCache) add(digest, dir string) {
+// acquire takes a reference on an unpacked digest.
+func (c *artifactCache) acquire(digest string) (string, func(), bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.dirs[digest] = dir
-	c.order = append(c.order, digest)
-	for len(c.order) > c.keep {
-		old := c.order[0]
-		c.order = c.order[1:]
-		os.RemoveAll(c.dirs[old])
-		delete(c.dirs, old)
+	e, ok := c.entries[digest]
+	if !ok {
+		return "", nil, false
+	}
+	e.refs++
+	c.clock++
+	e.lastUsed = c.clock
+	var once sync.Once
+	return e.dir, func() { once.Do(func() { c.release(e) }) }, true
+}
+
+// release drops a reference and removes the least recently used idle
+// folders beyond keep.
+func (c *artifactCache) release(e *unpacked) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.refs--
+	for len(c.entries) > c.keep {
+		var oldest string
+		for d, en := range c.entries {
+			if en.refs == 0 && (oldest == "" || en.lastUsed < c.entries[oldest].lastUsed) {
+				oldest = d
+			}
+		}
+		if oldest == "" {
+			return // every folder is in use
+		}
+		os.RemoveAll(c.entries[oldest].dir)
+		delete(c.entries, oldest)
 	}
 }
 
 func digestName(d string) string {
-	out := []rune{}
-	for _, r := range d {
-		if r == ':' || r == '/' {
-			r = '-'
-		}
-		out = append(out, r)
-	}
-	return string(out)
+	return strings.NewReplacer(":", "-", "/", "-").Replace(d)
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -101,11 +102,8 @@ func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *me
 	if err != nil {
 		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': invalid kubeconfig", key))
 	}
-	for name, auth := range raw.AuthInfos {
-		if (auth.Exec != nil || auth.AuthProvider != nil) && !r.AllowKubeconfigPlugins {
-			return nil, "", &failure{reason: meta.ReconciliationFailedReason, stalled: true,
-				err: fmt.Errorf("kubeconfig secret '%s': user '%s' runs a credential plugin, which Tether refuses unless started with --allow-kubeconfig-plugins", key, name)}
-		}
+	if err := r.checkKubeconfig(raw); err != nil {
+		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': %w", key, err))
 	}
 	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
 	if err != nil {
@@ -113,4 +111,29 @@ func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *me
 	}
 	sum := sha256.Sum256(data)
 	return cfg, key.String() + "@" + hex.EncodeToString(sum[:8]), nil
+}
+
+// checkKubeconfig refuses what would make Tether act with its own
+// credentials or run code: credential plugins (CVE-2022-24817; allowed
+// only with AllowKubeconfigPlugins) and file paths, which client-go reads
+// from Tether's own disk (a tokenFile naming Tether's service account token
+// would send it to the kubeconfig's server). Only inline *Data fields are
+// accepted.
+func (r *Reconciler) checkKubeconfig(kc *clientcmdapi.Config) error {
+	for name, auth := range kc.AuthInfos {
+		if (auth.Exec != nil || auth.AuthProvider != nil) && !r.AllowKubeconfigPlugins {
+			return fmt.Errorf("user '%s' runs a credential plugin, which Tether refuses unless started with --allow-kubeconfig-plugins", name)
+		}
+		for field, path := range map[string]string{"tokenFile": auth.TokenFile, "client-certificate": auth.ClientCertificate, "client-key": auth.ClientKey} {
+			if path != "" {
+				return fmt.Errorf("user '%s' reads %s from a file on Tether's disk; put the content in the kubeconfig (token, client-certificate-data, client-key-data)", name, field)
+			}
+		}
+	}
+	for name, cluster := range kc.Clusters {
+		if cluster.CertificateAuthority != "" {
+			return fmt.Errorf("cluster '%s' reads certificate-authority from a file on Tether's disk; use certificate-authority-data", name)
+		}
+	}
+	return nil
 }
