@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // ApplyOptions tune Apply and Diff.
@@ -76,9 +79,11 @@ type Result struct {
 // else.
 //
 // Apply: only objects whose dry run differs from the live object (or that
-// do not exist) are applied, by fluxcd/pkg/ssa's ApplyAllStaged with the
-// owner's field manager: definitions first, waiting until CRDs are
-// Established, then classes, then the rest. When nothing differs Apply
+// do not exist) are applied, with the owner's field manager, stage by
+// stage: definitions first, waiting until CRDs are Established, then
+// classes, then the rest. New objects whose dry run passed are created
+// with one server-side apply each; changed objects go through
+// fluxcd/pkg/ssa's ApplyAllStaged (see write). When nothing differs Apply
 // makes no write request at all: one GET and one dry-run PATCH per object.
 //
 // Result: the change per object and the inventory of the set. On an error
@@ -102,22 +107,7 @@ func (e *Engine) Apply(ctx context.Context, objs []Input, opts ApplyOptions) (*R
 	if err != nil {
 		return nil, err
 	}
-	var todo []*unstructured.Unstructured
-	for i, c := range changes {
-		if c.Action == ActionCreated || c.Action == ActionConfigured {
-			todo = append(todo, p.items[i].obj)
-		}
-	}
-	if len(todo) == 0 {
-		return &Result{ChangeSet: changes, Inventory: p.inventory()}, nil
-	}
-	cs, err := rm.ApplyAllStaged(ctx, todo, e.ssaOptions(ctx, opts))
-	done := map[object.ObjMetadata]ssa.Action{}
-	if cs != nil {
-		for _, en := range cs.Entries {
-			done[en.ObjMetadata] = en.Action
-		}
-	}
+	done, err := e.write(ctx, rm, p, changes, opts)
 	if err != nil {
 		partial := &Result{}
 		for i, it := range p.items {
@@ -126,19 +116,104 @@ func (e *Engine) Apply(ctx context.Context, objs []Input, opts ApplyOptions) (*R
 				continue
 			}
 			if ok {
-				changes[i].Action = Action(a)
+				changes[i].Action = a
 			}
 			partial.ChangeSet = append(partial.ChangeSet, changes[i])
 			partial.Inventory = append(partial.Inventory, EntryOf(it.obj))
 		}
-		return partial, p.secrets.redactError(p.applyError(err))
+		return partial, p.secrets.redactError(err)
 	}
 	for i, it := range p.items {
 		if a, ok := done[it.id]; ok {
-			changes[i].Action = Action(a)
+			changes[i].Action = a
 		}
 	}
 	return &Result{ChangeSet: changes, Inventory: p.inventory()}, nil
+}
+
+// write applies the objects that diff found new or changed, stage by
+// stage. Objects that do not exist yet and whose dry run passed are
+// created with one server-side apply request each: they need neither
+// ssa's second diff, nor its clean-up of older field managers, nor
+// re-creation. Everything else (changed objects, objects the plan's own
+// Namespaces or CRDs made impossible to validate ahead, forced
+// re-creations) goes through fluxcd/pkg/ssa, which validates its stage
+// before writing it.
+func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, changes []Change, opts ApplyOptions) (map[object.ObjMetadata]Action, error) {
+	done := map[object.ObjMetadata]Action{}
+	var mu sync.Mutex
+	for stage := stageDefinitions; stage <= stageRest; stage++ {
+		var created []*item
+		var viaSSA []*unstructured.Unstructured
+		for i, it := range p.items {
+			if stageOf(it.obj) != stage || (changes[i].Action != ActionCreated && changes[i].Action != ActionConfigured) {
+				continue
+			}
+			if it.newValidated {
+				created = append(created, it)
+			} else {
+				viaSSA = append(viaSSA, it.obj)
+			}
+		}
+		// ssa first: it validates its part of the stage (objects the plan's
+		// own Namespaces or CRDs kept from being validated ahead) before
+		// writing any of it, so nothing of a stage is written when one of
+		// those is invalid.
+		if len(viaSSA) > 0 {
+			cs, err := rm.ApplyAllStaged(ctx, viaSSA, e.ssaOptions(ctx, opts))
+			if cs != nil {
+				for _, en := range cs.Entries {
+					done[en.ObjMetadata] = Action(en.Action)
+				}
+			}
+			if err != nil {
+				return done, p.applyError(err)
+			}
+		}
+		var g errgroup.Group
+		g.SetLimit(concurrency(max(opts.Concurrency, MaxConcurrency/2)))
+		errs := make([]error, len(created))
+		for i, it := range created {
+			g.Go(func() error {
+				obj := it.obj.DeepCopy()
+				err := e.client.Patch(ctx, obj, client.Apply, client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+				if err != nil {
+					errs[i] = &ObjectError{Source: it.source, Subject: it.subject(), Err: err}
+					return nil
+				}
+				mu.Lock()
+				done[it.id] = ActionCreated
+				mu.Unlock()
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return done, err
+		}
+		if stage == stageDefinitions {
+			if err := e.waitForDefinitions(ctx, rm, created); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// waitForDefinitions waits until the CRDs among created are Established,
+// so that the next stage can use their kinds.
+func (e *Engine) waitForDefinitions(ctx context.Context, rm *ssa.ResourceManager, created []*item) error {
+	var crds object.ObjMetadataSet
+	for _, it := range created {
+		if it.id.GroupKind.Kind == "CustomResourceDefinition" {
+			crds = append(crds, it.id)
+		}
+	}
+	if len(crds) == 0 {
+		return nil
+	}
+	o := e.ssaOptions(ctx, ApplyOptions{})
+	return rm.WaitForSetWithContext(ctx, crds, ssa.WaitOptions{Interval: o.WaitInterval, Timeout: o.WaitTimeout})
 }
 
 // ssaOptions translates opts for fluxcd/pkg/ssa. Its wait for CRDs to be

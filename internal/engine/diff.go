@@ -70,6 +70,7 @@ func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, 
 		return Change{}, p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})
 	}
 	c := it.change(Action(entry.Action))
+	it.newValidated = c.Action == ActionCreated && live == nil
 	if keepObjects && c.Action == ActionConfigured {
 		c.Live, c.Desired = live, desired
 		if utils.IsSecret(it.obj) {

@@ -27,6 +27,9 @@ type item struct {
 	obj    *unstructured.Unstructured
 	source string
 	id     object.ObjMetadata
+	// newValidated is set by diff when the object does not exist yet and
+	// its dry run passed: Apply can create it with one request.
+	newValidated bool
 }
 
 func (it *item) subject() string { return utils.FmtObjMetadata(it.id) }
