@@ -35,8 +35,12 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRDs in config/c
 testcluster: ## Build the test control plane (etcd, kube-*, kwok) into .local/testcluster
 	bash hack/testcluster/build.sh
 
+.PHONY: prereqs
+prereqs: ## Install what tests need beyond Go (git for the test Git server), when missing
+	@command -v git >/dev/null 2>&1 || { echo "installing git"; apt-get update -qq && apt-get install -y -qq git; }
+
 .PHONY: test
-test: tools testcluster ## Run unit, integration and end-to-end tests against real components
+test: prereqs tools testcluster ## Run unit, integration and end-to-end tests against real components
 	$(GO) vet ./...
 	@mkdir -p $(LOCAL)
 	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCAL)/test.log
