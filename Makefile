@@ -50,7 +50,7 @@ test-short: ## Run only the tests that need no cluster
 	$(GO) test -short -count=1 ./...
 
 .PHONY: bench
-bench: testcluster ## Run the benchmarks in bench/ against real components and print their tables
+bench: prereqs testcluster ## Run the benchmarks in bench/ against real components and print their tables
 	TETHER_BENCH=1 TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md TETHER_BENCH_OUT_KUSTOMIZE=$(LOCAL)/bench-kustomize.md $(GO) test -p 1 -count=1 -v -timeout 90m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
 
 .PHONY: cluster-up
