@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -84,6 +85,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.applied = map[types.NamespacedName]appliedState{}
 	r.drifts = map[types.NamespacedName]uint64{}
 	r.artifacts = newArtifactCache(r.Storage)
+	// The unpacked artifacts go when the process stops.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		return r.artifacts.close()
+	})); err != nil {
+		return err
+	}
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &kustomizev1.Kustomization{}, sourceIndex,
 		func(o client.Object) []string {
 			k := o.(*kustomizev1.Kustomization)

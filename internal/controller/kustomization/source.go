@@ -126,6 +126,14 @@ func (c *artifactCache) get(ctx context.Context, a *meta.Artifact) (string, func
 	return dir, release, nil
 }
 
+// close removes every unpacked folder.
+func (c *artifactCache) close() error {
+	if c.root == "" {
+		return nil
+	}
+	return os.RemoveAll(c.root)
+}
+
 // acquire takes a reference on an unpacked digest.
 func (c *artifactCache) acquire(digest string) (string, func(), bool) {
 	c.mu.Lock()
