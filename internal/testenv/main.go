@@ -35,6 +35,7 @@ func Main(m *testing.M, opts Options, env **Env) int {
 	}
 	*env = e
 	defer e.Stop()
+	defer removeTetherBinary()
 
 	// An interrupted test run stops the cluster in order; a killed one
 	// relies on the parent-death signal set on every process.

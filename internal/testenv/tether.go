@@ -42,6 +42,13 @@ func TetherBinary() (string, error) {
 	return tetherBin, buildErr
 }
 
+// removeTetherBinary deletes the binary TetherBinary built, if any.
+func removeTetherBinary() {
+	if tetherBin != "" {
+		_ = os.RemoveAll(filepath.Dir(tetherBin))
+	}
+}
+
 // Tether is a `tether run` process started by a test.
 type Tether struct {
 	// Cmd is the running process.
