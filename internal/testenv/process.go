@@ -33,24 +33,38 @@ func newSpawner() *spawner {
 	s := &spawner{requests: make(chan func())}
 	go func() {
 		runtime.LockOSThread()
-		// Never unlocked: when close(requests) ends this goroutine, the
-		// thread ends with it, which is what we want after Stop.
 		for fn := range s.requests {
 			fn()
 		}
+		// Unlock rather than let the thread die with this goroutine: the
+		// runtime may have forked other children (a `tether run` of the
+		// test, say) from this very thread before it was locked, and the
+		// thread's death would kill them.
+		runtime.UnlockOSThread()
 	}()
 	return s
 }
 
 // start runs startProcess on the spawner's thread.
 func (s *spawner) start(name, bin, logDir string, args ...string) (p *process, err error) {
+	err = s.run(func() error {
+		var err error
+		p, err = startProcess(name, bin, logDir, args...)
+		return err
+	})
+	return p, err
+}
+
+// run calls fn on the spawner's thread.
+func (s *spawner) run(fn func() error) error {
+	var err error
 	done := make(chan struct{})
 	s.requests <- func() {
-		p, err = startProcess(name, bin, logDir, args...)
+		err = fn()
 		close(done)
 	}
 	<-done
-	return p, err
+	return err
 }
 
 // close ends the spawner's thread; call it after every child has stopped.

@@ -16,6 +16,12 @@ var (
 	buildOnce sync.Once
 	tetherBin string
 	buildErr  error
+
+	// tetherSpawner starts `tether run` processes from one pinned thread
+	// that lives as long as the test binary, so that their parent-death
+	// signal fires only when the test binary dies.
+	tetherSpawnerOnce sync.Once
+	tetherSpawner     *spawner
 )
 
 // TetherBinary builds cmd/tether once per test process and returns its
@@ -74,7 +80,8 @@ func StartTether(t testing.TB, env *Env, args ...string) *Tether {
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	tetherSpawnerOnce.Do(func() { tetherSpawner = newSpawner() })
+	if err := tetherSpawner.run(cmd.Start); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
