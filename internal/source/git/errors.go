@@ -92,8 +92,14 @@ func (e *Error) Error() string {
 		msg = fmt.Sprintf("%s %s of %s", e.Op, e.Ref, where)
 	}
 	if e.Err != nil {
-		// go-git ends some messages with ": <server text>", often empty.
-		msg += ": " + strings.TrimSuffix(strings.TrimSpace(e.Err.Error()), ":")
+		// go-git ends some messages with ": <server text>", often empty or
+		// a repeat of the message ("authentication required: authentication
+		// required").
+		cause := strings.TrimSuffix(strings.TrimSpace(e.Err.Error()), ":")
+		if head, tail, ok := strings.Cut(cause, ": "); ok && head == tail {
+			cause = head
+		}
+		msg += ": " + cause
 	}
 	return redact(msg, e.secrets)
 }

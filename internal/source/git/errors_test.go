@@ -46,6 +46,8 @@ func TestErrorMessage(t *testing.T) {
 			`authentication to https://h/r failed (branch 'main'); check the credentials in the Secret: Get "https://mirror/x": server said ***`},
 		{&Error{Op: "checkout", URL: "https://h/r", Ref: "branch 'main'", Kind: ErrUnreachable, Err: errors.New("connection refused")},
 			"cannot reach https://h/r (branch 'main'): connection refused"},
+		{&Error{Op: "resolve", URL: "https://h/r", Ref: "branch 'main'", Kind: ErrAuthentication, Err: errors.New("authentication required: authentication required")},
+			"authentication to https://h/r failed (branch 'main'); check the credentials in the Secret: authentication required"},
 		{&Error{Op: "checkout", URL: "https://h/r", Ref: "commit 'abc'", Err: errors.New("disk full")},
 			"checkout commit 'abc' of https://h/r: disk full"},
 	}
