@@ -179,6 +179,11 @@ func TestGitRepository(t *testing.T) {
 		if !strings.Contains(cond.Message, "deploy/passwd") {
 			t.Errorf("Ready message %q does not name the symlink", cond.Message)
 		}
+		// Where Tether keeps its checkouts is nobody's business (and a
+		// path oracle, CVE-2026-47680).
+		if strings.Contains(cond.Message, ".git-cache") || strings.Contains(cond.Message, "/checkouts/") {
+			t.Errorf("Ready message %q reveals Tether's own folders", cond.Message)
+		}
 	})
 
 	t.Run("artifact over the size limit fails clearly", func(t *testing.T) {

@@ -97,10 +97,12 @@ func Pack(ctx context.Context, w io.Writer, opts PackOptions) (PackResult, error
 		return PackResult{}, out.err
 	}
 	if out.err != nil {
-		return PackResult{}, fmt.Errorf("write artifact of %s: %w", opts.Dir, out.err)
+		// Errors name paths inside the tree only: the tree's own location
+		// is Tether's business and ends up in users' status.
+		return PackResult{}, fmt.Errorf("write artifact: %w", out.err)
 	}
 	if err != nil {
-		return PackResult{}, fmt.Errorf("pack %s: %w", opts.Dir, err)
+		return PackResult{}, fmt.Errorf("pack the source tree: %w", err)
 	}
 	return PackResult{
 		Digest: "sha256:" + hex.EncodeToString(out.hash.Sum(nil)),
