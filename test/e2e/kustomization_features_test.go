@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/internal/testenv"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
@@ -153,55 +154,46 @@ spec:
 	})
 
 	t.Run("a kubeconfig that runs a credential plugin is refused (CVE-2022-24817)", func(t *testing.T) {
-		upsertSecret(t, c, "flux-system", "plugin-kubeconfig", map[string]string{"value": `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ["-c", "touch /tmp/tether-pwned"]}}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`})
-		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: plugin, namespace: flux-system}
-spec:
-  interval: 1m
-  path: ./remote
-  prune: true
-  kubeConfig: {secretRef: {name: plugin-kubeconfig}}
-  sourceRef: {kind: GitRepository, name: features}
-`)
-		ks := waitKustomization(t, c, "flux-system", "plugin", "False", 60*time.Second)
-		if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, "credential plugin", "--allow-kubeconfig-plugins") {
-			t.Errorf("Ready message %q does not explain the refusal", msg)
-		}
-	})
-
-	t.Run("a kubeconfig that reads Tether's own token file is refused", func(t *testing.T) {
-		upsertSecret(t, c, "flux-system", "tokenfile-kubeconfig", map[string]string{"value": `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`})
-		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: tokenfile, namespace: flux-system}
-spec:
-  interval: 1m
-  path: ./remote
-  prune: true
-  kubeConfig: {secretRef: {name: tokenfile-kubeconfig}}
-  sourceRef: {kind: GitRepository, name: features}
-`)
-		ks := waitKustomization(t, c, "flux-system", "tokenfile", "False", 60*time.Second)
-		if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, "tokenFile", "file on Tether's disk") {
-			t.Errorf("Ready message %q does not explain the refusal", msg)
-		}
+		refusedKubeconfig(t, c, "plugin",
+			`{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ["-c", "touch /tmp/tether-pwned"]}}`,
+			"credential plugin", "--allow-kubeconfig-plugins")
 		if _, err := os.Stat("/tmp/tether-pwned"); err == nil {
 			t.Errorf("the kubeconfig's exec plugin ran")
 		}
 	})
+
+	t.Run("a kubeconfig that reads Tether's own token file is refused", func(t *testing.T) {
+		refusedKubeconfig(t, c, "tokenfile", `{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}`,
+			"tokenFile", "file on Tether's disk")
+	})
+}
+
+// refusedKubeconfig applies a Kustomization named name whose kubeConfig
+// Secret holds a kubeconfig with the given user, and checks that it fails
+// with a Ready message holding every one of want.
+func refusedKubeconfig(t *testing.T, c client.Client, name, user string, want ...string) {
+	t.Helper()
+	upsertSecret(t, c, "flux-system", name+"-kubeconfig", map[string]string{"value": `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: ` + user + `}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`})
+	applyYAML(t, fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: %s, namespace: flux-system}
+spec:
+  interval: 1m
+  path: ./remote
+  prune: true
+  kubeConfig: {secretRef: {name: %s-kubeconfig}}
+  sourceRef: {kind: GitRepository, name: features}
+`, name, name))
+	ks := waitKustomization(t, c, "flux-system", name, "False", 60*time.Second)
+	if msg := readyMessage(ks.Status.Conditions); !containsAll(msg, want...) {
+		t.Errorf("Ready message %q does not explain the refusal", msg)
+	}
 }
 
 // TestKustomizationNeverShowsSubstitutedSecrets substitutes a Secret value
