@@ -42,6 +42,14 @@ type ApplyOptions struct {
 	// Concurrency is how many objects are dry-run at once:
 	// DefaultConcurrency when 0, at most MaxConcurrency.
 	Concurrency int
+	// Mark, when set, is called on every object after its namespace is
+	// defaulted and before it is compared or applied: an Argo CD
+	// Application sets its tracking annotation there.
+	Mark func(obj *unstructured.Unstructured)
+	// Namespaces will exist before anything is written, though the set does
+	// not declare them (Argo CD's CreateNamespace=true): objects in them
+	// count as new instead of failing the dry run.
+	Namespaces []string
 }
 
 // Result is the outcome of Apply.

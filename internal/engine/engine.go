@@ -9,6 +9,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -24,6 +25,11 @@ type Owner struct {
 	// kustomize.toolkit.fluxcd.io/name=<name> and
 	// kustomize.toolkit.fluxcd.io/namespace=<namespace>.
 	Labels map[string]string
+	// Owns, when set, decides instead of Labels whether Prune may delete a
+	// live object: an Argo CD Application marks its objects with a
+	// per-object tracking annotation rather than with fixed labels. Labels
+	// may then be empty.
+	Owns func(live metav1.Object) bool
 	// FieldManager is the server-side apply field manager.
 	FieldManager string
 }
@@ -85,7 +91,7 @@ func New(c client.Client, owner Owner, opts ...Option) (*Engine, error) {
 	if owner.FieldManager == "" {
 		return nil, fmt.Errorf("engine: owner %s has no field manager", owner)
 	}
-	if len(owner.Labels) == 0 {
+	if len(owner.Labels) == 0 && owner.Owns == nil {
 		return nil, fmt.Errorf("engine: owner %s has no labels: Prune could not tell its objects from others'", owner)
 	}
 	e := &Engine{client: c, mapper: c.RESTMapper(), owner: owner, pollInterval: DefaultPollInterval, timeout: DefaultTimeout}

@@ -61,6 +61,9 @@ type plan struct {
 // namespaced objects with no namespace, and duplicates.
 func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 	p := &plan{byID: map[object.ObjMetadata]*item{}, namespaces: map[string]bool{}, kinds: map[schema.GroupKind]definedKind{}}
+	for _, ns := range opts.Namespaces {
+		p.namespaces[ns] = true
+	}
 	var errs []error
 	objs := make([]*unstructured.Unstructured, 0, len(inputs))
 	sources := map[*unstructured.Unstructured]string{}
@@ -82,6 +85,9 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 		if err := e.scope(p, u, opts.DefaultNamespace); err != nil {
 			errs = append(errs, &ObjectError{Source: sources[u], Subject: utils.FmtUnstructured(u), Err: err})
 			continue
+		}
+		if opts.Mark != nil {
+			opts.Mark(u)
 		}
 		labels := u.GetLabels()
 		if labels == nil {

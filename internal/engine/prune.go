@@ -143,6 +143,9 @@ func (e *Engine) getMetadata(ctx context.Context, m object.ObjMetadata, version 
 
 // owns reports whether o still carries every owner label.
 func (e *Engine) owns(o metav1.Object) bool {
+	if e.owner.Owns != nil {
+		return e.owner.Owns(o)
+	}
 	labels := o.GetLabels()
 	for k, v := range e.owner.Labels {
 		if labels[k] != v {

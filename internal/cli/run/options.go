@@ -45,6 +45,12 @@ type Options struct {
 	Concurrency int
 	// RenderCacheSize is how many rendered revisions are kept in memory.
 	RenderCacheSize int
+	// AppResyncPeriod is how often an Argo CD Application is compared with
+	// Git when nothing else wakes it (Argo CD's timeout.reconciliation).
+	AppResyncPeriod time.Duration
+	// ArgoCDNamespace is Argo CD's control-plane namespace: apps there are
+	// named by their name alone in tracking annotations.
+	ArgoCDNamespace string
 	// AllowKubeconfigPlugins lets kubeconfigs in Kustomization
 	// spec.kubeConfig run exec or auth-provider credential plugins.
 	AllowKubeconfigPlugins bool
@@ -72,6 +78,8 @@ func DefaultOptions() *Options {
 		GitResolveTTL:     10 * time.Second,
 		Concurrency:       4,
 		RenderCacheSize:   256,
+		AppResyncPeriod:   3 * time.Minute,
+		ArgoCDNamespace:   "argocd",
 		MetricsAddr:       ":8080",
 		HealthAddr:        ":9440",
 		LogLevel:          "info",
@@ -91,6 +99,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ArtifactRetention, "artifact-retention-records", o.ArtifactRetention, "artifacts kept per object")
 	fs.Int64Var(&o.MaxArtifactSize, "artifact-max-size", o.MaxArtifactSize, "largest packed artifact in bytes (0: no limit)")
 	fs.StringVar(&o.GitCacheDir, "git-cache-dir", o.GitCacheDir, "folder for shared Git checkouts (default: <storage-path>/.git-cache)")
+	fs.DurationVar(&o.AppResyncPeriod, "app-resync-period", o.AppResyncPeriod, "how often an Argo CD Application is compared with Git without an event (Argo CD's timeout.reconciliation)")
+	fs.StringVar(&o.ArgoCDNamespace, "argocd-namespace", o.ArgoCDNamespace, "Argo CD's control-plane namespace; Applications elsewhere are tracked as <namespace>_<name>")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")

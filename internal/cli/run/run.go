@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/render"
@@ -134,17 +135,31 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	renderer := render.NewRenderer(opts.RenderCacheSize)
 	kustomizations := &kustomization.Reconciler{
 		Client:                 mgr.GetClient(),
 		APIReader:              mgr.GetAPIReader(),
 		Config:                 cfg,
 		Storage:                storage,
-		Renderer:               render.NewRenderer(opts.RenderCacheSize),
+		Renderer:               renderer,
 		Events:                 mgr.GetEventRecorder("tether-kustomize-controller"),
 		Concurrency:            opts.Concurrency,
 		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	apps := &application.Reconciler{
+		Client:                mgr.GetClient(),
+		APIReader:             mgr.GetAPIReader(),
+		Fetcher:               fetcher,
+		Renderer:              renderer,
+		Events:                mgr.GetEventRecorder("tether-application-controller"),
+		Concurrency:           max(opts.Concurrency, 8),
+		ResyncPeriod:          opts.AppResyncPeriod,
+		ControlPlaneNamespace: opts.ArgoCDNamespace,
+	}
+	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())

@@ -158,7 +158,7 @@ func (r *Reconciler) watchInventory(ctx context.Context, inv engine.Inventory) {
 			continue
 		}
 		seen[gvk.String()] = true
-		if err := r.drift.ensure(gvk); err != nil {
+		if err := r.drift.Ensure(gvk); err != nil {
 			logErr(ctx, err)
 		}
 	}

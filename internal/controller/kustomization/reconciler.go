@@ -25,6 +25,7 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/render"
@@ -63,7 +64,7 @@ type Reconciler struct {
 
 	artifacts *artifactCache
 	clients   targets
-	drift     *driftWatcher
+	drift     *drift.Watcher
 	mu        sync.Mutex
 	applied   map[types.NamespacedName]appliedState
 	drifts    map[types.NamespacedName]uint64 // drift events seen per Kustomization

@@ -1,0 +1,403 @@
+package application
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/controller/drift"
+	"github.com/tether-gitops/tether/internal/diff"
+	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/source/git"
+)
+
+// FieldManager is the server-side apply field manager of Application
+// syncs: Argo CD's own, so that objects an Argo CD installation applied are
+// taken over field by field, without conflicts, when a team moves to Tether.
+const FieldManager = "argocd-controller"
+
+// Defaults.
+const (
+	// DefaultResyncPeriod is how often an app is compared with Git without
+	// any event, Argo CD's timeout.reconciliation.
+	DefaultResyncPeriod = 3 * time.Minute
+	// DefaultControlPlaneNamespace is where Argo CD's Applications live.
+	DefaultControlPlaneNamespace = "argocd"
+	// DefaultSyncTimeout bounds one sync attempt, waits for waves and
+	// hooks included.
+	DefaultSyncTimeout = 10 * time.Minute
+)
+
+// EventRecorder is the events API that Reconciler uses.
+type EventRecorder interface {
+	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...any)
+}
+
+// Reconciler reconciles argoproj.io/v1alpha1 Applications.
+type Reconciler struct {
+	// Client reads and writes through the manager's cache.
+	Client client.Client
+	// APIReader reads around the cache (live objects for health).
+	APIReader client.Reader
+	// Fetcher resolves and checks out Git sources (shared with
+	// GitRepositories).
+	Fetcher *git.Fetcher
+	// Renderer renders checked-out sources.
+	Renderer *render.Renderer
+	// Events records Kubernetes events; may be nil.
+	Events EventRecorder
+	// Concurrency is how many Applications reconcile at once.
+	Concurrency int
+	// ResyncPeriod is the compare interval without events
+	// (DefaultResyncPeriod when 0).
+	ResyncPeriod time.Duration
+	// SyncTimeout bounds one sync attempt (DefaultSyncTimeout when 0).
+	SyncTimeout time.Duration
+	// ControlPlaneNamespace names apps in tracking annotations
+	// (DefaultControlPlaneNamespace when empty).
+	ControlPlaneNamespace string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	watcher *drift.Watcher
+	mu      sync.Mutex
+	heals   map[types.NamespacedName]time.Time // last self-heal sync per app
+}
+
+// SetupWithManager registers the controller and its watches of the
+// objects that Applications track.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod <= 0 {
+		r.ResyncPeriod = DefaultResyncPeriod
+	}
+	if r.SyncTimeout <= 0 {
+		r.SyncTimeout = DefaultSyncTimeout
+	}
+	if r.ControlPlaneNamespace == "" {
+		r.ControlPlaneNamespace = DefaultControlPlaneNamespace
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	r.heals = map[types.NamespacedName]time.Time{}
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		For(&argov1.Application{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, operationSet{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		Named("application").
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
+	return err
+}
+
+// operationSet lets through updates that set the top-level operation field
+// (the argocd CLI's sync), which does not change the generation.
+type operationSet struct{ predicate.Funcs }
+
+// Update reports whether the new object has an operation the old had not.
+func (operationSet) Update(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*argov1.Application)
+	n, ok2 := e.ObjectNew.(*argov1.Application)
+	return ok1 && ok2 && n.Operation != nil && !equality.Semantic.DeepEqual(o.Operation, n.Operation)
+}
+
+// ownerOf maps a tracked object to its Application.
+func (r *Reconciler) ownerOf(o client.Object) (types.NamespacedName, bool) {
+	gk := o.GetObjectKind().GroupVersionKind().GroupKind()
+	app, self := trackedBy(o, gk)
+	if app == "" || !self {
+		return types.NamespacedName{}, false
+	}
+	return parseAppID(app, r.ControlPlaneNamespace), true
+}
+
+func keyOf(app *argov1.Application) types.NamespacedName {
+	return types.NamespacedName{Namespace: app.Namespace, Name: app.Name}
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Reconcile compares one Application with Git and the cluster, runs its
+// pending or automated sync, and writes its status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &argov1.Application{}
+	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
+		r.forget(req.NamespacedName)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, app)
+	}
+	before := app.DeepCopy()
+	requeue, err := r.reconcile(ctx, app)
+	if perr := r.persist(ctx, before, app); perr != nil {
+		return ctrl.Result{}, perr
+	}
+	if err != nil {
+		log.FromContext(ctx).Info("reconcile failed", "error", err.Error())
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// persist writes what reconcile changed: the status, then (when a sync
+// took the operation or a refresh was handled) the object itself.
+func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) error {
+	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
+		if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
+		}
+	}
+	_, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
+	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
+	tookOp := before.Operation != nil && app.Operation == nil
+	if !(hadRefresh && !hasRefresh) && !tookOp {
+		return nil
+	}
+	patch := map[string]any{}
+	meta := map[string]any{"resourceVersion": before.ResourceVersion}
+	if hadRefresh && !hasRefresh {
+		meta["annotations"] = map[string]any{argov1.AnnotationKeyRefresh: nil}
+	}
+	patch["metadata"] = meta
+	if tookOp {
+		patch["operation"] = nil
+	}
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	err = r.Client.Patch(ctx, before.DeepCopy(), client.RawPatch(types.MergePatchType, body))
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return nil
+}
+
+// reconcile refreshes the app and runs a sync when one is due. It returns
+// when to look again.
+func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application) (time.Duration, error) {
+	refresh, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
+	if hasRefresh {
+		delete(app.Annotations, argov1.AnnotationKeyRefresh)
+	}
+	if err := r.validate(ctx, app); err != nil {
+		setCondition(app, argov1.ApplicationConditionInvalidSpecError, err.Error(), r.now())
+		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
+		r.failOperation(app, err)
+		return r.ResyncPeriod, err
+	}
+	clearCondition(app, argov1.ApplicationConditionInvalidSpecError)
+	eng, err := engine.New(r.Client, r.owner(app))
+	if err != nil {
+		return 0, err
+	}
+	m, cmp, err := r.refresh(ctx, app, eng, fetchOptions{refresh: hasRefresh, hard: refresh == "hard"})
+	if err != nil {
+		r.failOperation(app, err)
+		return min(r.ResyncPeriod, time.Minute), err
+	}
+	op, resume, why := r.nextOperation(app, cmp)
+	if why != "" {
+		setCondition(app, argov1.ApplicationConditionSyncError, why, r.now())
+	} else {
+		clearCondition(app, argov1.ApplicationConditionSyncError)
+	}
+	if op == nil {
+		return r.requeueAfter(app), nil
+	}
+	app.Operation = nil
+	r.sync(ctx, app, eng, m, cmp, op, resume)
+	_, _, _ = r.refresh(ctx, app, eng, fetchOptions{})
+	return r.requeueAfter(app), nil
+}
+
+// refresh renders the app's sources and compares them with the cluster,
+// writing status.sync, health, resources, summary and conditions.
+func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *engine.Engine, fo fetchOptions) (*manifests, *comparison, error) {
+	now := metav1.NewTime(r.now())
+	m, err := r.render(ctx, app, fo)
+	if err != nil {
+		err = fmt.Errorf("failed to generate manifests: %w", err)
+		setCondition(app, argov1.ApplicationConditionComparisonError, err.Error(), r.now())
+		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
+		app.Status.ReconciledAt = &now
+		return nil, nil, err
+	}
+	cmp, err := r.compare(ctx, app, eng, m)
+	if err != nil {
+		setCondition(app, argov1.ApplicationConditionComparisonError, err.Error(), r.now())
+		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
+		app.Status.ReconciledAt = &now
+		return nil, nil, err
+	}
+	clearCondition(app, argov1.ApplicationConditionComparisonError)
+	r.watch(ctx, cmp)
+	st := &app.Status
+	changed := st.Sync.Status != cmp.syncStatus() || st.Sync.Revision != m.revision()
+	st.Sync = argov1.SyncStatus{Status: cmp.syncStatus(), Revision: m.revision(),
+		ComparedTo: argov1.ComparedTo{Destination: app.Spec.Destination, IgnoreDifferences: app.Spec.IgnoreDifferences}}
+	if app.Spec.Source != nil && len(app.Spec.Sources) == 0 {
+		st.Sync.ComparedTo.Source = *app.Spec.Source
+	} else {
+		st.Sync.ComparedTo.Sources = app.Spec.Sources
+		st.Sync.Revisions = m.revisions
+	}
+	h := cmp.health()
+	if st.Health.Status != h.Status {
+		h.LastTransitionTime = &now
+		changed = true
+	} else {
+		h.LastTransitionTime = st.Health.LastTransitionTime
+	}
+	st.Health = h
+	resources := cmp.statusResources()
+	changed = changed || !equality.Semantic.DeepEqual(st.Resources, resources)
+	st.Resources = resources
+	st.Summary = cmp.summary()
+	if len(m.sourceTypes) == 1 {
+		st.SourceType, st.SourceTypes = m.sourceTypes[0], nil
+	} else {
+		st.SourceType, st.SourceTypes = "", m.sourceTypes
+	}
+	st.ControllerNamespace = r.ControlPlaneNamespace
+	r.sharedWarning(app, cmp)
+	if changed || st.ReconciledAt == nil {
+		st.ReconciledAt = &now
+	}
+	return m, cmp, nil
+}
+
+// sharedWarning sets SharedResourceWarning when another app tracks one of
+// this app's objects.
+func (r *Reconciler) sharedWarning(app *argov1.Application, cmp *comparison) {
+	for _, res := range cmp.resources {
+		if res.shared != "" {
+			setCondition(app, argov1.ApplicationConditionSharedResourceWarning,
+				fmt.Sprintf("%s/%s is part of applications %s and %s", res.Desired.GetKind(), res.Desired.GetName(),
+					appID(keyOf(app), r.ControlPlaneNamespace), res.shared), r.now())
+			return
+		}
+	}
+	clearCondition(app, argov1.ApplicationConditionSharedResourceWarning)
+}
+
+// validate checks what must hold before anything is fetched.
+func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) error {
+	srcs := sourcesOf(&app.Spec)
+	if len(srcs) == 0 {
+		return errors.New("spec.source or spec.sources is required")
+	}
+	for i, s := range srcs {
+		if s.RepoURL == "" {
+			return fmt.Errorf("spec.sources[%d].repoURL is required", i)
+		}
+	}
+	d := app.Spec.Destination
+	switch {
+	case d.Server == "" && d.Name == "":
+		return errors.New("spec.destination: server or name is required")
+	case d.Server != "" && d.Server != argov1.KubernetesInternalAPIServerAddr,
+		d.Name != "" && d.Name != argov1.InClusterName:
+		return fmt.Errorf("spec.destination: cluster %s is not registered (only %s / %s, the cluster Tether runs in, is known)",
+			destinationName(d), argov1.InClusterName, argov1.KubernetesInternalAPIServerAddr)
+	}
+	project := app.Spec.Project
+	if project == "" {
+		return errors.New("spec.project is required")
+	}
+	if project == argov1.DefaultAppProjectName {
+		return nil
+	}
+	var p argov1.AppProject
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.ControlPlaneNamespace, Name: project}, &p)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("Application referencing project %s which does not exist", project)
+	}
+	return err
+}
+
+func destinationName(d argov1.ApplicationDestination) string {
+	if d.Name != "" {
+		return d.Name
+	}
+	return d.Server
+}
+
+// owner identifies the app to the engine: Argo's field manager, and its
+// tracking annotation instead of labels.
+func (r *Reconciler) owner(app *argov1.Application) engine.Owner {
+	self := appID(keyOf(app), r.ControlPlaneNamespace)
+	return engine.Owner{Name: app.Name, Namespace: app.Namespace, FieldManager: FieldManager,
+		Owns: func(live metav1.Object) bool {
+			ro, ok := live.(runtime.Object)
+			if !ok {
+				return false
+			}
+			id, selfOK := trackedBy(live, ro.GetObjectKind().GroupVersionKind().GroupKind())
+			return selfOK && id == self
+		}}
+}
+
+// applyOptions are the engine options every compare and apply of app uses.
+func (r *Reconciler) applyOptions(app *argov1.Application) engine.ApplyOptions {
+	self := appID(keyOf(app), r.ControlPlaneNamespace)
+	o := engine.ApplyOptions{
+		DefaultNamespace: app.Spec.Destination.Namespace,
+		Mark:             func(u *unstructured.Unstructured) { setTracking(u, self) },
+		Concurrency:      8,
+	}
+	if app.Spec.SyncPolicy != nil && diff.NewSyncOptions(app.Spec.SyncPolicy.SyncOptions).Has(argov1.SyncOptionCreateNamespace) &&
+		app.Spec.Destination.Namespace != "" {
+		o.Namespaces = []string{app.Spec.Destination.Namespace}
+	}
+	return o
+}
+
+// watch makes sure the kinds of the app's objects are watched, so drift and
+// health changes wake the app within seconds.
+func (r *Reconciler) watch(ctx context.Context, cmp *comparison) {
+	for _, res := range cmp.resources {
+		if err := r.watcher.Ensure(res.Desired.GroupVersionKind()); err != nil {
+			log.FromContext(ctx).Info("cannot watch for drift", "kind", res.Desired.GroupVersionKind().String(), "error", err.Error())
+		}
+	}
+}
+
+func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {
+	if r.Events != nil {
+		r.Events.Eventf(app, nil, typ, reason, "Sync", "%s", note)
+	}
+}
+
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.heals, key)
+}

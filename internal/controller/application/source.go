@@ -1,0 +1,226 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/source/git"
+)
+
+// manifests is what one revision of an Application's sources renders to.
+type manifests struct {
+	revisions   []string // resolved commit per source
+	sourceTypes []argov1.ApplicationSourceType
+	objects     []render.Object
+}
+
+// revision is the first source's commit (status.sync.revision).
+func (m *manifests) revision() string {
+	if len(m.revisions) == 0 {
+		return ""
+	}
+	return m.revisions[0]
+}
+
+// sourcesOf returns spec.sources, or spec.source as a list of one.
+func sourcesOf(spec *argov1.ApplicationSpec) []argov1.ApplicationSource {
+	if len(spec.Sources) > 0 {
+		return spec.Sources
+	}
+	if spec.Source != nil {
+		return []argov1.ApplicationSource{*spec.Source}
+	}
+	return nil
+}
+
+// fetchOptions say how fresh the sources must be.
+type fetchOptions struct {
+	refresh bool // ask the remote again (a normal refresh)
+	hard    bool // render again even when the revision is cached
+	pinned  []string
+}
+
+// render resolves, checks out and renders every source. pinned, when set,
+// holds the commit to use per source (a sync to a given revision).
+func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
+	out := &manifests{}
+	for i, src := range sourcesOf(&app.Spec) {
+		pin := ""
+		if i < len(opts.pinned) {
+			pin = opts.pinned[i]
+		}
+		rev, typ, objs, err := r.renderSource(ctx, app, src, pin, opts)
+		if err != nil {
+			if len(sourcesOf(&app.Spec)) > 1 {
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, src.RepoURL, err)
+			}
+			return nil, err
+		}
+		out.revisions = append(out.revisions, rev)
+		out.sourceTypes = append(out.sourceTypes, typ)
+		out.objects = append(out.objects, objs...)
+	}
+	return out, nil
+}
+
+var fullHash = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+
+// refOf reads targetRevision as Argo CD does: empty or HEAD follows the
+// default branch, a full hash pins a commit, anything else is a branch or,
+// failing that, a tag.
+func refOf(targetRevision string) git.Ref {
+	switch rev := strings.TrimSpace(targetRevision); {
+	case rev == "" || rev == "HEAD":
+		return git.Ref{}
+	case fullHash.MatchString(rev):
+		return git.Ref{Commit: strings.ToLower(rev)}
+	case strings.HasPrefix(rev, "refs/"):
+		return git.Ref{Name: rev}
+	default:
+		return git.Ref{Branch: rev}
+	}
+}
+
+func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, pin string, refresh bool) (git.Ref, git.Resolved, error) {
+	if pin != "" {
+		ref := git.Ref{Commit: pin}
+		res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, false)
+		return ref, res, err
+	}
+	ref := refOf(src.TargetRevision)
+	res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, refresh)
+	if errors.Is(err, git.ErrRefNotFound) && ref.Branch != "" {
+		ref = git.Ref{Tag: ref.Branch}
+		res, err = r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, refresh)
+	}
+	return ref, res, err
+}
+
+func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, pin string, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
+	if src.Chart != "" || src.Helm != nil {
+		return "", "", nil, errors.New("Helm sources are not supported yet")
+	}
+	if src.Plugin != nil {
+		return "", "", nil, errors.New("config management plugins are not supported")
+	}
+	ref, res, err := r.resolve(ctx, src, pin, opts.refresh)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("resolve revision %q of %s: %w", src.TargetRevision, src.RepoURL, err)
+	}
+	dir, release, err := r.Fetcher.Checkout(ctx, src.RepoURL, ref, res, nil)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("check out %s: %w", res.Commit, err)
+	}
+	defer release()
+	ro, typ, err := renderOptions(dir, src)
+	if err != nil {
+		return "", "", nil, err
+	}
+	key := src.RepoURL + "@" + res.Commit
+	if opts.hard {
+		key += "#" + r.now().String()
+	}
+	objs, err := r.Renderer.Render(ctx, dir, key, ro)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("render %s at %s: %w", displayPath(src.Path), shortHash(res.Commit), err)
+	}
+	return res.Commit, typ, objs, nil
+}
+
+// renderOptions translates an Argo CD source into render options: a folder
+// with a kustomization file is a Kustomize source, any other a directory.
+func renderOptions(dir string, src argov1.ApplicationSource) (render.Options, argov1.ApplicationSourceType, error) {
+	o := render.Options{Path: src.Path}
+	if o.Path == "" {
+		o.Path = "."
+	}
+	if src.Kustomize != nil || hasKustomization(dir, o.Path) {
+		if src.Directory != nil {
+			return o, "", errors.New("spec.source: directory options are set but the path holds a kustomization")
+		}
+		if !hasKustomization(dir, o.Path) {
+			return o, "", fmt.Errorf("spec.source.kustomize: %s has no kustomization.yaml", displayPath(src.Path))
+		}
+		o.Mode = render.ModeKustomize
+		if err := kustomizeOptions(&o, src.Kustomize); err != nil {
+			return o, "", err
+		}
+		return o, argov1.ApplicationSourceTypeKustomize, nil
+	}
+	o.Mode = render.ModeDirectory
+	if d := src.Directory; d != nil {
+		o.Recurse, o.Include, o.Exclude = d.Recurse, d.Include, d.Exclude
+		if len(d.Jsonnet.ExtVars)+len(d.Jsonnet.TLAs)+len(d.Jsonnet.Libs) > 0 {
+			return o, "", errors.New("spec.source.directory.jsonnet: Jsonnet is not supported")
+		}
+	}
+	return o, argov1.ApplicationSourceTypeDirectory, nil
+}
+
+func kustomizeOptions(o *render.Options, k *argov1.ApplicationSourceKustomize) error {
+	if k == nil {
+		return nil
+	}
+	o.NamePrefix, o.NameSuffix, o.TargetNamespace = k.NamePrefix, k.NameSuffix, k.Namespace
+	o.CommonLabels, o.CommonAnnotations = k.CommonLabels, k.CommonAnnotations
+	o.LabelsWithoutSelector, o.LabelsIncludeTemplates = k.LabelWithoutSelector, k.LabelIncludeTemplates
+	o.Components, o.IgnoreMissingComponents = k.Components, k.IgnoreMissingComponents
+	for i, s := range k.Images {
+		img, err := render.ParseImage(s)
+		if err != nil {
+			return fmt.Errorf("spec.source.kustomize.images[%d]: %w", i, err)
+		}
+		o.Images = append(o.Images, img)
+	}
+	for i, rep := range k.Replicas {
+		n := int64(rep.Count.IntValue())
+		if rep.Count.Type == intstr.String && fmt.Sprint(n) != rep.Count.StrVal {
+			return fmt.Errorf("spec.source.kustomize.replicas[%d].count: %q is not a number", i, rep.Count.StrVal)
+		}
+		o.Replicas = append(o.Replicas, render.Replica{Name: rep.Name, Count: n})
+	}
+	for _, p := range k.Patches {
+		rp := render.Patch{Patch: p.Patch, Path: p.Path, Options: p.Options}
+		if t := p.Target; t != nil {
+			rp.Target = &render.Selector{Group: t.Group, Version: t.Version, Kind: t.Kind, Name: t.Name,
+				Namespace: t.Namespace, LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector}
+		}
+		o.Patches = append(o.Patches, rp)
+	}
+	return nil
+}
+
+func hasKustomization(root, path string) bool {
+	if clean := filepath.Clean(filepath.FromSlash(path)); filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return false // render refuses the path with a clear error
+	}
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(path), name)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+func displayPath(p string) string {
+	if p == "" || p == "." {
+		return "the repository root"
+	}
+	return "path " + p
+}
+
+func shortHash(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}

@@ -1,0 +1,131 @@
+// Package drift watches the objects that controllers applied and wakes the
+// owner when someone else changes or deletes one. Watches are
+// metadata-only (a PartialObjectMetadata informer per kind), so they cost
+// little memory, and are started lazily, one per kind an owner uses.
+//
+//	w, err := drift.New(mgr, ctrl, drift.Options{
+//		Selector: ownedSelector,                 // optional label filter
+//		Owner:    func(o client.Object) (types.NamespacedName, bool) { ... },
+//		OnEvent:  func(key types.NamespacedName, spec bool) { ... },
+//	})
+//	_ = w.Ensure(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"})
+package drift
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	wq "k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+)
+
+// Options configure a Watcher.
+type Options struct {
+	// Selector, when set, limits the watches to objects with these labels.
+	Selector labels.Selector
+	// Owner names the object that owns a watched object; false when none.
+	Owner func(o client.Object) (types.NamespacedName, bool)
+	// OnEvent is called before the owner is enqueued. spec is true when
+	// the object's desired state changed (generation, labels, annotations)
+	// or it was deleted, false when only its status moved.
+	OnEvent func(owner types.NamespacedName, spec bool)
+	// StatusChanges also wakes owners when only an object's status (its
+	// resource version, same generation) changed: Argo CD Applications
+	// follow their objects' health.
+	StatusChanges bool
+}
+
+// Watcher starts metadata-only watches per kind and maps their events to
+// owners of the controller it was made for.
+type Watcher struct {
+	cache cache.Cache
+	ctrl  controller.Controller
+	opts  Options
+
+	mu      sync.Mutex
+	watched map[schema.GroupVersionKind]bool
+}
+
+// New makes a Watcher with its own cache, run by mgr, that enqueues into c.
+func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, error) {
+	co := cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()}
+	if opts.Selector != nil {
+		co.DefaultLabelSelector = opts.Selector
+	}
+	cc, err := cache.New(mgr.GetConfig(), co)
+	if err != nil {
+		return nil, fmt.Errorf("drift cache: %w", err)
+	}
+	if err := mgr.Add(cc); err != nil {
+		return nil, err
+	}
+	return &Watcher{cache: cc, ctrl: c, opts: opts, watched: map[schema.GroupVersionKind]bool{}}, nil
+}
+
+// Ensure watches objects of kind gvk, once.
+func (w *Watcher) Ensure(gvk schema.GroupVersionKind) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watched[gvk] {
+		return nil
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(gvk)
+	src := source.Kind[client.Object](w.cache, obj, handler.Funcs{
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue) {
+			if spec, ok := changed(e.ObjectOld, e.ObjectNew, w.opts.StatusChanges); ok {
+				w.enqueue(e.ObjectNew, spec, q)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue) { w.enqueue(e.Object, true, q) },
+	}, predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})
+	if err := w.ctrl.Watch(src); err != nil {
+		return fmt.Errorf("watch %s for drift: %w", gvk, err)
+	}
+	w.watched[gvk] = true
+	return nil
+}
+
+type workqueue = wq.TypedRateLimitingInterface[reconcile.Request]
+
+func (w *Watcher) enqueue(o client.Object, spec bool, q workqueue) {
+	key, ok := w.opts.Owner(o)
+	if !ok {
+		return
+	}
+	if w.opts.OnEvent != nil {
+		w.opts.OnEvent(key, spec)
+	}
+	q.Add(reconcile.Request{NamespacedName: key})
+}
+
+// changed says whether an update matters, and whether it touched the
+// desired state (spec) rather than only the status.
+func changed(o, n client.Object, statusToo bool) (spec, ok bool) {
+	if o == nil || n == nil {
+		return false, false
+	}
+	switch {
+	case n.GetGeneration() != 0 && n.GetGeneration() != o.GetGeneration(),
+		n.GetGeneration() == 0 && n.GetResourceVersion() != o.GetResourceVersion(),
+		!maps.Equal(o.GetLabels(), n.GetLabels()), !maps.Equal(o.GetAnnotations(), n.GetAnnotations()):
+		return true, true
+	case statusToo && n.GetResourceVersion() != o.GetResourceVersion():
+		return false, true
+	}
+	return false, false
+}
