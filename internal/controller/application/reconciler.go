@@ -291,6 +291,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *
 	if changed || st.ReconciledAt == nil {
 		st.ReconciledAt = &now
 	}
+	log.FromContext(ctx).V(1).Info("compared", "revision", m.revision(), "sync", st.Sync.Status, "health", st.Health.Status)
 	return m, cmp, nil
 }
 
