@@ -14,6 +14,10 @@ const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived", "ResponseStarted"]
 rules:
+  # Delete options (propagation policy) are worth seeing; delete bodies
+  # carry no object data.
+  - level: Request
+    verbs: ["delete", "deletecollection"]
   - level: Metadata
 `
 
@@ -35,6 +39,9 @@ type AuditEvent struct {
 	ImpersonatedUser *struct {
 		Username string `json:"username"`
 	} `json:"impersonatedUser,omitempty"`
+	// RequestObject is the request body, recorded for deletes only (their
+	// DeleteOptions, such as propagationPolicy).
+	RequestObject map[string]any `json:"requestObject,omitempty"`
 	// ResponseStatus holds the HTTP code.
 	ResponseStatus struct {
 		Code int `json:"code"`

@@ -58,7 +58,7 @@ func installAPIs() error {
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{"argocd", "flux-system", "production", "guestbook"} {
+	for _, ns := range []string{"argocd", "flux-system", "guestbook"} {
 		_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
