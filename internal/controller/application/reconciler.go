@@ -166,36 +166,39 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// persist writes what reconcile changed: the status, then (when a sync
-// took the operation or a refresh was handled) the object itself.
+// persist writes what reconcile changed: first the object itself when a
+// sync took its operation or a refresh request was handled (guarded by the
+// resource version read, so a newer request is never lost), then the
+// status.
 func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) error {
+	_, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
+	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
+	tookOp := before.Operation != nil && app.Operation == nil
+	if (hadRefresh && !hasRefresh) || tookOp {
+		meta := map[string]any{"resourceVersion": before.ResourceVersion}
+		patch := map[string]any{"metadata": meta}
+		if hadRefresh && !hasRefresh {
+			meta["annotations"] = map[string]any{argov1.AnnotationKeyRefresh: nil}
+		}
+		if tookOp {
+			patch["operation"] = nil
+		}
+		body, err := json.Marshal(patch)
+		if err != nil {
+			return err
+		}
+		err = r.Client.Patch(ctx, before.DeepCopy(), client.RawPatch(types.MergePatchType, body))
+		switch {
+		case apierrors.IsConflict(err):
+			log.FromContext(ctx).Info("the app changed while it was reconciled; its new state is read next")
+		case err != nil && !apierrors.IsNotFound(err):
+			return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
+		}
+	}
 	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
 		if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
 		}
-	}
-	_, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
-	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
-	tookOp := before.Operation != nil && app.Operation == nil
-	if !(hadRefresh && !hasRefresh) && !tookOp {
-		return nil
-	}
-	patch := map[string]any{}
-	meta := map[string]any{"resourceVersion": before.ResourceVersion}
-	if hadRefresh && !hasRefresh {
-		meta["annotations"] = map[string]any{argov1.AnnotationKeyRefresh: nil}
-	}
-	patch["metadata"] = meta
-	if tookOp {
-		patch["operation"] = nil
-	}
-	body, err := json.Marshal(patch)
-	if err != nil {
-		return err
-	}
-	err = r.Client.Patch(ctx, before.DeepCopy(), client.RawPatch(types.MergePatchType, body))
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
 	}
 	return nil
 }

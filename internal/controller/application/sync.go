@@ -109,10 +109,12 @@ func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, en
 	if op.Source != nil {
 		target.Spec.Source, target.Spec.Sources = op.Source.DeepCopy(), nil
 	}
-	srcs := sourcesOf(&target.Spec)
-	for i := range srcs {
+	if len(target.Spec.Sources) == 0 && target.Spec.Source != nil && len(revs) > 0 && revs[0] != "" {
+		target.Spec.Source.TargetRevision = revs[0]
+	}
+	for i := range target.Spec.Sources {
 		if i < len(revs) && revs[i] != "" {
-			srcs[i].TargetRevision = revs[i]
+			target.Spec.Sources[i].TargetRevision = revs[i]
 		}
 	}
 	m2, err := r.render(ctx, target, fetchOptions{})

@@ -1,7 +1,9 @@
 // Package gitserver runs a real Git server on loopback for tests: the smart
-// HTTP protocol through `git http-backend` (net/http/cgi) and, when asked,
-// SSH through golang.org/x/crypto/ssh running `git upload-pack` and
-// `git receive-pack`. Tests need the git command; Tether does not.
+// HTTP protocol through `git http-backend` (package internal/gitserve, which
+// also serves `make demo`'s repository), with credentials checked and every
+// request recorded, and, when asked, SSH through golang.org/x/crypto/ssh
+// running `git upload-pack` and `git receive-pack`. Tests need the git
+// command; Tether does not.
 //
 // A test creates a server and a repository, commits to it and points the
 // code under test at Repo.URL or Repo.SSHURL:

@@ -1,29 +1,16 @@
 package gitserver
 
 import (
-	"bytes"
 	"crypto/subtle"
-	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/cgi"
 	"path"
 	"strings"
 	"time"
 )
 
-// handler logs every request, checks credentials and hands the rest to
-// `git http-backend` through CGI.
-func (s *Server) handler() http.Handler {
-	backend := &cgi.Handler{
-		Path:   s.gitPath,
-		Args:   []string{"http-backend"},
-		Dir:    s.root,
-		Env:    append(s.isolatedEnv(), "GIT_PROJECT_ROOT="+s.root, "GIT_HTTP_EXPORT_ALL=1"),
-		Logger: log.New(logWriter{s}, "cgi: ", 0),
-		Stderr: logWriter{s},
-	}
+// wrap logs every request and checks credentials before the backend,
+// which runs `git http-backend`, sees it.
+func (s *Server) wrap(backend http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
@@ -42,10 +29,6 @@ func (s *Server) handler() http.Handler {
 			return
 		}
 		r.Header.Del("Authorization") // keep secrets out of the CGI environment
-		if err := unchunk(r); err != nil {
-			http.Error(rec, "read request body", http.StatusBadRequest)
-			return
-		}
 		backend.ServeHTTP(rec, r)
 	})
 }
@@ -90,23 +73,6 @@ func service(r *http.Request) string {
 		return svc
 	}
 	return ""
-}
-
-// unchunk reads a chunked request body into memory, because net/http/cgi
-// refuses chunked bodies and git sends large pushes chunked.
-func unchunk(r *http.Request) error {
-	if len(r.TransferEncoding) == 0 || r.TransferEncoding[0] != "chunked" {
-		return nil
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return fmt.Errorf("read chunked body of %s: %w", r.URL.Path, err)
-	}
-	_ = r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	return nil
 }
 
 // recorder remembers the status and counts the body bytes of a response.

@@ -1,12 +1,8 @@
 package gitserver
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,39 +32,25 @@ type Repo struct {
 // gitTimeout bounds every git command the helpers run.
 const gitTimeout = 2 * time.Minute
 
-// identity is the author and committer of the helpers' commits.
-var identity = []string{
-	"-c", "user.name=Tether Test",
-	"-c", "user.email=tether-test@example.invalid",
-}
-
 // CreateRepo creates the empty bare repository "<name>.git" (a trailing
 // ".git" in name is dropped) whose default branch is master. Name may
 // contain slashes ("org/app").
 func (s *Server) CreateRepo(t testing.TB, name string) *Repo {
 	t.Helper()
-	name = strings.TrimSuffix(strings.Trim(name, "/"), ".git")
-	if !filepath.IsLocal(filepath.FromSlash(name)) || path.Clean(name) != name {
-		t.Fatalf("gitserver: repository name %q must be a clean relative path", name)
-	}
-	s.mu.Lock()
-	exists := s.repos[name]
-	s.repos[name] = true
-	s.mu.Unlock()
-	if exists {
-		t.Fatalf("gitserver: repository %q already exists", name)
+	created, err := s.http.InitRepo(context.Background(), name)
+	if err != nil {
+		t.Fatalf("gitserver: %v", err)
 	}
 	r := &Repo{
-		Name: name,
-		URL:  s.URL + "/" + name + ".git",
-		Path: filepath.Join(s.root, filepath.FromSlash(name)+".git"),
+		Name: created.Name,
+		URL:  created.URL,
+		Path: created.Path,
 		s:    s,
-		work: filepath.Join(s.work, filepath.FromSlash(name)),
+		work: filepath.Join(s.work, filepath.FromSlash(created.Name)),
 	}
 	if s.SSHURL != "" {
 		r.SSHURL = s.SSHURL + "/" + name + ".git"
 	}
-	s.git(t, s.root, "init", "-q", "--bare", "--initial-branch=master", r.Path)
 	s.git(t, s.work, "clone", "-q", r.Path, r.work)
 	return r
 }
@@ -215,14 +197,5 @@ func (s *Server) gitOK(dir string, args ...string) bool {
 func (s *Server) runGit(dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.gitPath, append(append([]string{}, identity...), args...)...)
-	cmd.Dir = dir
-	cmd.Env = s.gitEnv()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), dir, err,
-			strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return s.cli.Run(ctx, dir, args...)
 }

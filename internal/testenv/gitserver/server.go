@@ -2,12 +2,8 @@ package gitserver
 
 import (
 	"context"
-	"fmt"
-	"log"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/tether-gitops/tether/internal/gitserve"
 )
 
 // Options configure New. The zero value serves every repository over HTTP
@@ -36,24 +34,21 @@ type Options struct {
 
 // Server is a Git server on 127.0.0.1 backed by bare repositories in a
 // temporary directory. It serves the smart HTTP protocol through
-// `git http-backend` and, when Options.SSH is set, the SSH protocol through
-// `git upload-pack` and `git receive-pack`.
+// `git http-backend` (package gitserve) and, when Options.SSH is set, the
+// SSH protocol through `git upload-pack` and `git receive-pack`.
 type Server struct {
 	// URL is "http://127.0.0.1:PORT", without a trailing slash.
 	URL string
 	// SSHURL is "ssh://git@127.0.0.1:PORT" when Options.SSH is set, else "".
 	SSHURL string
 
-	opts    Options
-	gitPath string
-	root    string // GIT_PROJECT_ROOT: the bare repositories
-	home    string // HOME of every git process
-	work    string // parent of the repositories' work clones
-	logf    func(format string, args ...any)
-
-	httpServer *http.Server
-	httpDone   chan struct{}
-	ssh        *sshServer // nil without Options.SSH
+	opts Options
+	http *gitserve.Server
+	cli  *gitserve.Git // runs git apart from the machine's configuration
+	root string        // the bare repositories
+	work string        // parent of the repositories' work clones
+	logf func(format string, args ...any)
+	ssh  *sshServer // nil without Options.SSH
 
 	ctx    context.Context // cancelled by Stop; ends SSH git processes
 	cancel context.CancelFunc
@@ -61,7 +56,6 @@ type Server struct {
 	mu         sync.Mutex
 	requests   []Request
 	sshUploads map[string]int // repo "<name>.git" -> SSH upload-pack sessions
-	repos      map[string]bool
 	stopped    bool
 	stopOnce   sync.Once
 }
@@ -78,51 +72,33 @@ type Request struct {
 	Time     time.Time
 }
 
-// gitConfig is passed to every git process the server starts, through
-// GIT_CONFIG_COUNT, so that fetching any reachable or unreachable commit by
-// hash and pushing over HTTP work without touching the repositories' config.
-var gitConfig = [][2]string{
-	{"uploadpack.allowReachableSHA1InWant", "true"},
-	{"uploadpack.allowAnySHA1InWant", "true"},
-	{"uploadpack.allowTipSHA1InWant", "true"},
-	{"uploadpack.allowFilter", "true"},
-	{"http.uploadpack", "true"},
-	{"http.receivepack", "true"},
-	{"init.defaultBranch", "master"},
-	{"commit.gpgsign", "false"},
-	{"tag.gpgsign", "false"},
-}
-
 // New starts a server on 127.0.0.1 and stops it with t.Cleanup. It fails
 // the test when git is not on PATH.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("gitserver: the git command is needed: %v", err)
-	}
 	base := t.TempDir()
 	s := &Server{
 		opts:       opts,
-		gitPath:    gitPath,
-		root:       filepath.Join(base, "repos"),
-		home:       filepath.Join(base, "home"),
 		work:       filepath.Join(base, "work"),
 		logf:       t.Logf,
 		sshUploads: map[string]int{},
-		repos:      map[string]bool{},
 	}
-	for _, dir := range []string{s.root, s.home, s.work} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatalf("gitserver: %v", err)
-		}
+	if err := os.MkdirAll(s.work, 0o755); err != nil {
+		t.Fatalf("gitserver: %v", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	t.Cleanup(s.Stop)
 
-	if err := s.startHTTP(); err != nil {
+	srv, err := gitserve.Start(gitserve.Options{
+		Dir:  base,
+		Name: "Tether Test", Email: "tether-test@example.invalid",
+		Wrap: s.wrap,
+		Logf: s.log,
+	})
+	if err != nil {
 		t.Fatalf("gitserver: %v", err)
 	}
+	s.http, s.cli, s.root, s.URL = srv, srv.Git, srv.Root, srv.URL
 	if opts.SSH {
 		srv, err := newSSHServer(s)
 		if err != nil {
@@ -132,26 +108,6 @@ func New(t testing.TB, opts Options) *Server {
 		s.SSHURL = "ssh://git@" + srv.addr
 	}
 	return s
-}
-
-// startHTTP listens on a free loopback port and serves in the background.
-func (s *Server) startHTTP() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listen for HTTP: %w", err)
-	}
-	s.URL = "http://" + ln.Addr().String()
-	s.httpServer = &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(logWriter{s}, "", 0),
-	}
-	s.httpDone = make(chan struct{})
-	go func() {
-		defer close(s.httpDone)
-		_ = s.httpServer.Serve(ln) // returns when Stop closes the listener
-	}()
-	return nil
 }
 
 // Stop closes the listeners, so that later connections are refused, and
@@ -165,13 +121,8 @@ func (s *Server) Stop() {
 		if s.ssh != nil {
 			s.ssh.close()
 		}
-		if s.httpServer != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := s.httpServer.Shutdown(ctx); err != nil {
-				_ = s.httpServer.Close()
-			}
-			cancel()
-			<-s.httpDone
+		if s.http != nil {
+			s.http.Stop()
 		}
 		s.cancel()
 		if s.ssh != nil {
@@ -233,52 +184,13 @@ func (s *Server) countSSHUpload(repo string) {
 	s.mu.Unlock()
 }
 
-// gitEnv is the environment of every git process: the caller's environment
-// without GIT_* variables (a test run from a Git hook has GIT_DIR set), with
-// a private HOME, no system config, no prompts and the server's config.
-func (s *Server) gitEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "GIT_"), name == "HOME", name == "XDG_CONFIG_HOME",
-			name == "SSH_ASKPASS", name == "EMAIL":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, s.isolatedEnv()...)
-}
-
-// isolatedEnv are the variables that keep git away from the user's and the
-// system's configuration, plus gitConfig.
-func (s *Server) isolatedEnv() []string {
-	env := []string{
-		"HOME=" + s.home,
-		"XDG_CONFIG_HOME=" + filepath.Join(s.home, ".config"),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_TERMINAL_PROMPT=0",
-		"GIT_ASKPASS=",
-		fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(gitConfig)),
-	}
-	for i, kv := range gitConfig {
-		env = append(env,
-			fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]),
-			fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
-	}
-	return env
-}
-
-// logWriter sends the log lines of net/http, net/http/cgi and git's stderr
-// to the test log until the server stops.
-type logWriter struct{ s *Server }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.s.mu.Lock()
-	stopped := w.s.stopped
-	w.s.mu.Unlock()
+// log sends the messages of net/http, net/http/cgi and git's stderr to
+// the test log until the server stops.
+func (s *Server) log(format string, args ...any) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
 	if !stopped {
-		w.s.logf("gitserver: %s", strings.TrimRight(string(p), "\n"))
+		s.logf("gitserver: "+format, args...)
 	}
-	return len(p), nil
 }

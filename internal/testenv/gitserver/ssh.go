@@ -192,9 +192,8 @@ func (srv *sshServer) exec(ch ssh.Channel, command, protocol string) uint32 {
 	if service == "git-upload-pack" {
 		srv.s.countSSHUpload(repo)
 	}
-	cmd := exec.CommandContext(srv.s.ctx, srv.s.gitPath,
+	cmd := srv.s.cli.Command(srv.s.ctx, "",
 		strings.TrimPrefix(service, "git-"), filepath.Join(srv.s.root, filepath.FromSlash(repo)))
-	cmd.Env = srv.s.gitEnv()
 	if protocol != "" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+protocol)
 	}
