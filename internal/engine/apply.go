@@ -157,7 +157,7 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 			if stageOf(it.obj) != stage || (changes[i].Action != ActionCreated && changes[i].Action != ActionConfigured) {
 				continue
 			}
-			if it.newValidated {
+			if it.newValidated || it.replace {
 				created = append(created, it)
 			} else {
 				viaSSA = append(viaSSA, it.obj)
@@ -183,14 +183,23 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 		errs := make([]error, len(created))
 		for i, it := range created {
 			g.Go(func() error {
-				obj := it.obj.DeepCopy()
-				err := e.client.Patch(ctx, obj, client.Apply, client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+				action := ActionCreated
+				var err error
+				if it.replace {
+					if it.live != nil {
+						action = ActionConfigured
+					}
+					_, err = e.replaceObject(ctx, it, it.live, false)
+				} else {
+					obj := it.obj.DeepCopy()
+					err = e.client.Patch(ctx, obj, client.Apply, client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+				}
 				if err != nil {
 					errs[i] = &ObjectError{Source: it.source, Subject: it.subject(), Err: err}
 					return nil
 				}
 				mu.Lock()
-				done[it.id] = ActionCreated
+				done[it.id] = action
 				mu.Unlock()
 				return nil
 			})

@@ -6,7 +6,6 @@ import (
 	"github.com/fluxcd/pkg/ssa/normalize"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -64,20 +63,22 @@ func (e *Engine) Compare(ctx context.Context, objs []Input, opts ApplyOptions) (
 
 func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 	c := Comparison{Change: it.change(ActionUnchanged), Desired: it.obj.DeepCopy()}
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(it.obj.GroupVersionKind())
-	err := e.client.Get(ctx, client.ObjectKeyFromObject(it.obj), live)
+	live, err := e.getLive(ctx, it)
 	switch {
 	case err == nil:
 		c.Live = live
-	case apierrors.IsNotFound(err) || p.createdByPlan(it, err):
-	default:
+	case !p.createdByPlan(it, err):
 		c.Err = p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})
 		return c
 	}
-	predicted := it.obj.DeepCopy()
-	err = e.client.Patch(ctx, predicted, client.Apply, client.DryRunAll,
-		client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+	var predicted *unstructured.Unstructured
+	if it.replace {
+		predicted, err = e.replaceObject(ctx, it, c.Live, true)
+	} else {
+		predicted = it.obj.DeepCopy()
+		err = e.client.Patch(ctx, predicted, client.Apply, client.DryRunAll,
+			client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+	}
 	switch {
 	case err == nil:
 		c.Predicted = predicted

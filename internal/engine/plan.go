@@ -20,6 +20,13 @@ type Input struct {
 	Obj *unstructured.Unstructured
 	// Source is the file the object came from, named in errors.
 	Source string
+	// Replace writes the object with create or update (kubectl replace)
+	// instead of server-side apply: Argo CD's Replace=true and
+	// Validate=false.
+	Replace bool
+	// Lenient drops unknown fields instead of refusing them; only with
+	// Replace (server-side apply always checks fields against the schema).
+	Lenient bool
 }
 
 // item is one object of a plan, ready to apply.
@@ -30,6 +37,10 @@ type item struct {
 	// newValidated is set by diff when the object does not exist yet and
 	// its dry run passed: Apply can create it with one request.
 	newValidated bool
+	// replace and lenient come from Input.
+	replace, lenient bool
+	// live is the object read by diff, for an update by replace.
+	live *unstructured.Unstructured
 }
 
 func (it *item) subject() string { return utils.FmtObjMetadata(it.id) }
@@ -67,6 +78,7 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 	var errs []error
 	objs := make([]*unstructured.Unstructured, 0, len(inputs))
 	sources := map[*unstructured.Unstructured]string{}
+	index := map[*unstructured.Unstructured]int{}
 	for i, in := range inputs {
 		src := in.Source
 		if src == "" {
@@ -79,6 +91,7 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 		}
 		objs = append(objs, u)
 		sources[u] = in.Source
+		index[u] = i
 		p.learn(u)
 	}
 	for _, u := range objs {
@@ -95,7 +108,8 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 		}
 		maps.Copy(labels, e.owner.Labels)
 		u.SetLabels(labels)
-		it := &item{obj: u, source: sources[u], id: object.UnstructuredToObjMetadata(u)}
+		in := inputs[index[u]]
+		it := &item{obj: u, source: in.Source, id: object.UnstructuredToObjMetadata(u), replace: in.Replace, lenient: in.Replace && in.Lenient}
 		if prev, dup := p.byID[it.id]; dup {
 			errs = append(errs, &ObjectError{Source: it.source, Subject: it.subject(),
 				Err: fmt.Errorf("duplicate: %s declares the same object; remove one", orUnknown(prev.source))})
@@ -129,6 +143,11 @@ func prepare(obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 	}
 	if u.GetName() == "" {
 		return nil, fmt.Errorf("%s has no metadata.name", u.GetKind())
+	}
+	for _, field := range []string{"labels", "annotations"} {
+		if _, _, err := unstructured.NestedStringMap(u.Object, "metadata", field); err != nil {
+			return nil, fmt.Errorf("%s %s: metadata.%s must be a map of strings", u.GetKind(), u.GetName(), field)
+		}
 	}
 	if utils.IsSecret(u) {
 		// stringData is folded into data, or every apply would look like

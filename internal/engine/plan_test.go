@@ -117,6 +117,10 @@ func TestPlanErrors(t *testing.T) {
 		{"no kind", []Input{{Obj: obj(t, "metadata: {name: x}")}}, ApplyOptions{},
 			[]string{`object 1: object "x" has no apiVersion or kind`}},
 		{"nil", []Input{{Source: "nil.yaml"}}, ApplyOptions{}, []string{"nil.yaml: no object"}},
+		{"labels not a map", []Input{{Obj: obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: [a, b]}"), Source: "cm.yaml"}}, ApplyOptions{},
+			[]string{"cm.yaml: ConfigMap cm: metadata.labels must be a map of strings"}},
+		{"annotation not a string", []Input{{Obj: obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, annotations: {a: 1}}"), Source: "cm.yaml"}}, ApplyOptions{},
+			[]string{"cm.yaml: ConfigMap cm: metadata.annotations must be a map of strings"}},
 		{"CRD of another version", []Input{{Obj: obj(t, clusterCRD)}, {Obj: obj(t, "apiVersion: engine.tether.dev/v2\nkind: Gadget\nmetadata: {name: g}"), Source: "g.yaml"}}, ApplyOptions{},
 			[]string{"g.yaml: Gadget/g: no kind Gadget in engine.tether.dev/v2"}},
 		{"duplicate after defaulting", []Input{

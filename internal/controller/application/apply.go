@@ -37,26 +37,6 @@ func (s *syncRun) createNamespace(ctx context.Context) error {
 	return nil
 }
 
-// replace writes obj with create or update instead of server-side apply
-// (Replace=true), validating fields strictly unless Validate=false.
-func (r *Reconciler) replace(ctx context.Context, obj, live *unstructured.Unstructured, validate bool) (string, error) {
-	fv := client.FieldValidation("Strict")
-	if !validate {
-		fv = client.FieldValidation("Ignore")
-	}
-	if live == nil {
-		if err := r.Client.Create(ctx, obj, client.FieldOwner(FieldManager), fv); err != nil {
-			return "", fmt.Errorf("create %s: %w", subjectOf(obj), err)
-		}
-		return subjectOf(obj) + " created", nil
-	}
-	obj.SetResourceVersion(live.GetResourceVersion())
-	if err := r.Client.Update(ctx, obj, client.FieldOwner(FieldManager), fv); err != nil {
-		return "", fmt.Errorf("replace %s: %w", subjectOf(obj), err)
-	}
-	return subjectOf(obj) + " replaced", nil
-}
-
 // respectIgnored returns desired with the fields that ignoreDifferences
 // ignores taken from live (RespectIgnoreDifferences=true), so that a sync
 // does not undo what the rules say to leave alone.

@@ -91,7 +91,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, eng *
 				c.hooks = append(c.hooks, o)
 			}
 		default:
-			inputs = append(inputs, engine.Input{Obj: o.Obj, Source: o.Source})
+			inputs = append(inputs, inputOf(o.Obj, o.Source, appSyncOptions(app)))
 		}
 	}
 	cmps, err := eng.Compare(ctx, inputs, r.applyOptions(app))
@@ -115,6 +115,22 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, eng *
 	}
 	c.extraneous, err = r.leftovers(ctx, app, c.resources)
 	return c, err
+}
+
+// appSyncOptions are spec.syncPolicy.syncOptions.
+func appSyncOptions(app *argov1.Application) diff.SyncOptions {
+	if app.Spec.SyncPolicy == nil {
+		return diff.NewSyncOptions(nil)
+	}
+	return diff.NewSyncOptions(app.Spec.SyncPolicy.SyncOptions)
+}
+
+// inputOf is obj as an engine input: written by replace with Replace=true
+// or Validate=false (the object's annotation wins over the app's list).
+func inputOf(obj *unstructured.Unstructured, source string, appOpts diff.SyncOptions) engine.Input {
+	opts := appOpts.Override(diff.ParseSyncOptions(obj))
+	lenient := opts.Has(argov1.SyncOptionValidateFalse)
+	return engine.Input{Obj: obj, Source: source, Replace: lenient || opts.Has(argov1.SyncOptionReplace), Lenient: lenient}
 }
 
 // equal compares live and predicted after ignoreDifferences.
@@ -191,6 +207,17 @@ func rulesOf(in []argov1.ResourceIgnoreDifferences) []diff.Rule {
 			JSONPointers: d.JSONPointers, JQPathExpressions: d.JQPathExpressions, ManagedFieldsManagers: d.ManagedFieldsManagers})
 	}
 	return out
+}
+
+// errors joins the objects' dry-run failures, each naming its file.
+func (c *comparison) errors() string {
+	var msgs []string
+	for _, res := range c.resources {
+		if res.Err != nil {
+			msgs = append(msgs, res.Err.Error())
+		}
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // syncStatus is the app's: OutOfSync when any object is, or when a tracked

@@ -15,6 +15,10 @@ import (
 // so that Tether and another writer of the same field do not spin.
 const selfHealPause = time.Second
 
+// progressingRecheck is how soon an app that is not healthy yet is looked
+// at again.
+const progressingRecheck = 3 * time.Second
+
 // nextOperation decides what to sync now: the operation a user set, a
 // failed one whose retry is due, or an automated sync of an OutOfSync app.
 // resume is true when the operation continues the current operationState.
@@ -105,6 +109,12 @@ func (r *Reconciler) requeueAfter(app *argov1.Application) time.Duration {
 	}
 	if app.Status.Sync.Status == argov1.SyncStatusCodeOutOfSync && selfHeals(app) {
 		return selfHealPause
+	}
+	switch app.Status.Health.Status {
+	case argov1.HealthStatusProgressing, argov1.HealthStatusMissing, argov1.HealthStatusUnknown:
+		// Watches start after the first apply and may miss the moment an
+		// object becomes ready: look again soon while the app settles.
+		return min(r.ResyncPeriod, progressingRecheck)
 	}
 	return r.ResyncPeriod
 }

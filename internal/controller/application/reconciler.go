@@ -260,7 +260,11 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *
 		app.Status.ReconciledAt = &now
 		return nil, nil, err
 	}
-	clearCondition(app, argov1.ApplicationConditionComparisonError)
+	if msg := cmp.errors(); msg != "" {
+		setCondition(app, argov1.ApplicationConditionComparisonError, msg, r.now())
+	} else {
+		clearCondition(app, argov1.ApplicationConditionComparisonError)
+	}
 	r.watch(ctx, cmp)
 	st := &app.Status
 	changed := st.Sync.Status != cmp.syncStatus() || st.Sync.Revision != m.revision()

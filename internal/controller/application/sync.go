@@ -269,22 +269,12 @@ func (s *syncRun) apply(ctx context.Context, st *step) error {
 	var inputs []engine.Input
 	var byID = map[string]*resource{}
 	for _, res := range st.resources {
-		opts := s.opts.Override(res.options)
 		obj := res.Desired.DeepCopy()
-		if opts.Has(argov1.SyncOptionRespectIgnoreDifferences) && res.Live != nil {
+		if s.opts.Override(res.options).Has(argov1.SyncOptionRespectIgnoreDifferences) && res.Live != nil {
 			obj = respectIgnored(s.cmp.normalizer, obj, res.Live)
 		}
-		if opts.Has(argov1.SyncOptionReplace) || opts.Has(argov1.SyncOptionValidateFalse) {
-			msg, err := s.r.replace(ctx, obj, res.Live, !opts.Has(argov1.SyncOptionValidateFalse))
-			if err != nil {
-				s.result(obj, argov1.ResultCodeSyncFailed, st.phase, err.Error())
-				return fmt.Errorf("one or more objects failed to apply, reason: %w", err)
-			}
-			s.result(obj, argov1.ResultCodeSynced, st.phase, msg)
-			continue
-		}
 		byID[res.ID] = res
-		inputs = append(inputs, engine.Input{Obj: obj, Source: res.Source})
+		inputs = append(inputs, inputOf(obj, res.Source, s.opts))
 	}
 	if len(inputs) == 0 {
 		return nil
