@@ -71,7 +71,8 @@ cluster-down: ## Stop the local control plane started by cluster-up
 	else echo "cluster down: no cluster is running"; fi
 
 .PHONY: demo
-demo: ## Build everything and deploy the guestbook example (arrives with the Argo CD Application controller)
-	@echo "make demo is not available yet: it arrives with the Argo CD Application controller (issue 6)."
-	@echo "Until then: 'make cluster-up' starts a local control plane, and 'kubectl apply -f config/crd/bases' serves Tether's APIs on it."
-	@exit 1
+demo: prereqs testcluster ## Start a control plane, a Git server and Tether, and deploy the guestbook (DEMO_ONCE=1: exit once Synced and Healthy)
+	@mkdir -p $(LOCALBIN)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/tether ./cmd/tether
+	$(GO) build -o $(LOCALBIN)/demo ./hack/demo
+	$(LOCALBIN)/demo -dir $(LOCAL)/demo -tether $(LOCALBIN)/tether
