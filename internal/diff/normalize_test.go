@@ -100,7 +100,9 @@ func TestNormalizeJQKeepsInt64(t *testing.T) {
 	_ = live.DeepCopy() // panics on value types unstructured content must not hold
 }
 
-func TestNormalizeJQTimeout(t *testing.T) {
+// TestNormalizeJQTimeout_GHSA_9m6p_x4h2_6frq: a hostile jqPathExpression
+// (an endless loop) is stopped by the timeout and the other rules still run.
+func TestNormalizeJQTimeout_GHSA_9m6p_x4h2_6frq(t *testing.T) {
 	n, err := New([]Rule{{Group: "apps", Kind: "Deployment",
 		JQPathExpressions: []string{`.spec | until(false; .)`, `.spec.replicas`}}},
 		WithJQTimeout(50*time.Millisecond))

@@ -56,7 +56,7 @@ func TestApplicationOptions(t *testing.T) {
 	}, "options")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
-	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project"}
+	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape"}
 	t.Cleanup(func() {
 		for _, a := range apps {
 			deleteApp(t, c, "argocd", a)
@@ -231,6 +231,20 @@ func TestApplicationOptions(t *testing.T) {
 		if err := in("broken")(context.Background(), "never-applied", &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
 			t.Errorf("an object of the invalid revision was applied: %v", err)
 		}
+	})
+
+	t.Run("a path outside the repository is refused (CVE-2022-36035)", func(t *testing.T) {
+		applyYAML(t, appYAML("escape", "../../fin", "fin", automatedSync))
+		eventually(t, 30*time.Second, "ComparisonError", func(ctx context.Context) error {
+			var a argov1.Application
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "escape"}, &a); err != nil {
+				return err
+			}
+			if !hasCondition(&a, argov1.ApplicationConditionComparisonError, `path "../../fin"`) || a.Status.Sync.Status != argov1.SyncStatusCodeUnknown {
+				return fmt.Errorf("sync %s, conditions %+v", a.Status.Sync.Status, a.Status.Conditions)
+			}
+			return nil
+		})
 	})
 
 	t.Run("an unknown cluster or project is an InvalidSpecError", func(t *testing.T) {

@@ -250,6 +250,24 @@ func TestApplicationManualSyncRollbackAndRefresh(t *testing.T) {
 		}
 	})
 
+	t.Run("local manifests in a sync are refused (CVE-2023-50726)", func(t *testing.T) {
+		syncTo(t, `{"operation":{"initiatedBy":{"username":"admin"},"sync":{"manifests":["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smuggled\ndata:\n  a: b\n"]}}}`)
+		var app argov1.Application
+		eventually(t, 20*time.Second, "local sync refused", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "manual"}, &app); err != nil {
+				return err
+			}
+			st := app.Status.OperationState
+			if app.Operation != nil || st == nil || st.Phase != argov1.OperationError || !strings.Contains(st.Message, "local manifests are refused") {
+				return fmt.Errorf("operation %v, state %s", app.Operation != nil, operationSummary(st))
+			}
+			return nil
+		})
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "guestbook", Name: "smuggled"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+			t.Errorf("a local manifest was applied: %v", err)
+		}
+	})
+
 	t.Run("the refresh annotation is handled and removed", func(t *testing.T) {
 		before := countLines(tether.Logs.String(), `"msg":"compared"`, `"name":"manual"`)
 		syncTo(t, `{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"hard"}}}`)

@@ -54,6 +54,11 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 		r.failAttempt(app, st, argov1.OperationError, "operation has no sync: only sync operations are supported")
 		return
 	}
+	if len(op.Sync.Manifests) > 0 {
+		// CVE-2023-50726: manifests that are not in Git bypass review.
+		r.failAttempt(app, st, argov1.OperationError, "operation.sync.manifests: local manifests are refused; Tether syncs only what Git holds")
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.SyncTimeout)
 	defer cancel()
 	m, cmp, err := r.syncTarget(ctx, app, eng, m, cmp, op.Sync)
