@@ -56,7 +56,7 @@ func TestApplicationOptions(t *testing.T) {
 	}, "options")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
-	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape"}
+	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape", "multi"}
 	t.Cleanup(func() {
 		for _, a := range apps {
 			deleteApp(t, c, "argocd", a)
@@ -230,6 +230,29 @@ func TestApplicationOptions(t *testing.T) {
 		}
 		if err := in("broken")(context.Background(), "never-applied", &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
 			t.Errorf("an object of the invalid revision was applied: %v", err)
+		}
+	})
+
+	t.Run("several sources are rendered together", func(t *testing.T) {
+		applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: multi, namespace: argocd}
+spec:
+  project: default
+  sources:
+  - {repoURL: "https://git.example.com/sync-features.git", targetRevision: HEAD, path: fin}
+  - {repoURL: "https://git.example.com/sync-features.git", targetRevision: master, path: keep}
+  - {repoURL: "https://git.example.com/sync-features.git", targetRevision: HEAD, ref: values}
+  destination: {server: "https://kubernetes.default.svc", namespace: multi}
+`+automatedSync)
+		app := waitApp(t, c, "argocd", "multi", "", "Synced", "Healthy", 60*time.Second)
+		for _, name := range []string{"fin-cm", "keep-cm"} {
+			if err := in("multi")(context.Background(), name, &corev1.ConfigMap{}); err != nil {
+				t.Errorf("%s of one of the sources: %v", name, err)
+			}
+		}
+		if len(app.Status.Sync.Revisions) != 3 || len(app.Status.Resources) != 2 {
+			t.Errorf("revisions %v, resources %+v: want one revision per source and the two ConfigMaps", app.Status.Sync.Revisions, app.Status.Resources)
 		}
 	})
 

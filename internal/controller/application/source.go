@@ -46,19 +46,13 @@ func sourcesOf(spec *argov1.ApplicationSpec) []argov1.ApplicationSource {
 type fetchOptions struct {
 	refresh bool // ask the remote again (a normal refresh)
 	hard    bool // render again even when the revision is cached
-	pinned  []string
 }
 
-// render resolves, checks out and renders every source. pinned, when set,
-// holds the commit to use per source (a sync to a given revision).
+// render resolves, checks out and renders every source.
 func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
 	out := &manifests{}
 	for i, src := range sourcesOf(&app.Spec) {
-		pin := ""
-		if i < len(opts.pinned) {
-			pin = opts.pinned[i]
-		}
-		rev, typ, objs, err := r.renderSource(ctx, app, src, pin, opts)
+		rev, typ, objs, err := r.renderSource(ctx, src, opts)
 		if err != nil {
 			if len(sourcesOf(&app.Spec)) > 1 {
 				return nil, fmt.Errorf("source %d (%s): %w", i+1, src.RepoURL, err)
@@ -90,12 +84,7 @@ func refOf(targetRevision string) git.Ref {
 	}
 }
 
-func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, pin string, refresh bool) (git.Ref, git.Resolved, error) {
-	if pin != "" {
-		ref := git.Ref{Commit: pin}
-		res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, false)
-		return ref, res, err
-	}
+func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, refresh bool) (git.Ref, git.Resolved, error) {
 	ref := refOf(src.TargetRevision)
 	res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, refresh)
 	if errors.Is(err, git.ErrRefNotFound) && ref.Branch != "" {
@@ -105,16 +94,22 @@ func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, 
 	return ref, res, err
 }
 
-func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, pin string, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
+// renderSource renders one source at the revision it resolves to. A source
+// with a ref and no path only lends its files to other sources (Argo CD's
+// multi-source "ref" sources) and renders nothing itself.
+func (r *Reconciler) renderSource(ctx context.Context, src argov1.ApplicationSource, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
 	if src.Chart != "" || src.Helm != nil {
 		return "", "", nil, errors.New("Helm sources are not supported yet")
 	}
 	if src.Plugin != nil {
 		return "", "", nil, errors.New("config management plugins are not supported")
 	}
-	ref, res, err := r.resolve(ctx, src, pin, opts.refresh)
+	ref, res, err := r.resolve(ctx, src, opts.refresh)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("resolve revision %q of %s: %w", src.TargetRevision, src.RepoURL, err)
+	}
+	if src.Ref != "" && src.Path == "" {
+		return res.Commit, "", nil, nil
 	}
 	dir, release, err := r.Fetcher.Checkout(ctx, src.RepoURL, ref, res, nil)
 	if err != nil {
