@@ -189,7 +189,8 @@ func TestApplicationGuestbookSeed01(t *testing.T) {
 }
 
 // waitApp waits until the app is compared at revision (any when empty)
-// with the given sync and health status.
+// with the given sync and health status, and no operation is running (as
+// `argocd app wait` does).
 func waitApp(t *testing.T, c client.Client, ns, name, revision, sync, health string, timeout time.Duration) *argov1.Application {
 	t.Helper()
 	app := &argov1.Application{}
@@ -198,7 +199,8 @@ func waitApp(t *testing.T, c client.Client, ns, name, revision, sync, health str
 			return err
 		}
 		st := app.Status
-		if string(st.Sync.Status) != sync || string(st.Health.Status) != health || (revision != "" && st.Sync.Revision != revision) {
+		running := st.OperationState != nil && st.OperationState.Phase == argov1.OperationRunning
+		if running || string(st.Sync.Status) != sync || string(st.Health.Status) != health || (revision != "" && st.Sync.Revision != revision) {
 			return fmt.Errorf("sync %s at %.7s, health %s (%s); conditions %+v; operation %s",
 				st.Sync.Status, st.Sync.Revision, st.Health.Status, st.Health.Message, st.Conditions, operationSummary(st.OperationState))
 		}

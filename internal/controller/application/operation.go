@@ -111,7 +111,7 @@ func (r *Reconciler) requeueAfter(app *argov1.Application) time.Duration {
 		return selfHealPause
 	}
 	switch app.Status.Health.Status {
-	case argov1.HealthStatusProgressing, argov1.HealthStatusMissing, argov1.HealthStatusUnknown:
+	case argov1.HealthStatusProgressing:
 		// Watches start after the first apply and may miss the moment an
 		// object becomes ready: look again soon while the app settles.
 		return min(r.ResyncPeriod, progressingRecheck)

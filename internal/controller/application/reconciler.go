@@ -148,7 +148,9 @@ func (r *Reconciler) now() time.Time {
 // pending or automated sync, and writes its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &argov1.Application{}
-	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
+	// Read around the cache: a status this controller wrote moments ago
+	// (an operation Running) must not come back stale and run twice.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -156,7 +158,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.finalize(ctx, app)
 	}
 	before := app.DeepCopy()
-	requeue, err := r.reconcile(ctx, app)
+	// checkpoint writes what is known so far, so a long sync shows as
+	// Running while it runs.
+	checkpoint := func() error {
+		if err := r.persist(ctx, before, app); err != nil {
+			return err
+		}
+		before = app.DeepCopy()
+		return nil
+	}
+	requeue, err := r.reconcile(ctx, app, checkpoint)
 	if perr := r.persist(ctx, before, app); perr != nil {
 		return ctrl.Result{}, perr
 	}
@@ -196,7 +207,8 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 		}
 	}
 	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
-		if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		// A copy is patched: the sync holds pointers into app's status.
+		if err := r.Client.Status().Patch(ctx, app.DeepCopy(), client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
 		}
 	}
@@ -205,7 +217,7 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 
 // reconcile refreshes the app and runs a sync when one is due. It returns
 // when to look again.
-func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application) (time.Duration, error) {
+func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, checkpoint func() error) (time.Duration, error) {
 	refresh, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
 	if hasRefresh {
 		delete(app.Annotations, argov1.AnnotationKeyRefresh)
@@ -236,7 +248,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application) (ti
 		return r.requeueAfter(app), nil
 	}
 	app.Operation = nil
-	r.sync(ctx, app, eng, m, cmp, op, resume)
+	r.sync(ctx, app, eng, m, cmp, op, resume, checkpoint)
 	_, _, _ = r.refresh(ctx, app, eng, fetchOptions{})
 	return r.requeueAfter(app), nil
 }

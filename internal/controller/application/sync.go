@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/diff"
@@ -45,10 +46,13 @@ var phaseOrder = map[argov1.SyncPhase]int{argov1.SyncPhasePreSync: 0, argov1.Syn
 
 // sync runs op against app: it re-renders when op asks for another
 // revision or source, then runs the attempt and records the outcome.
-func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, op *argov1.Operation, resume bool) {
+func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, op *argov1.Operation, resume bool, checkpoint func() error) {
 	st := app.Status.OperationState
 	if !resume || st == nil {
 		st = r.startOperation(app, op)
+		if err := checkpoint(); err != nil {
+			log.FromContext(ctx).Info("cannot record the operation's start", "error", err.Error())
+		}
 	}
 	if op.Sync == nil {
 		r.failAttempt(app, st, argov1.OperationError, "operation has no sync: only sync operations are supported")
