@@ -1,6 +1,11 @@
 package diff
 
-import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+import (
+	"sort"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 // LastAppliedAnnotation is kubectl's client-side apply record, which Equal
 // leaves out.
@@ -168,4 +173,57 @@ func float(v any) (float64, bool) {
 		return float64(n), true
 	}
 	return 0, false
+}
+
+// Differences lists, as JSON-pointer-like paths, up to limit places where
+// live and predicted differ for Equal. It names paths only, never values,
+// so it may be logged for any kind, Secrets included.
+func Differences(live, predicted *unstructured.Unstructured, limit int) []string {
+	if live == nil || predicted == nil {
+		if live == predicted {
+			return nil
+		}
+		return []string{"/"}
+	}
+	var out []string
+	differences(forCompare(live.Object), forCompare(predicted.Object), "", limit, &out)
+	return out
+}
+
+func differences(a, b any, path string, limit int, out *[]string) {
+	if len(*out) >= limit || valueEqual(a, b) {
+		return
+	}
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			differences(am[k], bm[k], path+"/"+k, limit, out)
+		}
+		return
+	}
+	al, aok := a.([]any)
+	bl, bok := b.([]any)
+	if aok && bok && len(al) == len(bl) {
+		for i := range al {
+			differences(al[i], bl[i], path+"/"+strconv.Itoa(i), limit, out)
+		}
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
+	*out = append(*out, path)
 }

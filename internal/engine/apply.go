@@ -157,7 +157,7 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 			if stageOf(it.obj) != stage || (changes[i].Action != ActionCreated && changes[i].Action != ActionConfigured) {
 				continue
 			}
-			if it.newValidated || it.replace {
+			if it.newValidated || it.direct() {
 				created = append(created, it)
 			} else {
 				viaSSA = append(viaSSA, it.obj)
@@ -185,11 +185,11 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 			g.Go(func() error {
 				action := ActionCreated
 				var err error
-				if it.replace {
+				if it.direct() {
 					if it.live != nil {
 						action = ActionConfigured
 					}
-					_, err = e.replaceObject(ctx, it, it.live, false)
+					_, err = e.writeDirect(ctx, it, it.live, false)
 				} else {
 					obj := it.obj.DeepCopy()
 					err = e.client.Patch(ctx, obj, client.Apply, client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)

@@ -72,8 +72,8 @@ func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 		return c
 	}
 	var predicted *unstructured.Unstructured
-	if it.replace {
-		predicted, err = e.replaceObject(ctx, it, c.Live, true)
+	if it.direct() {
+		predicted, err = e.writeDirect(ctx, it, c.Live, true)
 	} else {
 		predicted = it.obj.DeepCopy()
 		err = e.client.Patch(ctx, predicted, client.Apply, client.DryRunAll,

@@ -56,8 +56,8 @@ func (e *Engine) diff(ctx context.Context, rm *ssa.ResourceManager, p *plan, opt
 }
 
 func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, it *item, opts ApplyOptions, keepObjects bool) (Change, error) {
-	if it.replace {
-		return e.diffReplaced(ctx, p, it)
+	if it.direct() {
+		return e.diffDirect(ctx, p, it)
 	}
 	entry, live, desired, err := rm.Diff(ctx, it.obj, ssa.DiffOptions{
 		Exclusions:           opts.Exclusions,

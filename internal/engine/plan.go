@@ -24,8 +24,8 @@ type Input struct {
 	// instead of server-side apply: Argo CD's Replace=true and
 	// Validate=false.
 	Replace bool
-	// Lenient drops unknown fields instead of refusing them; only with
-	// Replace (server-side apply always checks fields against the schema).
+	// Lenient drops unknown fields instead of refusing them (field
+	// validation "Ignore"): Argo CD's Validate=false.
 	Lenient bool
 }
 
@@ -77,8 +77,7 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 	}
 	var errs []error
 	objs := make([]*unstructured.Unstructured, 0, len(inputs))
-	sources := map[*unstructured.Unstructured]string{}
-	index := map[*unstructured.Unstructured]int{}
+	index := map[*unstructured.Unstructured]int{} // object -> its input
 	for i, in := range inputs {
 		src := in.Source
 		if src == "" {
@@ -90,13 +89,12 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 			continue
 		}
 		objs = append(objs, u)
-		sources[u] = in.Source
 		index[u] = i
 		p.learn(u)
 	}
 	for _, u := range objs {
 		if err := e.scope(p, u, opts.DefaultNamespace); err != nil {
-			errs = append(errs, &ObjectError{Source: sources[u], Subject: utils.FmtUnstructured(u), Err: err})
+			errs = append(errs, &ObjectError{Source: inputs[index[u]].Source, Subject: utils.FmtUnstructured(u), Err: err})
 			continue
 		}
 		if opts.Mark != nil {
@@ -109,7 +107,7 @@ func (e *Engine) plan(inputs []Input, opts ApplyOptions) (*plan, error) {
 		maps.Copy(labels, e.owner.Labels)
 		u.SetLabels(labels)
 		in := inputs[index[u]]
-		it := &item{obj: u, source: in.Source, id: object.UnstructuredToObjMetadata(u), replace: in.Replace, lenient: in.Replace && in.Lenient}
+		it := &item{obj: u, source: in.Source, id: object.UnstructuredToObjMetadata(u), replace: in.Replace, lenient: in.Lenient}
 		if prev, dup := p.byID[it.id]; dup {
 			errs = append(errs, &ObjectError{Source: it.source, Subject: it.subject(),
 				Err: fmt.Errorf("duplicate: %s declares the same object; remove one", orUnknown(prev.source))})

@@ -49,10 +49,12 @@ func TestApplicationOptions(t *testing.T) {
 		"opts/kept.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations: {argocd.argoproj.io/sync-options: Prune=false}\ndata:\n  a: b\n",
 		"opts/oos-a.yaml":   configMap("oos-a", ""),
 		"opts/oos-b.yaml":   configMap("oos-b", ""),
-		"broken/ok.yaml":    configMap("never-applied", ""),
-		"broken/bad.yaml":   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: two\n  selector: {matchLabels: {app: bad}}\n  template:\n    metadata: {labels: {app: bad}}\n    spec: {containers: [{name: c, image: nginx}]}\n",
-		"secret/s.yaml":     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: " + secret + "\n",
-		"secret/bad.yaml":   "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad-svc\nspec:\n  ports: [{port: not-a-number}]\n",
+		"opts/replace-dep.yaml": strings.Replace(fmt.Sprintf(deploymentYAML, "replaced-web", "replaced-web", "replaced-web", "nginx:1"),
+			"  name: replaced-web\n", "  name: replaced-web\n  annotations: {argocd.argoproj.io/sync-options: Replace=true}\n", 1),
+		"broken/ok.yaml":  configMap("never-applied", ""),
+		"broken/bad.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: two\n  selector: {matchLabels: {app: bad}}\n  template:\n    metadata: {labels: {app: bad}}\n    spec: {containers: [{name: c, image: nginx}]}\n",
+		"secret/s.yaml":   "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: " + secret + "\n",
+		"secret/bad.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad-svc\nspec:\n  ports: [{port: not-a-number}]\n",
 	}, "options")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
@@ -128,6 +130,9 @@ func TestApplicationOptions(t *testing.T) {
 			t.Errorf("after a sync with RespectIgnoreDifferences: replicas %d image %s (err %v), want 3 and nginx:2",
 				*dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image, err)
 		}
+		if err := get(context.Background(), "tuned", &cm); err != nil || cm.Data["volatile"] != "changed" || cm.Data["level"] != "9" {
+			t.Errorf("after a sync with RespectIgnoreDifferences: ConfigMap data %v (err %v), want the live values kept", cm.Data, err)
+		}
 	})
 
 	t.Run("FailOnSharedResource fails the sync of a second app claiming an object", func(t *testing.T) {
@@ -178,6 +183,15 @@ func TestApplicationOptions(t *testing.T) {
 		if err := get(context.Background(), "loose", &corev1.ConfigMap{}); err != nil {
 			t.Errorf("Validate=false object with an unknown field not applied: %v", err)
 		}
+		// A replaced Deployment gains annotations from its controller; that
+		// is not drift, so the app stays Synced and nothing is synced again.
+		app := waitApp(t, c, "argocd", "opts", "", "Synced", "Healthy", 20*time.Second)
+		history := len(app.Status.History)
+		time.Sleep(5 * time.Second)
+		app = waitApp(t, c, "argocd", "opts", "", "Synced", "Healthy", 5*time.Second)
+		if len(app.Status.History) != history {
+			t.Errorf("history grew from %d to %d with nothing changed: a replaced object is synced again and again", history, len(app.Status.History))
+		}
 		var a corev1.ConfigMap
 		if err := get(context.Background(), "oos-a", &a); err != nil {
 			t.Fatal(err)
@@ -191,7 +205,9 @@ func TestApplicationOptions(t *testing.T) {
 		}
 		eventually(t, 5*time.Second, "oos-a put back", func(ctx context.Context) error {
 			if err := get(ctx, "oos-a", &a); err != nil || a.Data["a"] != "b" {
-				return fmt.Errorf("data %v (err %v)", a.Data, err)
+				var app argov1.Application
+				_ = c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "opts"}, &app)
+				return fmt.Errorf("data %v (err %v); app: operation %s, conditions %+v", a.Data, err, operationSummary(app.Status.OperationState), app.Status.Conditions)
 			}
 			return nil
 		})
@@ -200,7 +216,7 @@ func TestApplicationOptions(t *testing.T) {
 				patches("oos-a")-beforeA, patches("oos-b")-beforeB)
 		}
 		next := repo.Commit(t, "master", map[string]string{"opts/kept.yaml": ""}, "drop kept")
-		app := waitApp(t, c, "argocd", "opts", next, "OutOfSync", "Healthy", 30*time.Second)
+		app = waitApp(t, c, "argocd", "opts", next, "OutOfSync", "Healthy", 30*time.Second)
 		if err := get(context.Background(), "kept", &corev1.ConfigMap{}); err != nil {
 			t.Errorf("Prune=false object deleted: %v", err)
 		}

@@ -51,6 +51,9 @@ type Options struct {
 	// ArgoCDNamespace is Argo CD's control-plane namespace: apps there are
 	// named by their name alone in tracking annotations.
 	ArgoCDNamespace string
+	// ApplicationNamespaces are more namespaces (globs) whose Argo CD
+	// Applications are reconciled, as Argo CD's --application-namespaces.
+	ApplicationNamespaces []string
 	// AllowKubeconfigPlugins lets kubeconfigs in Kustomization
 	// spec.kubeConfig run exec or auth-provider credential plugins.
 	AllowKubeconfigPlugins bool
@@ -101,6 +104,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.GitCacheDir, "git-cache-dir", o.GitCacheDir, "folder for shared Git checkouts (default: <storage-path>/.git-cache)")
 	fs.DurationVar(&o.AppResyncPeriod, "app-resync-period", o.AppResyncPeriod, "how often an Argo CD Application is compared with Git without an event (Argo CD's timeout.reconciliation)")
 	fs.StringVar(&o.ArgoCDNamespace, "argocd-namespace", o.ArgoCDNamespace, "Argo CD's control-plane namespace; Applications elsewhere are tracked as <namespace>_<name>")
+	fs.StringSliceVar(&o.ApplicationNamespaces, "application-namespaces", nil, "more namespaces (globs, comma-separated) whose Argo CD Applications are reconciled; by default only --argocd-namespace's")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")

@@ -158,6 +158,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Concurrency:           max(opts.Concurrency, 8),
 		ResyncPeriod:          opts.AppResyncPeriod,
 		ControlPlaneNamespace: opts.ArgoCDNamespace,
+		AppNamespaces:         opts.ApplicationNamespaces,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err

@@ -23,7 +23,7 @@ func (s *syncRun) createNamespace(ctx context.Context) error {
 		return nil
 	}
 	obj := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns}}
-	if md := s.app.Spec.SyncPolicy.ManagedNamespaceMetadata; md != nil {
+	if md := managedNamespaceMetadata(s.app); md != nil {
 		obj.Labels, obj.Annotations = md.Labels, md.Annotations
 		if err := s.r.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager+"-namespace"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("create namespace %s: %w", ns, err)
@@ -93,4 +93,13 @@ func restore(dst, orig, live map[string]any) {
 			}
 		}
 	}
+}
+
+// managedNamespaceMetadata is spec.syncPolicy.managedNamespaceMetadata, if
+// any (CreateNamespace may come from the operation alone).
+func managedNamespaceMetadata(app *argov1.Application) *argov1.ManagedNamespaceMetadata {
+	if app.Spec.SyncPolicy == nil {
+		return nil
+	}
+	return app.Spec.SyncPolicy.ManagedNamespaceMetadata
 }

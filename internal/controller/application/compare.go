@@ -50,8 +50,8 @@ type comparison struct {
 	normalizer *diff.Normalizer
 }
 
-// isHook reports whether obj is a hook (argocd.argoproj.io/hook), and its
-// hook types.
+// hookTypes returns obj's hook types (argocd.argoproj.io/hook); none when
+// it is not a hook.
 func hookTypes(obj *unstructured.Unstructured) []argov1.HookType {
 	v, ok := obj.GetAnnotations()[argov1.AnnotationHook]
 	if !ok {
@@ -125,12 +125,13 @@ func appSyncOptions(app *argov1.Application) diff.SyncOptions {
 	return diff.NewSyncOptions(app.Spec.SyncPolicy.SyncOptions)
 }
 
-// inputOf is obj as an engine input: written by replace with Replace=true
-// or Validate=false (the object's annotation wins over the app's list).
+// inputOf is obj as an engine input: written by create/update with
+// Replace=true, with unknown fields dropped with Validate=false (the
+// object's annotation wins over the app's list).
 func inputOf(obj *unstructured.Unstructured, source string, appOpts diff.SyncOptions) engine.Input {
 	opts := appOpts.Override(diff.ParseSyncOptions(obj))
-	lenient := opts.Has(argov1.SyncOptionValidateFalse)
-	return engine.Input{Obj: obj, Source: source, Replace: lenient || opts.Has(argov1.SyncOptionReplace), Lenient: lenient}
+	return engine.Input{Obj: obj, Source: source,
+		Replace: opts.Has(argov1.SyncOptionReplace), Lenient: opts.Has(argov1.SyncOptionValidateFalse)}
 }
 
 // equal compares live and predicted after ignoreDifferences.
@@ -195,6 +196,35 @@ func (r *Reconciler) leftovers(ctx context.Context, app *argov1.Application, des
 	return out, nil
 }
 
+// rememberApplied adds the objects the last sync applied to
+// status.resources, so that the next comparison still finds them when the
+// revision it compares no longer renders them (after a rollback or a sync
+// to another revision): they are then left-overs, shown and pruned.
+func rememberApplied(app *argov1.Application) {
+	st := app.Status.OperationState
+	if st == nil || st.SyncResult == nil {
+		return
+	}
+	have := map[string]bool{}
+	for _, r := range app.Status.Resources {
+		have[statusID(r)] = true
+	}
+	for _, res := range st.SyncResult.Resources {
+		rs := argov1.ResourceStatus{Group: res.Group, Version: res.Version, Kind: res.Kind,
+			Namespace: res.Namespace, Name: res.Name, Status: argov1.SyncStatusCodeOutOfSync}
+		if res.HookType != "" || res.Status != argov1.ResultCodeSynced || have[statusID(rs)] {
+			continue
+		}
+		have[statusID(rs)] = true
+		app.Status.Resources = append(app.Status.Resources, rs)
+	}
+}
+
+// statusID is the engine's id of an object listed in status.resources.
+func statusID(r argov1.ResourceStatus) string {
+	return idOf(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Namespace, r.Name)
+}
+
 // idOf is the engine's object id ("<namespace>_<name>_<group>_<kind>").
 func idOf(gk schema.GroupKind, namespace, name string) string {
 	return namespace + "_" + name + "_" + gk.Group + "_" + gk.Kind
@@ -236,8 +266,7 @@ func (c *comparison) syncStatus() argov1.SyncStatusCode {
 	return argov1.SyncStatusCodeSynced
 }
 
-// health is the worst health of the app's objects, with the message of
-// the first object that is that bad.
+// health is the worst health of the app's objects.
 func (c *comparison) health() argov1.HealthStatus {
 	var statuses []health.Status
 	for _, res := range c.resources {

@@ -3,17 +3,23 @@ package application
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/engine"
+)
+
+// deletionRecheck is how soon a deleting app looks again for objects that
+// are still going away; deletionRetry how soon it tries again after an
+// error.
+const (
+	deletionRecheck = time.Second
+	deletionRetry   = 5 * time.Second
 )
 
 // finalizers that make deleting an app delete its objects, and how.
@@ -28,9 +34,10 @@ var resourceFinalizers = map[string]metav1.DeletionPropagation{
 // with the sync option Delete=false stay.
 func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctrl.Result, error) {
 	var finalizer string
-	for f := range resourceFinalizers {
-		if slices.Contains(app.Finalizers, f) {
+	for _, f := range app.Finalizers {
+		if _, ok := resourceFinalizers[f]; ok {
 			finalizer = f
+			break
 		}
 	}
 	if finalizer == "" {
@@ -42,19 +49,19 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 	}
 	var inv engine.Inventory
 	for _, st := range app.Status.Resources {
-		inv = append(inv, engine.Entry{ID: idOf(schema.GroupKind{Group: st.Group, Kind: st.Kind}, st.Namespace, st.Name), Version: st.Version})
+		inv = append(inv, engine.Entry{ID: statusID(st), Version: st.Version})
 	}
 	changes, err := eng.Prune(ctx, inv, nil, engine.PruneOptions{AllowEmpty: true,
 		Propagation: resourceFinalizers[finalizer],
 		Exclusions:  map[string]string{argov1.AnnotationSyncOptions: argov1.SyncOptionDisableDelete}})
 	if err != nil {
 		r.event(app, corev1.EventTypeWarning, "DeletionError", err.Error())
-		return ctrl.Result{RequeueAfter: 5 * time.Second}, fmt.Errorf("delete objects of %s/%s: %w", app.Namespace, app.Name, err)
+		return ctrl.Result{RequeueAfter: deletionRetry}, fmt.Errorf("delete objects of %s/%s: %w", app.Namespace, app.Name, err)
 	}
 	for _, c := range changes {
 		if c.Action == engine.ActionDeleted {
 			// Deleted, or still going away: look again until nothing is left.
-			return ctrl.Result{RequeueAfter: time.Second}, nil
+			return ctrl.Result{RequeueAfter: deletionRecheck}, nil
 		}
 	}
 	r.forget(keyOf(app))

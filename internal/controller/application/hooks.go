@@ -29,6 +29,10 @@ const (
 // pollInterval is how often waves and hooks are checked while a sync waits.
 const pollInterval = 500 * time.Millisecond
 
+// syncFailTimeout bounds the SyncFail hooks when the sync's own deadline
+// has passed.
+const syncFailTimeout = 2 * time.Minute
+
 // hookRun is one hook object created by a sync.
 type hookRun struct {
 	obj      *unstructured.Unstructured
@@ -54,38 +58,123 @@ func deletePolicies(obj *unstructured.Unstructured) []string {
 	return out
 }
 
-// createHooks creates the hooks of one step, deleting an earlier run's
-// object of the same name first (BeforeHookCreation).
+// createHooks creates the hooks of one step. A hook of the same name from
+// an earlier sync is deleted first (BeforeHookCreation) or, without that
+// policy, applied again in place: named hooks persist across syncs. An
+// object of that name that is not this app's is never touched.
 func (s *syncRun) createHooks(ctx context.Context, objs []render.Object, phase argov1.SyncPhase) ([]*hookRun, error) {
 	var out []*hookRun
 	for _, o := range objs {
-		obj := o.Obj.DeepCopy()
-		if err := s.r.defaultNamespace(obj, s.app.Spec.Destination.Namespace); err != nil {
-			return out, fmt.Errorf("hook %s/%s: %w", obj.GetKind(), hookName(obj), err)
+		h, err := s.createHook(ctx, o, phase)
+		if h != nil {
+			out = append(out, h)
+			s.hooks = append(s.hooks, h)
 		}
-		if obj.GetName() != "" {
-			setTracking(obj, appID(keyOf(s.app), s.r.ControlPlaneNamespace))
+		if err != nil {
+			return out, err
 		}
-		h := &hookRun{obj: obj, hookType: argov1.HookType(phase), policies: deletePolicies(obj)}
-		if phase == argov1.SyncPhaseSyncFail {
-			h.hookType = argov1.HookTypeSyncFail
-		}
-		if obj.GetName() != "" && slices.Contains(h.policies, policyBeforeHookCreation) {
-			if err := s.r.deleteAndWait(ctx, obj); err != nil {
-				return out, fmt.Errorf("hook %s/%s: delete the previous run: %w", obj.GetKind(), obj.GetName(), err)
-			}
-		}
-		if err := s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager)); err != nil {
-			s.result(obj, argov1.ResultCodeSyncFailed, phase, err.Error())
-			return out, fmt.Errorf("hook %s/%s failed to create: %w", obj.GetKind(), hookName(obj), err)
-		}
-		s.result(obj, argov1.ResultCodeSynced, phase, subjectOf(obj)+" created")
-		h.result = len(s.results) - 1
-		s.results[h.result].HookType, s.results[h.result].HookPhase = h.hookType, argov1.OperationRunning
-		out = append(out, h)
-		s.hooks = append(s.hooks, h)
 	}
 	return out, nil
+}
+
+func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.SyncPhase) (*hookRun, error) {
+	obj, err := s.hookObject(o)
+	if err != nil {
+		return nil, err
+	}
+	h := &hookRun{obj: obj, hookType: argov1.HookType(phase), policies: deletePolicies(obj)}
+	recreate := slices.Contains(h.policies, policyBeforeHookCreation)
+	var live *unstructured.Unstructured
+	if obj.GetName() != "" {
+		if live, err = s.r.getLive(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	if live != nil {
+		if id, self := trackedBy(live, live.GroupVersionKind().GroupKind()); !self || id != appID(keyOf(s.app), s.r.ControlPlaneNamespace) {
+			err := fmt.Errorf("hook %s: an object of that name exists and is not this app's hook", subjectOf(obj))
+			s.result(obj, argov1.ResultCodeSyncFailed, phase, err.Error())
+			return nil, err
+		}
+	}
+	switch {
+	case live != nil && recreate:
+		if err := s.r.deleteAndWait(ctx, live); err != nil {
+			return nil, fmt.Errorf("hook %s: delete the previous run: %w", subjectOf(obj), err)
+		}
+		err = s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+	case live != nil:
+		err = s.r.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership)
+	default:
+		err = s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+	}
+	if err != nil {
+		err = fmt.Errorf("hook %s failed to create: %s", hookName(obj), hookError(obj, err))
+		s.result(obj, argov1.ResultCodeSyncFailed, phase, err.Error())
+		return nil, err
+	}
+	s.result(obj, argov1.ResultCodeSynced, phase, subjectOf(obj)+" created")
+	h.result = len(s.results) - 1
+	s.results[h.result].HookType, s.results[h.result].HookPhase = h.hookType, argov1.OperationRunning
+	return h, nil
+}
+
+// hookObject is a hook ready to create: in the destination namespace when
+// it names none, tracked by the app when it has a name.
+func (s *syncRun) hookObject(o render.Object) (*unstructured.Unstructured, error) {
+	obj := o.Obj.DeepCopy()
+	if err := s.r.defaultNamespace(obj, s.app.Spec.Destination.Namespace); err != nil {
+		return nil, fmt.Errorf("hook %s/%s: %w", obj.GetKind(), hookName(obj), err)
+	}
+	if obj.GetName() != "" {
+		setTracking(obj, appID(keyOf(s.app), s.r.ControlPlaneNamespace), s.app.Spec.Destination.Namespace)
+	}
+	return obj, nil
+}
+
+// hookError is err as it may be shown: for a Secret only the API's reason,
+// since the message could quote the Secret's data.
+func hookError(obj *unstructured.Unstructured, err error) string {
+	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
+		return "the API server refused the Secret (" + string(apierrors.ReasonForError(err)) + ")"
+	}
+	return err.Error()
+}
+
+// dryRunHooks asks the API server to validate every hook this sync may
+// create, before anything is written; it returns the refusals.
+func (s *syncRun) dryRunHooks(ctx context.Context) []string {
+	var errs []string
+	for _, o := range s.runnableHooks() {
+		obj, err := s.hookObject(o)
+		if err == nil {
+			if obj.GetName() != "" {
+				obj.SetGenerateName(obj.GetName() + "-")
+				obj.SetName("")
+			}
+			err = s.r.Client.Create(ctx, obj, client.DryRunAll, client.FieldOwner(FieldManager))
+			if s.namespaceComing(err, obj) {
+				err = nil
+			}
+			if err != nil {
+				err = fmt.Errorf("hook %s (%s): %s", hookName(o.Obj), o.Source, hookError(obj, err))
+			}
+		}
+		if err != nil {
+			s.result(o.Obj, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, err.Error())
+			errs = append(errs, err.Error())
+		}
+	}
+	return errs
+}
+
+// namespaceComing reports whether err only says that obj's namespace is
+// missing while the sync is about to create it (CreateNamespace=true).
+func (s *syncRun) namespaceComing(err error, obj *unstructured.Unstructured) bool {
+	if !apierrors.IsNotFound(err) || obj.GetNamespace() != s.app.Spec.Destination.Namespace {
+		return false
+	}
+	return s.opts.Has(argov1.SyncOptionCreateNamespace)
 }
 
 func hookName(obj *unstructured.Unstructured) string {
@@ -158,7 +247,7 @@ func (s *syncRun) checkHook(ctx context.Context, h *hookRun) error {
 		if hs != nil && hs.Message != "" {
 			res.Message = hs.Message
 		}
-	case hs.Status == argov1.HealthStatusDegraded:
+	case hs.Status == argov1.HealthStatusDegraded || hs.Status == argov1.HealthStatusUnknown:
 		h.done, h.failed = true, true
 		res.HookPhase, res.Status, res.Message = argov1.OperationFailed, argov1.ResultCodeSyncFailed, hs.Message
 		return fmt.Errorf("hook %s failed: %s", subjectOf(h.obj), hs.Message)
@@ -175,13 +264,13 @@ func (s *syncRun) runSyncFail(ctx context.Context) {
 			objs = append(objs, h)
 		}
 	}
-	if len(objs) == 0 || s.dryRun {
+	if len(objs) == 0 || s.dryRun || !s.runHooks {
 		return
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return waveOf(objs[i].Obj) < waveOf(objs[j].Obj) })
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), syncFailTimeout)
 		defer cancel()
 	}
 	hooks, err := s.createHooks(ctx, objs, argov1.SyncPhaseSyncFail)
@@ -191,19 +280,19 @@ func (s *syncRun) runSyncFail(ctx context.Context) {
 }
 
 // cleanupHooks deletes hooks by their policies once the sync is over.
-func (s *syncRun) cleanupHooks(ctx context.Context, succeeded bool) {
+func (s *syncRun) cleanupHooks(ctx context.Context) {
 	for _, h := range s.hooks {
 		del := (h.done && !h.failed && slices.Contains(h.policies, policyHookSucceeded)) ||
 			(h.failed && slices.Contains(h.policies, policyHookFailed))
 		if !del {
 			continue
 		}
-		err := s.r.Client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		uid := h.obj.GetUID()
+		err := s.r.Client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &uid})
 		if err != nil && !apierrors.IsNotFound(err) {
 			s.results[h.result].Message += "; delete failed: " + err.Error()
 		}
 	}
-	_ = succeeded
 }
 
 // deleteAndWait deletes obj if it exists and waits until it is gone.

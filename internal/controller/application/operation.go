@@ -5,87 +5,133 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 )
 
-// selfHealPause is the least time between two self-heal syncs of one app,
-// so that Tether and another writer of the same field do not spin.
-const selfHealPause = time.Second
+// Self-heal throttling: the first self-heal of an app runs at once, each
+// further one in a row waits twice as long as the one before (from
+// selfHealPause up to maxSelfHealPause), so that Tether and another writer
+// of the same field do not spin. A refresh that finds the app Synced
+// starts the count again.
+const (
+	selfHealPause    = time.Second
+	maxSelfHealPause = 3 * time.Minute
+)
 
 // progressingRecheck is how soon an app that is not healthy yet is looked
 // at again.
 const progressingRecheck = 3 * time.Second
 
+// healRecord is an app's run of self-heals.
+type healRecord struct {
+	count int       // self-heals in a row
+	last  time.Time // the latest one
+}
+
+// decision is what nextOperation found.
+type decision struct {
+	op     *argov1.Operation
+	resume bool          // op continues the current operationState (a retry)
+	why    string        // an automated sync was held back (a SyncError)
+	wait   time.Duration // a self-heal is due after this pause
+}
+
 // nextOperation decides what to sync now: the operation a user set, a
 // failed one whose retry is due, or an automated sync of an OutOfSync app.
-// resume is true when the operation continues the current operationState.
-// why explains an automated sync that was held back (a SyncError).
-func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison) (op *argov1.Operation, resume bool, why string) {
+func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison) decision {
 	if app.Operation != nil {
-		return app.Operation.DeepCopy(), false, ""
+		return decision{op: app.Operation.DeepCopy()}
 	}
 	if st := app.Status.OperationState; st != nil && st.Phase == argov1.OperationRunning {
 		if r.retryDue(st) {
-			return st.Operation.DeepCopy(), true, ""
+			return decision{op: st.Operation.DeepCopy(), resume: true}
 		}
-		return nil, false, ""
+		return decision{}
 	}
-	op, why = r.autoSync(app, cmp)
-	return op, false, why
+	return r.autoSync(app, cmp)
 }
 
 // autoSync is Argo CD's automated sync policy: sync an OutOfSync app to
-// the compared revision, unless that revision was already tried and failed,
-// was already synced and selfHeal is off, or would delete everything.
-func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison) (*argov1.Operation, string) {
+// the compared revisions, unless the same revisions and sources were
+// already synced (then only selfHeal syncs again) or tried and failed, or
+// the sync would delete everything.
+func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison) decision {
 	pol := app.Spec.SyncPolicy
 	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) {
-		return nil, ""
+		return decision{}
 	}
 	if cmp.syncStatus() != argov1.SyncStatusCodeOutOfSync {
-		return nil, ""
+		r.healed(keyOf(app))
+		return decision{}
 	}
 	rev := cmp.m.revision()
 	if pol.Automated.Prune && !pol.Automated.AllowEmpty && len(cmp.resources) == 0 && len(cmp.extraneous) > 0 {
-		return nil, fmt.Sprintf("Skipping sync attempt to %s: auto-sync will wipe out all resources", rev)
+		return decision{why: fmt.Sprintf("Skipping sync attempt to %s: auto-sync will wipe out all resources", rev)}
 	}
-	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && st.SyncResult.Revision == rev &&
-		st.Operation.InitiatedBy.Automated {
+	if st := app.Status.OperationState; alreadyAttempted(app, cmp.m) {
 		switch {
 		case st.Phase == argov1.OperationFailed || st.Phase == argov1.OperationError:
-			return nil, fmt.Sprintf("Failed sync attempt to %s: %s", rev, st.Message)
+			return decision{why: fmt.Sprintf("Failed sync attempt to %s: %s", rev, st.Message)}
 		case !pol.Automated.SelfHeal:
-			return nil, ""
-		case !r.mayHeal(keyOf(app)):
-			return nil, ""
+			return decision{}
+		}
+		if wait := r.healWait(keyOf(app)); wait > 0 {
+			return decision{wait: wait}
 		}
 	}
 	op := &argov1.Operation{
 		Sync:        &argov1.SyncOperation{Revision: rev, Prune: pol.Automated.Prune, SyncOptions: pol.SyncOptions},
 		InitiatedBy: argov1.OperationInitiator{Automated: true},
 	}
-	if len(cmp.m.revisions) > 1 {
+	if len(app.Spec.Sources) > 0 {
 		op.Sync.Revisions = cmp.m.revisions
 	}
 	if pol.Retry != nil {
 		op.Retry = *pol.Retry
 	}
-	return op, ""
+	return decision{op: op}
 }
 
-// mayHeal records a self-heal of app unless the last one was too recent.
-func (r *Reconciler) mayHeal(key types.NamespacedName) bool {
+// alreadyAttempted is Argo CD's test: the last operation synced these
+// revisions of these sources.
+func alreadyAttempted(app *argov1.Application, m *manifests) bool {
+	st := app.Status.OperationState
+	if st == nil || st.Operation.Sync == nil || st.SyncResult == nil {
+		return false
+	}
+	if len(app.Spec.Sources) > 0 {
+		return equality.Semantic.DeepEqual(st.SyncResult.Revisions, m.revisions) &&
+			equality.Semantic.DeepEqual(st.SyncResult.Sources, app.Spec.Sources)
+	}
+	return st.SyncResult.Revision == m.revision() && app.Spec.Source != nil &&
+		equality.Semantic.DeepEqual(st.SyncResult.Source, *app.Spec.Source)
+}
+
+// healWait is how long app's next self-heal must wait; 0 records one now.
+func (r *Reconciler) healWait(key types.NamespacedName) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	if last, ok := r.heals[key]; ok && now.Sub(last) < selfHealPause {
-		return false
+	h := r.heals[key]
+	if h.count > 0 {
+		pause := min(selfHealPause<<min(h.count-1, 20), maxSelfHealPause)
+		if wait := h.last.Add(pause).Sub(now); wait > 0 {
+			return wait
+		}
 	}
-	r.heals[key] = now
-	return true
+	r.heals[key] = healRecord{count: h.count + 1, last: now}
+	return 0
+}
+
+// healed starts app's self-heal count again.
+func (r *Reconciler) healed(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.heals, key)
 }
 
 // retryDue reports whether a failed attempt's backoff has passed.
@@ -97,31 +143,22 @@ func nextRetry(st *argov1.OperationState) time.Time {
 	return st.FinishedAt.Add(retryDelay(&st.Operation.Retry, st.RetryCount-1))
 }
 
-// requeueAfter is when to look at app again: when its retry is due, soon
-// after a self-heal pause, or at the resync period.
+// requeueAfter is when to look at app again: when its retry is due, while
+// an operation runs, while it is Progressing, or at the resync period.
 func (r *Reconciler) requeueAfter(app *argov1.Application) time.Duration {
 	st := app.Status.OperationState
 	if st != nil && st.Phase == argov1.OperationRunning && st.RetryCount > 0 && st.FinishedAt != nil {
-		return max(time.Until(nextRetry(st)), 50*time.Millisecond)
+		return max(nextRetry(st).Sub(r.now()), 50*time.Millisecond)
 	}
 	if st != nil && st.Phase == argov1.OperationRunning {
 		return time.Second
 	}
-	if app.Status.Sync.Status == argov1.SyncStatusCodeOutOfSync && selfHeals(app) {
-		return selfHealPause
-	}
-	switch app.Status.Health.Status {
-	case argov1.HealthStatusProgressing:
+	if app.Status.Health.Status == argov1.HealthStatusProgressing {
 		// Watches start after the first apply and may miss the moment an
 		// object becomes ready: look again soon while the app settles.
 		return min(r.ResyncPeriod, progressingRecheck)
 	}
 	return r.ResyncPeriod
-}
-
-func selfHeals(app *argov1.Application) bool {
-	p := app.Spec.SyncPolicy
-	return p != nil && p.Automated != nil && p.Automated.SelfHeal
 }
 
 // startOperation records a new operation in status.operationState.
@@ -172,12 +209,13 @@ func (r *Reconciler) failOperation(app *argov1.Application, err error) {
 	}
 }
 
-// succeed ends the operation and records the sync in status.history.
-func (r *Reconciler) succeed(app *argov1.Application, st *argov1.OperationState, dryRun bool) {
+// succeed ends the operation and records the sync in status.history,
+// unless it was a dry run or a selective sync (noHistory), as in Argo CD.
+func (r *Reconciler) succeed(app *argov1.Application, st *argov1.OperationState, noHistory bool) {
 	now := metav1.NewTime(r.now())
 	st.Phase, st.FinishedAt, st.Message = argov1.OperationSucceeded, &now, "successfully synced (all tasks run)"
 	r.event(app, corev1.EventTypeNormal, "OperationCompleted", fmt.Sprintf("Sync operation to %s succeeded", st.SyncResult.Revision))
-	if dryRun {
+	if noHistory {
 		return
 	}
 	var id int64
@@ -191,10 +229,13 @@ func (r *Reconciler) succeed(app *argov1.Application, st *argov1.OperationState,
 	app.Status.History = append(app.Status.History, h)
 	limit := int64(argov1.DefaultRevisionHistoryLimit)
 	if app.Spec.RevisionHistoryLimit != nil {
-		limit = max(*app.Spec.RevisionHistoryLimit, 1)
+		limit = max(*app.Spec.RevisionHistoryLimit, 0)
 	}
 	if n := int64(len(app.Status.History)); n > limit {
 		app.Status.History = app.Status.History[n-limit:]
+	}
+	if len(app.Status.History) == 0 {
+		app.Status.History = nil
 	}
 }
 

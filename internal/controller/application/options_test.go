@@ -61,6 +61,10 @@ func TestTrackingID(t *testing.T) {
 	if _, self := trackedBy(copied, schemaGK("apps", "Deployment")); self {
 		t.Error("a copied object whose annotation names another object must not count as tracked")
 	}
+	ns := &metav1.ObjectMeta{Name: "ops", Annotations: map[string]string{argov1.AnnotationKeyTrackingID: "guestbook:/Namespace:guestbook/ops"}}
+	if app, self := trackedBy(ns, schemaGK("", "Namespace")); app != "guestbook" || !self {
+		t.Errorf("a cluster-scoped object with Argo's destination namespace in its id: %q, %v", app, self)
+	}
 	if got := parseAppID(appID(nsName("team-a", "web"), "argocd"), "argocd"); got != nsName("team-a", "web") {
 		t.Errorf("app id round trip: %v", got)
 	}

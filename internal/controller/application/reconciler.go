@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -45,6 +46,9 @@ const (
 	// DefaultSyncTimeout bounds one sync attempt, waits for waves and
 	// hooks included.
 	DefaultSyncTimeout = 10 * time.Minute
+	// applyConcurrency is how many objects of one app are dry-run or
+	// applied at once.
+	applyConcurrency = 8
 )
 
 // EventRecorder is the events API that Reconciler uses.
@@ -75,12 +79,16 @@ type Reconciler struct {
 	// ControlPlaneNamespace names apps in tracking annotations
 	// (DefaultControlPlaneNamespace when empty).
 	ControlPlaneNamespace string
+	// AppNamespaces are other namespaces (globs, as in Argo CD's
+	// --application-namespaces) whose Applications are reconciled; by
+	// default only those in ControlPlaneNamespace are.
+	AppNamespaces []string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
 	watcher *drift.Watcher
 	mu      sync.Mutex
-	heals   map[types.NamespacedName]time.Time // last self-heal sync per app
+	heals   map[types.NamespacedName]healRecord // self-heals in a row per app
 }
 
 // SetupWithManager registers the controller and its watches of the
@@ -98,9 +106,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	r.heals = map[types.NamespacedName]time.Time{}
+	r.heals = map[types.NamespacedName]healRecord{}
 	c, err := ctrl.NewControllerManagedBy(mgr).
-		For(&argov1.Application{}, builder.WithPredicates(predicate.Or(
+		For(&argov1.Application{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.served), predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, operationSet{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("application").
@@ -110,6 +118,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
 	return err
+}
+
+// served reports whether Applications in o's namespace are this
+// controller's: the control-plane namespace and AppNamespaces. Anyone who
+// may create an Application elsewhere would otherwise deploy with
+// Tether's rights.
+func (r *Reconciler) served(o client.Object) bool {
+	ns := o.GetNamespace()
+	if ns == r.ControlPlaneNamespace {
+		return true
+	}
+	for _, glob := range r.AppNamespaces {
+		if ok, _ := path.Match(glob, ns); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // operationSet lets through updates that set the top-level operation field
@@ -154,6 +179,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if !r.served(app) {
+		return ctrl.Result{}, nil
+	}
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, app)
 	}
@@ -177,42 +205,55 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// persist writes what reconcile changed: first the object itself when a
-// sync took its operation or a refresh request was handled (guarded by the
-// resource version read, so a newer request is never lost), then the
-// status.
+// persist writes what reconcile changed: first the status, then, when a
+// sync took the operation or a refresh request was handled, the object
+// itself, guarded by its resource version; on a conflict it reads the app
+// again and clears only what is still the request it handled, so a newer
+// request written meanwhile is never lost.
 func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) error {
-	_, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
-	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
-	tookOp := before.Operation != nil && app.Operation == nil
-	if (hadRefresh && !hasRefresh) || tookOp {
-		meta := map[string]any{"resourceVersion": before.ResourceVersion}
-		patch := map[string]any{"metadata": meta}
-		if hadRefresh && !hasRefresh {
-			meta["annotations"] = map[string]any{argov1.AnnotationKeyRefresh: nil}
-		}
-		if tookOp {
-			patch["operation"] = nil
-		}
-		body, err := json.Marshal(patch)
-		if err != nil {
-			return err
-		}
-		err = r.Client.Patch(ctx, before.DeepCopy(), client.RawPatch(types.MergePatchType, body))
-		switch {
-		case apierrors.IsConflict(err):
-			log.FromContext(ctx).Info("the app changed while it was reconciled; its new state is read next")
-		case err != nil && !apierrors.IsNotFound(err):
-			return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
-		}
-	}
 	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
 		// A copy is patched: the sync holds pointers into app's status.
 		if err := r.Client.Status().Patch(ctx, app.DeepCopy(), client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
 		}
 	}
-	return nil
+	refresh, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
+	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
+	took := before.Operation
+	if app.Operation != nil {
+		took = nil
+	}
+	if (!hadRefresh || hasRefresh) && took == nil {
+		return nil
+	}
+	cur := before.DeepCopy()
+	for range 3 {
+		patch := map[string]any{"metadata": map[string]any{"resourceVersion": cur.ResourceVersion}}
+		if v, ok := cur.Annotations[argov1.AnnotationKeyRefresh]; hadRefresh && !hasRefresh && ok && v == refresh {
+			patch["metadata"].(map[string]any)["annotations"] = map[string]any{argov1.AnnotationKeyRefresh: nil}
+		}
+		if took != nil && equality.Semantic.DeepEqual(cur.Operation, took) {
+			patch["operation"] = nil
+		}
+		if len(patch) == 1 && len(patch["metadata"].(map[string]any)) == 1 {
+			return nil // a newer request replaced what was handled
+		}
+		body, err := json.Marshal(patch)
+		if err != nil {
+			return err
+		}
+		err = r.Client.Patch(ctx, cur.DeepCopy(), client.RawPatch(types.MergePatchType, body))
+		if !apierrors.IsConflict(err) {
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
+			}
+			return nil
+		}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(app), cur); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+	}
+	return fmt.Errorf("clear operation of %s/%s: the app keeps changing", app.Namespace, app.Name)
 }
 
 // reconcile refreshes the app and runs a sync when one is due. It returns
@@ -234,21 +275,29 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		return 0, err
 	}
 	m, cmp, err := r.refresh(ctx, app, eng, fetchOptions{refresh: hasRefresh, hard: refresh == "hard"})
+	if hasRefresh {
+		now := metav1.NewTime(r.now())
+		app.Status.ReconciledAt = &now
+	}
 	if err != nil {
 		r.failOperation(app, err)
-		return min(r.ResyncPeriod, time.Minute), err
+		return min(r.requeueAfter(app), time.Minute), err
 	}
-	op, resume, why := r.nextOperation(app, cmp)
-	if why != "" {
-		setCondition(app, argov1.ApplicationConditionSyncError, why, r.now())
+	d := r.nextOperation(app, cmp)
+	if d.why != "" {
+		setCondition(app, argov1.ApplicationConditionSyncError, d.why, r.now())
 	} else {
 		clearCondition(app, argov1.ApplicationConditionSyncError)
 	}
-	if op == nil {
+	if d.op == nil {
+		if d.wait > 0 {
+			return min(d.wait, r.requeueAfter(app)), nil
+		}
 		return r.requeueAfter(app), nil
 	}
 	app.Operation = nil
-	r.sync(ctx, app, eng, m, cmp, op, resume, checkpoint)
+	r.sync(ctx, app, eng, m, cmp, d.op, d.resume, checkpoint)
+	rememberApplied(app)
 	_, _, _ = r.refresh(ctx, app, eng, fetchOptions{})
 	return r.requeueAfter(app), nil
 }
@@ -390,8 +439,8 @@ func (r *Reconciler) applyOptions(app *argov1.Application) engine.ApplyOptions {
 	self := appID(keyOf(app), r.ControlPlaneNamespace)
 	o := engine.ApplyOptions{
 		DefaultNamespace: app.Spec.Destination.Namespace,
-		Mark:             func(u *unstructured.Unstructured) { setTracking(u, self) },
-		Concurrency:      8,
+		Mark:             func(u *unstructured.Unstructured) { setTracking(u, self, app.Spec.Destination.Namespace) },
+		Concurrency:      applyConcurrency,
 	}
 	if app.Spec.SyncPolicy != nil && diff.NewSyncOptions(app.Spec.SyncPolicy.SyncOptions).Has(argov1.SyncOptionCreateNamespace) &&
 		app.Spec.Destination.Namespace != "" {

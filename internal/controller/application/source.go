@@ -195,11 +195,16 @@ func kustomizeOptions(o *render.Options, k *argov1.ApplicationSourceKustomize) e
 }
 
 func hasKustomization(root, path string) bool {
-	if clean := filepath.Clean(filepath.FromSlash(path)); filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return false // render refuses the path with a clear error
+	// Looked up inside the checkout only (os.Root): a path or symlink
+	// leading out must not reveal what exists outside (render refuses
+	// such paths with one error either way).
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return false
 	}
+	defer r.Close()
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(path), name)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := r.Stat(filepath.Join(filepath.FromSlash(path), name)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -21,16 +22,17 @@ import (
 
 // syncRun is one attempt of a sync operation.
 type syncRun struct {
-	r       *Reconciler
-	app     *argov1.Application
-	eng     *engine.Engine
-	cmp     *comparison
-	opts    diff.SyncOptions
-	prune   bool
-	dryRun  bool
-	only    map[string]bool // selective sync: engine ids; nil syncs all
-	results []argov1.ResourceResult
-	hooks   []*hookRun
+	r        *Reconciler
+	app      *argov1.Application
+	eng      *engine.Engine
+	cmp      *comparison
+	opts     diff.SyncOptions
+	prune    bool
+	dryRun   bool
+	only     selection // selective sync; nil syncs all
+	runHooks bool      // not for a selective sync or syncStrategy.apply
+	results  []argov1.ResourceResult
+	hooks    []*hookRun
 }
 
 // step is one (phase, wave) of a sync.
@@ -76,12 +78,8 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 	}
 	opts := diff.NewSyncOptions(list)
 	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
-	if len(op.Sync.Resources) > 0 {
-		run.only = map[string]bool{}
-		for _, sr := range op.Sync.Resources {
-			run.only[idOf(schema.GroupKind{Group: sr.Group, Kind: sr.Kind}, sr.Namespace, sr.Name)] = true
-		}
-	}
+	run.only = selection(op.Sync.Resources)
+	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
 	st.SyncResult = &argov1.SyncOperationResult{Resources: run.results, Revision: m.revision()}
 	if srcs := sourcesOf(&app.Spec); op.Sync.Source != nil {
@@ -95,7 +93,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 		r.failAttempt(app, st, argov1.OperationFailed, err.Error())
 		return
 	}
-	r.succeed(app, st, op.Sync.DryRun)
+	r.succeed(app, st, op.Sync.DryRun || len(op.Sync.Resources) > 0)
 }
 
 // syncTarget renders the revision (or source, for a rollback) that the
@@ -113,6 +111,9 @@ func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, en
 	}
 	if same {
 		return m, cmp, nil
+	}
+	if op.Source != nil && !knownSource(app, op.Source) {
+		return nil, nil, errors.New("operation.sync.source: only the app's own source or one from its history (a rollback) may be synced")
 	}
 	target := app.DeepCopy()
 	if op.Source != nil {
@@ -137,11 +138,29 @@ func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, en
 	return m2, cmp2, nil
 }
 
+// knownSource reports whether src is the app's source or the source of one
+// of its history entries: an operation must not deploy what the reviewed
+// spec does not name.
+func knownSource(app *argov1.Application, src *argov1.ApplicationSource) bool {
+	for _, s := range sourcesOf(&app.Spec) {
+		if equality.Semantic.DeepEqual(s, *src) {
+			return true
+		}
+	}
+	for _, h := range app.Status.History {
+		if equality.Semantic.DeepEqual(h.Source, *src) {
+			return true
+		}
+	}
+	return false
+}
+
 // execute checks the whole set, then runs the steps in order; after a
 // failure it runs the SyncFail hooks.
 func (s *syncRun) execute(ctx context.Context) error {
-	if err := s.preflight(); err != nil {
-		s.runSyncFail(ctx)
+	// As in Argo CD, a failed dry run fails the sync without SyncFail
+	// hooks: nothing was written.
+	if err := s.preflight(ctx); err != nil {
 		return err
 	}
 	if s.dryRun {
@@ -157,18 +176,18 @@ func (s *syncRun) execute(ctx context.Context) error {
 	for i, st := range steps {
 		if err := s.runStep(ctx, st, i == len(steps)-1); err != nil {
 			s.runSyncFail(ctx)
-			s.cleanupHooks(ctx, false)
+			s.cleanupHooks(ctx)
 			return err
 		}
 	}
-	s.cleanupHooks(ctx, true)
+	s.cleanupHooks(ctx)
 	return nil
 }
 
-// preflight fails the sync before any write when an object was refused
-// by the dry run, or is shared and the app asks to fail on that.
-func (s *syncRun) preflight() error {
-	var errs []string
+// preflight fails the sync before any write when an object or hook was
+// refused by the dry run, or is shared and the app asks to fail on that.
+func (s *syncRun) preflight(ctx context.Context) error {
+	errs := s.dryRunHooks(ctx)
 	for _, res := range s.selected() {
 		switch {
 		case res.Err != nil:
@@ -192,7 +211,8 @@ func (s *syncRun) selected() []*resource {
 	var out []*resource
 	outOfSyncOnly := s.opts.Has(argov1.SyncOptionApplyOutOfSyncOnly)
 	for _, res := range s.cmp.resources {
-		if s.only != nil && !s.only[res.ID] {
+		gvk := res.Desired.GroupVersionKind()
+		if !s.only.has(gvk.Group, gvk.Kind, res.Desired.GetNamespace(), res.Desired.GetName()) {
 			continue
 		}
 		if outOfSyncOnly && res.sync == argov1.SyncStatusCodeSynced {
@@ -217,7 +237,7 @@ func (s *syncRun) steps() []*step {
 		st := get(argov1.SyncPhaseSync, res.wave)
 		st.resources = append(st.resources, res)
 	}
-	for _, h := range s.cmp.hooks {
+	for _, h := range s.runnableHooks() {
 		for _, t := range hookTypes(h.Obj) {
 			switch t {
 			case argov1.HookTypePreSync, argov1.HookTypeSync, argov1.HookTypePostSync:
@@ -227,11 +247,12 @@ func (s *syncRun) steps() []*step {
 		}
 	}
 	pruneLast := s.opts.Has(argov1.SyncOptionPruneLast)
+	waves := pruneWaves(s.cmp.extraneous)
 	for _, x := range s.cmp.extraneous {
-		if s.only != nil && !s.only[idOf(schema.GroupKind{Group: x.ref.Group, Kind: x.ref.Kind}, x.ref.Namespace, x.ref.Name)] {
+		if !s.only.has(x.ref.Group, x.ref.Kind, x.ref.Namespace, x.ref.Name) {
 			continue
 		}
-		wave := waveOf(x.live)
+		wave := waves[waveOf(x.live)]
 		if pruneLast || x.options.Has(argov1.SyncOptionPruneLast) {
 			wave = math.MaxInt
 		}
@@ -249,6 +270,51 @@ func (s *syncRun) steps() []*step {
 		return out[i].wave < out[j].wave
 	})
 	return out
+}
+
+// pruneWaves maps the waves of left-over objects so that they are deleted
+// in the reverse of their creation order: the lowest and highest prune
+// waves swap, and so on inwards (gitops-engine's symmetric swap).
+func pruneWaves(left []*extraneous) map[int]int {
+	seen := map[int]bool{}
+	var waves []int
+	for _, x := range left {
+		if w := waveOf(x.live); !seen[w] {
+			seen[w] = true
+			waves = append(waves, w)
+		}
+	}
+	sort.Ints(waves)
+	out := map[int]int{}
+	for i, w := range waves {
+		out[w] = waves[len(waves)-1-i]
+	}
+	return out
+}
+
+// runnableHooks are the hooks this sync runs.
+func (s *syncRun) runnableHooks() []render.Object {
+	if !s.runHooks {
+		return nil
+	}
+	return s.cmp.hooks
+}
+
+// selection is the objects a selective sync names; nil names all.
+type selection []argov1.SyncOperationResource
+
+// has reports whether the object is selected; a resource without a
+// namespace selects the name in any namespace, as in Argo CD.
+func (sel selection) has(group, kind, namespace, name string) bool {
+	if sel == nil {
+		return true
+	}
+	for _, r := range sel {
+		if r.Group == group && r.Kind == kind && r.Name == name && (r.Namespace == "" || r.Namespace == namespace) {
+			return true
+		}
+	}
+	return false
 }
 
 // runStep applies a step's resources, creates its hooks, prunes, and
@@ -327,7 +393,7 @@ func (s *syncRun) pruneStep(ctx context.Context, st *step) error {
 			continue
 		}
 		gv := schema.GroupVersion{Group: x.ref.Group, Version: x.ref.Version}
-		old = append(old, engine.Entry{ID: idOf(schema.GroupKind{Group: x.ref.Group, Kind: x.ref.Kind}, x.ref.Namespace, x.ref.Name), Version: gv.Version})
+		old = append(old, engine.Entry{ID: statusID(x.ref), Version: gv.Version})
 	}
 	if len(old) == 0 {
 		return nil
@@ -339,7 +405,7 @@ func (s *syncRun) pruneStep(ctx context.Context, st *step) error {
 		done[c.ID] = c.Action
 	}
 	for _, x := range st.prunes {
-		id := idOf(schema.GroupKind{Group: x.ref.Group, Kind: x.ref.Kind}, x.ref.Namespace, x.ref.Name)
+		id := statusID(x.ref)
 		switch done[id] {
 		case engine.ActionDeleted:
 			s.resultRef(x.ref, argov1.ResultCodePruned, st.phase, "pruned")

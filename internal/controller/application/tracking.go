@@ -35,24 +35,36 @@ func trackingID(app string, gk schema.GroupKind, namespace, name string) string 
 	return app + ":" + gk.Group + "/" + gk.Kind + ":" + namespace + "/" + name
 }
 
-// setTracking marks obj as app's.
-func setTracking(obj *unstructured.Unstructured, app string) {
+// setTracking marks obj as app's. A cluster-scoped object carries the
+// app's destination namespace in its id, as Argo CD writes it.
+func setTracking(obj *unstructured.Unstructured, app, destNamespace string) {
 	a := obj.GetAnnotations()
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[argov1.AnnotationKeyTrackingID] = trackingID(app, obj.GroupVersionKind().GroupKind(), obj.GetNamespace(), obj.GetName())
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = destNamespace
+	}
+	a[argov1.AnnotationKeyTrackingID] = trackingID(app, obj.GroupVersionKind().GroupKind(), ns, obj.GetName())
 	obj.SetAnnotations(a)
 }
 
 // trackedBy returns the app id in obj's tracking annotation, and whether
 // the annotation also names obj itself (a copied object whose annotation
-// names another object is nobody's: Argo CD's rule).
+// names another object is nobody's: Argo CD's rule). For a cluster-scoped
+// object any namespace in the id is accepted (Argo CD writes the app's
+// destination namespace there).
 func trackedBy(obj metav1.Object, gk schema.GroupKind) (string, bool) {
 	v := obj.GetAnnotations()[argov1.AnnotationKeyTrackingID]
 	app, rest, ok := strings.Cut(v, ":")
 	if !ok || app == "" {
 		return "", false
 	}
-	return app, rest == gk.Group+"/"+gk.Kind+":"+obj.GetNamespace()+"/"+obj.GetName()
+	kind, nsName, ok := strings.Cut(rest, ":")
+	if !ok || kind != gk.Group+"/"+gk.Kind {
+		return app, false
+	}
+	ns, name, ok := strings.Cut(nsName, "/")
+	return app, ok && name == obj.GetName() && (ns == obj.GetNamespace() || obj.GetNamespace() == "")
 }
