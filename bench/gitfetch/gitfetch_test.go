@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/bench/internal/harness"
 	"github.com/tether-gitops/tether/internal/testenv"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
@@ -27,11 +28,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TETHER_BENCH") == "" {
-		fmt.Println("skipping the Git fetch benchmark: set TETHER_BENCH=1 (make bench)")
-		os.Exit(0)
-	}
-	os.Exit(testenv.Main(m, testenv.Options{}, &env))
+	os.Exit(harness.Main(m, "Git fetch", testenv.Options{}, &env))
 }
 
 // round is one measurement: n GitRepositories on one URL and branch.

@@ -308,18 +308,11 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *
 	now := metav1.NewTime(r.now())
 	m, err := r.render(ctx, app, fo)
 	if err != nil {
-		err = fmt.Errorf("failed to generate manifests: %w", err)
-		setCondition(app, argov1.ApplicationConditionComparisonError, err.Error(), r.now())
-		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
-		app.Status.ReconciledAt = &now
-		return nil, nil, err
+		return nil, nil, r.comparisonFailed(app, fmt.Errorf("failed to generate manifests: %w", err))
 	}
 	cmp, err := r.compare(ctx, app, eng, m)
 	if err != nil {
-		setCondition(app, argov1.ApplicationConditionComparisonError, err.Error(), r.now())
-		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
-		app.Status.ReconciledAt = &now
-		return nil, nil, err
+		return nil, nil, r.comparisonFailed(app, err)
 	}
 	if msg := cmp.errors(); msg != "" {
 		setCondition(app, argov1.ApplicationConditionComparisonError, msg, r.now())
@@ -361,6 +354,18 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *
 	}
 	log.FromContext(ctx).V(1).Info("compared", "revision", m.revision(), "sync", st.Sync.Status, "health", st.Health.Status)
 	return m, cmp, nil
+}
+
+// comparisonFailed records err as the app's ComparisonError with sync
+// status Unknown, and returns it.
+func (r *Reconciler) comparisonFailed(app *argov1.Application, err error) error {
+	setCondition(app, argov1.ApplicationConditionComparisonError, err.Error(), r.now())
+	if app.Status.Sync.Status != argov1.SyncStatusCodeUnknown || app.Status.ReconciledAt == nil {
+		now := metav1.NewTime(r.now())
+		app.Status.ReconciledAt = &now
+	}
+	app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
+	return err
 }
 
 // sharedWarning sets SharedResourceWarning when another app tracks one of
