@@ -58,7 +58,7 @@ func TestApplicationOptions(t *testing.T) {
 	}, "options")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
-	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape", "multi"}
+	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape", "multi", "nsmeta"}
 	t.Cleanup(func() {
 		for _, a := range apps {
 			deleteApp(t, c, "argocd", a)
@@ -246,6 +246,24 @@ func TestApplicationOptions(t *testing.T) {
 		}
 		if err := in("broken")(context.Background(), "never-applied", &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
 			t.Errorf("an object of the invalid revision was applied: %v", err)
+		}
+	})
+
+	t.Run("CreateNamespace with managedNamespaceMetadata labels the namespace", func(t *testing.T) {
+		applyYAML(t, appYAML("nsmeta", "keep", "nsmeta", `  syncPolicy:
+    automated: {prune: true}
+    syncOptions: [CreateNamespace=true]
+    managedNamespaceMetadata:
+      labels: {team: blue}
+      annotations: {owner: platform}
+`))
+		waitApp(t, c, "argocd", "nsmeta", "", "Synced", "Healthy", 60*time.Second)
+		var ns corev1.Namespace
+		if err := c.Get(context.Background(), types.NamespacedName{Name: "nsmeta"}, &ns); err != nil {
+			t.Fatal(err)
+		}
+		if ns.Labels["team"] != "blue" || ns.Annotations["owner"] != "platform" {
+			t.Errorf("namespace labels %v annotations %v", ns.Labels, ns.Annotations)
 		}
 	})
 
