@@ -46,6 +46,12 @@ type ApplyOptions struct {
 	// defaulted and before it is compared or applied: an Argo CD
 	// Application sets its tracking annotation there.
 	Mark func(obj *unstructured.Unstructured)
+	// Compared, when set, holds the result of an earlier Compare of these
+	// objects: Apply trusts it instead of reading and dry-running each
+	// object again, and writes a changed object with one request. An
+	// object whose comparison has an error, no prediction, or another
+	// desired state is diffed as usual.
+	Compared []Comparison
 	// Namespaces will exist before anything is written, though the set does
 	// not declare them (Argo CD's CreateNamespace=true): objects in them
 	// count as new instead of failing the dry run.
@@ -184,11 +190,11 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 		for i, it := range created {
 			g.Go(func() error {
 				action := ActionCreated
+				if it.live != nil {
+					action = ActionConfigured
+				}
 				var err error
 				if it.direct() {
-					if it.live != nil {
-						action = ActionConfigured
-					}
 					_, err = e.writeDirect(ctx, it, it.live, false)
 				} else {
 					obj := it.obj.DeepCopy()

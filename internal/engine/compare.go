@@ -95,6 +95,13 @@ func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 	return c
 }
 
+// trusted reports whether c may stand in for diffing it: it was predicted
+// without error for the very object it would apply.
+func (c *Comparison) trusted(it *item) bool {
+	return c.Err == nil && c.Predicted != nil &&
+		equality.Semantic.DeepEqual(c.Desired.Object, it.obj.Object)
+}
+
 // Drifted reports whether applying would change the live object: its
 // labels, its annotations, or anything outside metadata and status.
 func Drifted(live, predicted *unstructured.Unstructured) bool {

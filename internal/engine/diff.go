@@ -37,9 +37,18 @@ func (e *Engine) Diff(ctx context.Context, objs []Input, opts ApplyOptions) ([]C
 func (e *Engine) diff(ctx context.Context, rm *ssa.ResourceManager, p *plan, opts ApplyOptions, keepObjects bool) ([]Change, error) {
 	changes := make([]Change, len(p.items))
 	errs := make([]error, len(p.items))
+	known := map[string]*Comparison{}
+	for i := range opts.Compared {
+		known[opts.Compared[i].ID] = &opts.Compared[i]
+	}
 	var g errgroup.Group
 	g.SetLimit(concurrency(opts.Concurrency))
 	for i, it := range p.items {
+		if c, ok := known[it.id.String()]; ok && !keepObjects && c.trusted(it) {
+			changes[i] = it.change(c.Action)
+			it.newValidated, it.live = c.Action.Changed(), c.Live
+			continue
+		}
 		g.Go(func() error {
 			changes[i], errs[i] = e.diffOne(ctx, rm, p, it, opts, keepObjects)
 			return nil

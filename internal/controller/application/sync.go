@@ -354,7 +354,11 @@ func (s *syncRun) apply(ctx context.Context, st *step) error {
 	if len(inputs) == 0 {
 		return nil
 	}
-	result, err := s.eng.Apply(ctx, inputs, s.r.applyOptions(s.app))
+	opts := s.r.applyOptions(s.app)
+	for _, res := range st.resources {
+		opts.Compared = append(opts.Compared, res.Comparison)
+	}
+	result, err := s.eng.Apply(ctx, inputs, opts)
 	if result != nil {
 		for _, c := range result.ChangeSet {
 			if res := byID[c.ID]; res != nil {
