@@ -164,13 +164,7 @@ func TestApplicationGuestbookSeed01(t *testing.T) {
 	t.Run("an object removed from Git is deleted", func(t *testing.T) {
 		next := repo.Commit(t, "master", map[string]string{"guestbook/guestbook-ui-svc.yaml": ""}, "drop the service")
 		waitApp(t, c, "argocd", "guestbook", next, "Synced", "Healthy", 30*time.Second)
-		eventually(t, 10*time.Second, "Service guestbook/guestbook-ui pruned", func(ctx context.Context) error {
-			err := c.Get(ctx, types.NamespacedName{Namespace: "guestbook", Name: "guestbook-ui"}, &corev1.Service{})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return fmt.Errorf("still there (err %v)", err)
-		})
+		waitGone(t, c, 10*time.Second, "Service guestbook/guestbook-ui pruned", "guestbook", "guestbook-ui", &corev1.Service{})
 	})
 
 	t.Run("a new commit is synced", func(t *testing.T) {

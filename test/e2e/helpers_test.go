@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/internal/testenv"
@@ -96,4 +99,16 @@ func readyReason(conds []metav1.Condition) string {
 		return c.Reason
 	}
 	return ""
+}
+
+// waitGone waits until the object ns/name of obj's kind no longer exists.
+func waitGone(t *testing.T, c client.Client, timeout time.Duration, what, ns, name string, obj client.Object) {
+	t.Helper()
+	eventually(t, timeout, what, func(ctx context.Context) error {
+		err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (err %v)", err)
+	})
 }

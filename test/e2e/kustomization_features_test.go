@@ -10,7 +10,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -107,13 +106,7 @@ spec: {interval: 1m, path: ./base, prune: true, sourceRef: {kind: GitRepository,
 		if err := c.Delete(context.Background(), ks); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "Deployment pre-web-suf deleted with its Kustomization", func(ctx context.Context) error {
-			err := c.Get(ctx, types.NamespacedName{Namespace: "features", Name: "pre-web-suf"}, &appsv1.Deployment{})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return fmt.Errorf("still there (err %v)", err)
-		})
+		waitGone(t, c, 30*time.Second, "Deployment pre-web-suf deleted with its Kustomization", "features", "pre-web-suf", &appsv1.Deployment{})
 		// base does not depend on app and stays.
 		if err := c.Get(context.Background(), types.NamespacedName{Name: "features"}, &corev1.Namespace{}); err != nil {
 			t.Errorf("Namespace features of Kustomization base is gone: %v", err)

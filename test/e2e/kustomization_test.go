@@ -147,13 +147,7 @@ spec:
 		}, "drop the service")
 		requestRepoReconcile(t, c, "podinfo") // as a push webhook would
 		waitKustomizationRevision(t, c, "podinfo", "master@sha1:"+next)
-		eventually(t, 10*time.Second, "Service default/podinfo pruned", func(ctx context.Context) error {
-			err := c.Get(ctx, types.NamespacedName{Namespace: "default", Name: "podinfo"}, &corev1.Service{})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return fmt.Errorf("still there (err %v)", err)
-		})
+		waitGone(t, c, 10*time.Second, "Service default/podinfo pruned", "default", "podinfo", &corev1.Service{})
 	})
 
 	t.Run("an invalid object fails the whole revision and applies nothing", func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
@@ -51,10 +52,8 @@ const (
 	applyConcurrency = 8
 )
 
-// EventRecorder is the events API that Reconciler uses.
-type EventRecorder interface {
-	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...any)
-}
+// EventRecorder records Kubernetes events about an object.
+type EventRecorder = lifecycle.EventRecorder
 
 // Reconciler reconciles argoproj.io/v1alpha1 Applications.
 type Reconciler struct {
