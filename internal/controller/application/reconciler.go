@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
-	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/drift"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/render"
