@@ -13,7 +13,7 @@ func TestEveryFlagHasHelpAndDefault(t *testing.T) {
 	optional := map[string]bool{ // empty by default on purpose
 		"kubeconfig": true, "url-rewrite": true, "url-rewrite-configmap": true,
 		"storage-adv-addr": true, "git-cache-dir": true, "leader-election-namespace": true,
-		"allow-kubeconfig-plugins": true, "enable-leader-election": true,
+		"allow-kubeconfig-plugins": true, "enable-leader-election": true, "application-namespaces": true,
 	}
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Usage == "" {
