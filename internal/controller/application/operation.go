@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/project"
 )
 
 // Self-heal throttling: the first self-heal of an app runs at once, each
@@ -42,7 +43,7 @@ type decision struct {
 
 // nextOperation decides what to sync now: the operation a user set, a
 // failed one whose retry is due, or an automated sync of an OutOfSync app.
-func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison) decision {
+func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison, proj *project.Project) decision {
 	if app.Operation != nil {
 		return decision{op: app.Operation.DeepCopy()}
 	}
@@ -52,14 +53,14 @@ func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison) dec
 		}
 		return decision{}
 	}
-	return r.autoSync(app, cmp)
+	return r.autoSync(app, cmp, proj)
 }
 
 // autoSync is Argo CD's automated sync policy: sync an OutOfSync app to
 // the compared revisions, unless the same revisions and sources were
 // already synced (then only selfHeal syncs again) or tried and failed, or
 // the sync would delete everything.
-func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison) decision {
+func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison, proj *project.Project) decision {
 	pol := app.Spec.SyncPolicy
 	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) {
 		return decision{}
@@ -82,6 +83,9 @@ func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison) decision
 		if wait := r.healWait(keyOf(app)); wait > 0 {
 			return decision{wait: wait}
 		}
+	}
+	if why := r.windowBlocks(proj, app, false); why != "" {
+		return decision{why: fmt.Sprintf("Skipping auto-sync to %s: %s", rev, why)}
 	}
 	op := &argov1.Operation{
 		Sync:        &argov1.SyncOperation{Revision: rev, Prune: pol.Automated.Prune, SyncOptions: pol.SyncOptions},

@@ -3,7 +3,6 @@ package application
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"sync"
@@ -20,8 +19,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/controller/drift"
@@ -106,9 +107,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.heals = map[types.NamespacedName]healRecord{}
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &argov1.Application{}, projectIndex,
+		func(o client.Object) []string { return []string{o.(*argov1.Application).Spec.Project} })
+	if err != nil {
+		return fmt.Errorf("index Applications by project: %w", err)
+	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&argov1.Application{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.served), predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, operationSet{}))).
+		Watches(&argov1.AppProject{}, handler.EnqueueRequestsFromMapFunc(r.appsOfProject)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("application").
 		Build(r)
@@ -117,6 +124,22 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
 	return err
+}
+
+// appsOfProject wakes the apps of a changed AppProject.
+func (r *Reconciler) appsOfProject(ctx context.Context, o client.Object) []reconcile.Request {
+	if o.GetNamespace() != r.ControlPlaneNamespace {
+		return nil
+	}
+	var apps argov1.ApplicationList
+	if err := r.Client.List(ctx, &apps, client.MatchingFields{projectIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		out = append(out, reconcile.Request{NamespacedName: keyOf(&a)})
+	}
+	return out
 }
 
 // served reports whether Applications in o's namespace are this
@@ -262,7 +285,8 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	if hasRefresh {
 		delete(app.Annotations, argov1.AnnotationKeyRefresh)
 	}
-	if err := r.validate(ctx, app); err != nil {
+	proj, err := r.validate(ctx, app)
+	if err != nil {
 		setCondition(app, argov1.ApplicationConditionInvalidSpecError, err.Error(), r.now())
 		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
 		r.failOperation(app, err)
@@ -282,7 +306,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		r.failOperation(app, err)
 		return min(r.requeueAfter(app), time.Minute), err
 	}
-	d := r.nextOperation(app, cmp)
+	d := r.nextOperation(app, cmp, proj)
 	if d.why != "" {
 		setCondition(app, argov1.ApplicationConditionSyncError, d.why, r.now())
 	} else {
@@ -295,7 +319,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		return r.requeueAfter(app), nil
 	}
 	app.Operation = nil
-	r.sync(ctx, app, eng, m, cmp, d.op, d.resume, checkpoint)
+	r.sync(ctx, app, eng, m, cmp, proj, d, checkpoint)
 	rememberApplied(app)
 	_, _, _ = r.refresh(ctx, app, eng, fetchOptions{})
 	return r.requeueAfter(app), nil
@@ -379,41 +403,6 @@ func (r *Reconciler) sharedWarning(app *argov1.Application, cmp *comparison) {
 		}
 	}
 	clearCondition(app, argov1.ApplicationConditionSharedResourceWarning)
-}
-
-// validate checks what must hold before anything is fetched.
-func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) error {
-	srcs := sourcesOf(&app.Spec)
-	if len(srcs) == 0 {
-		return errors.New("spec.source or spec.sources is required")
-	}
-	for i, s := range srcs {
-		if s.RepoURL == "" {
-			return fmt.Errorf("spec.sources[%d].repoURL is required", i)
-		}
-	}
-	d := app.Spec.Destination
-	switch {
-	case d.Server == "" && d.Name == "":
-		return errors.New("spec.destination: server or name is required")
-	case d.Server != "" && d.Server != argov1.KubernetesInternalAPIServerAddr,
-		d.Name != "" && d.Name != argov1.InClusterName:
-		return fmt.Errorf("spec.destination: cluster %s is not registered (only %s / %s, the cluster Tether runs in, is known)",
-			destinationName(d), argov1.InClusterName, argov1.KubernetesInternalAPIServerAddr)
-	}
-	project := app.Spec.Project
-	if project == "" {
-		return errors.New("spec.project is required")
-	}
-	if project == argov1.DefaultAppProjectName {
-		return nil
-	}
-	var p argov1.AppProject
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.ControlPlaneNamespace, Name: project}, &p)
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("Application referencing project %s which does not exist", project)
-	}
-	return err
 }
 
 func destinationName(d argov1.ApplicationDestination) string {

@@ -17,6 +17,7 @@ import (
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/project"
 	"github.com/tether-gitops/tether/internal/render"
 )
 
@@ -26,6 +27,7 @@ type syncRun struct {
 	app      *argov1.Application
 	eng      *engine.Engine
 	cmp      *comparison
+	proj     *project.Project // nil permits everything
 	opts     diff.SyncOptions
 	prune    bool
 	dryRun   bool
@@ -48,9 +50,10 @@ var phaseOrder = map[argov1.SyncPhase]int{argov1.SyncPhasePreSync: 0, argov1.Syn
 
 // sync runs op against app: it re-renders when op asks for another
 // revision or source, then runs the attempt and records the outcome.
-func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, op *argov1.Operation, resume bool, checkpoint func() error) {
+func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, proj *project.Project, d decision, checkpoint func() error) {
+	op := d.op
 	st := app.Status.OperationState
-	if !resume || st == nil {
+	if !d.resume || st == nil {
 		st = r.startOperation(app, op)
 		if err := checkpoint(); err != nil {
 			log.FromContext(ctx).Info("cannot record the operation's start", "error", err.Error())
@@ -58,6 +61,14 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 	}
 	if op.Sync == nil {
 		r.failAttempt(app, st, argov1.OperationError, "operation has no sync: only sync operations are supported")
+		return
+	}
+	if why := r.windowBlocks(proj, app, !op.InitiatedBy.Automated); why != "" {
+		r.failAttempt(app, st, argov1.OperationError, "Sync operation blocked by sync window: "+why)
+		return
+	}
+	if op.Sync.Source != nil && proj != nil && !proj.PermitsSource(op.Sync.Source.RepoURL) {
+		r.failAttempt(app, st, argov1.OperationError, fmt.Sprintf("operation.sync.source: repo %s is not permitted in project '%s'", op.Sync.Source.RepoURL, proj.Name))
 		return
 	}
 	if len(op.Sync.Manifests) > 0 {
@@ -77,7 +88,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 		list = append(append([]string{}, list...), app.Spec.SyncPolicy.SyncOptions...)
 	}
 	opts := diff.NewSyncOptions(list)
-	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
+	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
 	run.only = selection(op.Sync.Resources)
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
@@ -187,7 +198,7 @@ func (s *syncRun) execute(ctx context.Context) error {
 // preflight fails the sync before any write when an object or hook was
 // refused by the dry run, or is shared and the app asks to fail on that.
 func (s *syncRun) preflight(ctx context.Context) error {
-	errs := s.dryRunHooks(ctx)
+	errs := append(s.permitted(), s.dryRunHooks(ctx)...)
 	for _, res := range s.selected() {
 		switch {
 		case res.Err != nil:

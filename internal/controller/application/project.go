@@ -1,0 +1,138 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/project"
+)
+
+// projectIndex indexes Applications by spec.project, so a changed
+// AppProject wakes its apps.
+const projectIndex = ".spec.project"
+
+// validate checks what must hold before anything is fetched, and returns
+// the app's project: sources and destination present, the project found
+// (the built-in default permits everything, as in Argo CD) and its rules
+// met by the app's namespace, sources and destination.
+func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*project.Project, error) {
+	srcs := sourcesOf(&app.Spec)
+	if len(srcs) == 0 {
+		return nil, errors.New("spec.source or spec.sources is required")
+	}
+	for i, s := range srcs {
+		if s.RepoURL == "" {
+			return nil, fmt.Errorf("spec.sources[%d].repoURL is required", i)
+		}
+	}
+	d := app.Spec.Destination
+	switch {
+	case d.Server == "" && d.Name == "":
+		return nil, errors.New("spec.destination: server or name is required")
+	case d.Server != "" && d.Server != argov1.KubernetesInternalAPIServerAddr,
+		d.Name != "" && d.Name != argov1.InClusterName:
+		return nil, fmt.Errorf("spec.destination: cluster %s is not registered (only %s / %s, the cluster Tether runs in, is known)",
+			destinationName(d), argov1.InClusterName, argov1.KubernetesInternalAPIServerAddr)
+	}
+	proj, err := r.project(ctx, app.Spec.Project)
+	if err != nil {
+		return nil, err
+	}
+	if !proj.PermitsSourceNamespace(app.Namespace, r.ControlPlaneNamespace) {
+		return nil, fmt.Errorf("application in namespace %s is not permitted in project '%s' (spec.sourceNamespaces)", app.Namespace, proj.Name)
+	}
+	for _, s := range srcs {
+		if !proj.PermitsSource(s.RepoURL) {
+			return nil, fmt.Errorf("application repo %s is not permitted in project '%s'", s.RepoURL, proj.Name)
+		}
+	}
+	if !proj.PermitsDestination(resolved(d)) {
+		return nil, fmt.Errorf("application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
+			destinationName(d), d.Namespace, proj.Name)
+	}
+	return proj, nil
+}
+
+// project reads the app's AppProject from the control-plane namespace.
+func (r *Reconciler) project(ctx context.Context, name string) (*project.Project, error) {
+	if name == "" {
+		return nil, errors.New("spec.project is required")
+	}
+	var p argov1.AppProject
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.ControlPlaneNamespace, Name: name}, &p)
+	switch {
+	case apierrors.IsNotFound(err) && name == argov1.DefaultAppProjectName:
+		return project.Default(), nil
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("Application referencing project %s which does not exist", name)
+	case err != nil:
+		return nil, fmt.Errorf("read project %s: %w", name, err)
+	}
+	if err := project.Validate(&p); err != nil {
+		return nil, fmt.Errorf("project %s is invalid: %w", name, err)
+	}
+	return project.New(&p), nil
+}
+
+// permitted checks every object and hook this sync would write against the
+// project's resource rules and destinations; the refusals name the object,
+// its file and the rule.
+func (s *syncRun) permitted() []string {
+	if s.proj == nil {
+		return nil
+	}
+	var errs []string
+	check := func(obj *unstructured.Unstructured, what, source string) {
+		gvk := obj.GroupVersionKind()
+		ns := obj.GetNamespace()
+		err := s.proj.PermitsObject(gvk.Group, gvk.Kind, obj.GetName(), ns, ns != "", resolved(s.app.Spec.Destination))
+		if err != nil {
+			msg := fmt.Sprintf("%s (%s): %v", what, source, err)
+			s.result(obj, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, msg)
+			errs = append(errs, msg)
+		}
+	}
+	for _, res := range s.selected() {
+		check(res.Desired, subjectOf(res.Desired), res.Source)
+	}
+	for _, h := range s.runnableHooks() {
+		if obj, err := s.hookObject(h); err == nil { // dryRunHooks reports the others
+			check(obj, "hook "+hookName(obj), h.Source)
+		}
+	}
+	return errs
+}
+
+// resolved fills in the in-cluster destination's name or server from the
+// other, as Argo CD does before checking project rules.
+func resolved(d argov1.ApplicationDestination) argov1.ApplicationDestination {
+	switch {
+	case d.Server == argov1.KubernetesInternalAPIServerAddr && d.Name == "":
+		d.Name = argov1.InClusterName
+	case d.Name == argov1.InClusterName && d.Server == "":
+		d.Server = argov1.KubernetesInternalAPIServerAddr
+	}
+	return d
+}
+
+// windowBlocks says why the project's sync windows forbid this sync now,
+// or "" when they allow it.
+func (r *Reconciler) windowBlocks(proj *project.Project, app *argov1.Application, manual bool) string {
+	if proj == nil {
+		return ""
+	}
+	ok, reason := proj.CanSync(app.Name, resolved(app.Spec.Destination), manual, r.now())
+	if ok {
+		return ""
+	}
+	if reason == "" {
+		reason = "blocked by sync window"
+	}
+	return reason
+}
