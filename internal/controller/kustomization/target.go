@@ -4,20 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/api/meta"
+	"github.com/tether-gitops/tether/internal/cluster"
 )
 
 // target is the cluster and identity a Kustomization applies with.
@@ -32,6 +29,7 @@ type target struct {
 type targets struct {
 	mu      sync.Mutex
 	clients map[string]client.Client
+	remote  cluster.Clients
 }
 
 // target returns the client for obj: the controller's own, impersonating
@@ -57,17 +55,14 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 	if c, ok := r.clients.clients[key]; ok {
 		return &target{client: c, key: key}, nil
 	}
-	opts := client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()}
 	if remote {
-		httpClient, err := rest.HTTPClientFor(cfg)
+		c, err := r.clients.remote.For(key, cfg, r.Client.Scheme())
 		if err != nil {
-			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster client: %w", err))
+			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
 		}
-		if opts.Mapper, err = apiutil.NewDynamicRESTMapper(cfg, httpClient); err != nil {
-			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster discovery: %w", err))
-		}
+		return &target{client: c, key: key}, nil
 	}
-	c, err := client.New(cfg, opts)
+	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
 	if err != nil {
 		return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("client for %s: %w", key, err))
 	}
@@ -98,16 +93,9 @@ func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *me
 	if data == nil {
 		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s' has no key 'value' or 'value.yaml'", key))
 	}
-	raw, err := clientcmd.Load(data)
+	cfg, err := cluster.FromKubeconfig(data, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
 	if err != nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': invalid kubeconfig", key))
-	}
-	if err := r.checkKubeconfig(raw); err != nil {
 		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': %w", key, err))
-	}
-	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
-	if err != nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, errors.New("kubeconfig secret '"+key.String()+"': "+err.Error()))
 	}
 	sum := sha256.Sum256(data)
 	return cfg, key.String() + "@" + hex.EncodeToString(sum[:8]), nil
@@ -119,21 +107,4 @@ func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *me
 // from Tether's own disk (a tokenFile naming Tether's service account token
 // would send it to the kubeconfig's server). Only inline *Data fields are
 // accepted.
-func (r *Reconciler) checkKubeconfig(kc *clientcmdapi.Config) error {
-	for name, auth := range kc.AuthInfos {
-		if (auth.Exec != nil || auth.AuthProvider != nil) && !r.AllowKubeconfigPlugins {
-			return fmt.Errorf("user '%s' runs a credential plugin, which Tether refuses unless started with --allow-kubeconfig-plugins", name)
-		}
-		for field, path := range map[string]string{"tokenFile": auth.TokenFile, "client-certificate": auth.ClientCertificate, "client-key": auth.ClientKey} {
-			if path != "" {
-				return fmt.Errorf("user '%s' reads %s from a file on Tether's disk; put the content in the kubeconfig (token, client-certificate-data, client-key-data)", name, field)
-			}
-		}
-	}
-	for name, cluster := range kc.Clusters {
-		if cluster.CertificateAuthority != "" {
-			return fmt.Errorf("cluster '%s' reads certificate-authority from a file on Tether's disk; use certificate-authority-data", name)
-		}
-	}
-	return nil
-}
+

@@ -1,0 +1,48 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// FromKubeconfig reads a kubeconfig, such as the value of a Flux
+// kubeConfig Secret. Credential plugins are refused unless allowed, and so
+// are paths to files on Tether's own disk (a token file would hand
+// Tether's own credentials to any server).
+func FromKubeconfig(data []byte, opts Options) (*rest.Config, error) {
+	raw, err := clientcmd.Load(data)
+	if err != nil {
+		return nil, errors.New("invalid kubeconfig")
+	}
+	if err := checkKubeconfig(raw, opts); err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func checkKubeconfig(kc *clientcmdapi.Config, opts Options) error {
+	for name, auth := range kc.AuthInfos {
+		if (auth.Exec != nil || auth.AuthProvider != nil) && !opts.AllowPlugins {
+			return fmt.Errorf("user '%s' runs a credential plugin, which Tether refuses unless started with --allow-kubeconfig-plugins", name)
+		}
+		for field, path := range map[string]string{"tokenFile": auth.TokenFile, "client-certificate": auth.ClientCertificate, "client-key": auth.ClientKey} {
+			if path != "" {
+				return fmt.Errorf("user '%s' reads %s from a file on Tether's disk; put the content in the kubeconfig (token, client-certificate-data, client-key-data)", name, field)
+			}
+		}
+	}
+	for name, cluster := range kc.Clusters {
+		if cluster.CertificateAuthority != "" {
+			return fmt.Errorf("cluster '%s' reads certificate-authority from a file on Tether's disk; use certificate-authority-data", name)
+		}
+	}
+	return nil
+}
