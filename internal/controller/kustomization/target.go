@@ -107,4 +107,3 @@ func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *me
 // from Tether's own disk (a tokenFile naming Tether's service account token
 // would send it to the kubeconfig's server). Only inline *Data fields are
 // accepted.
-
