@@ -150,15 +150,16 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	apps := &application.Reconciler{
-		Client:                mgr.GetClient(),
-		APIReader:             mgr.GetAPIReader(),
-		Fetcher:               fetcher,
-		Renderer:              renderer,
-		Events:                mgr.GetEventRecorder("tether-application-controller"),
-		Concurrency:           max(opts.Concurrency, 8),
-		ResyncPeriod:          opts.AppResyncPeriod,
-		ControlPlaneNamespace: opts.ArgoCDNamespace,
-		AppNamespaces:         opts.ApplicationNamespaces,
+		Client:                 mgr.GetClient(),
+		APIReader:              mgr.GetAPIReader(),
+		Fetcher:                fetcher,
+		Renderer:               renderer,
+		Events:                 mgr.GetEventRecorder("tether-application-controller"),
+		Concurrency:            max(opts.Concurrency, 8),
+		ResyncPeriod:           opts.AppResyncPeriod,
+		ControlPlaneNamespace:  opts.ArgoCDNamespace,
+		AppNamespaces:          opts.ApplicationNamespaces,
+		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err

@@ -25,12 +25,12 @@ func (s *syncRun) createNamespace(ctx context.Context) error {
 	obj := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns}}
 	if md := managedNamespaceMetadata(s.app); md != nil {
 		obj.Labels, obj.Annotations = md.Labels, md.Annotations
-		if err := s.r.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager+"-namespace"), client.ForceOwnership); err != nil {
+		if err := s.dest.client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager+"-namespace"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("create namespace %s: %w", ns, err)
 		}
 		return nil
 	}
-	err := s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+	err := s.dest.client.Create(ctx, obj, client.FieldOwner(FieldManager))
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", ns, err)
 	}

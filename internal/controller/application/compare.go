@@ -77,7 +77,7 @@ func waveOf(obj metav1.Object) int {
 
 // compare renders nothing itself: it sets the rendered objects m beside
 // the cluster with one server-side dry run each.
-func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests) (*comparison, error) {
+func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, t *target, m *manifests) (*comparison, error) {
 	norm, err := diff.New(rulesOf(app.Spec.IgnoreDifferences))
 	if err != nil {
 		return nil, fmt.Errorf("spec.ignoreDifferences: %w", err)
@@ -94,7 +94,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, eng *
 			inputs = append(inputs, inputOf(o.Obj, o.Source, appSyncOptions(app)))
 		}
 	}
-	cmps, err := eng.Compare(ctx, inputs, r.applyOptions(app))
+	cmps, err := t.eng.Compare(ctx, inputs, r.applyOptions(app))
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, eng *
 		res.health = healthOf(cmp.Live)
 		c.resources = append(c.resources, res)
 	}
-	c.extraneous, err = r.leftovers(ctx, app, c.resources)
+	c.extraneous, err = r.leftovers(ctx, app, t.dest, c.resources)
 	return c, err
 }
 
@@ -162,7 +162,7 @@ func healthOf(live *unstructured.Unstructured) *argov1.HealthStatus {
 // leftovers finds the objects the app tracked at its last refresh
 // (status.resources) that it no longer renders and that still carry its
 // tracking annotation.
-func (r *Reconciler) leftovers(ctx context.Context, app *argov1.Application, desired []*resource) ([]*extraneous, error) {
+func (r *Reconciler) leftovers(ctx context.Context, app *argov1.Application, dest *destination, desired []*resource) ([]*extraneous, error) {
 	want := map[string]bool{}
 	for _, res := range desired {
 		want[res.ID] = true
@@ -179,7 +179,7 @@ func (r *Reconciler) leftovers(ctx context.Context, app *argov1.Application, des
 		}
 		live := &metav1.PartialObjectMetadata{}
 		live.SetGroupVersionKind(gk.WithVersion(st.Version))
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: st.Name}, live)
+		err := dest.reader.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: st.Name}, live)
 		switch {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			continue

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/engine"
 )
@@ -43,7 +45,17 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 	if finalizer == "" {
 		return ctrl.Result{}, nil
 	}
-	eng, err := engine.New(r.Client, r.owner(app))
+	dest, err := r.destination(ctx, app)
+	if errors.Is(err, cluster.ErrNotFound) {
+		// The cluster is gone, and its objects with it or out of reach.
+		r.event(app, corev1.EventTypeWarning, "DeletionError", err.Error()+"; the app is deleted without its objects")
+		return ctrl.Result{}, lifecycle.RemoveFinalizer(ctx, r.Client, app, finalizer)
+	}
+	if err != nil {
+		r.event(app, corev1.EventTypeWarning, "DeletionError", err.Error())
+		return ctrl.Result{RequeueAfter: deletionRetry}, err
+	}
+	eng, err := engine.New(dest.client, r.owner(app))
 	if err != nil {
 		return ctrl.Result{}, err
 	}

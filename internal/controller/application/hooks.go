@@ -9,7 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -86,7 +85,7 @@ func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.
 	recreate := slices.Contains(h.policies, policyBeforeHookCreation)
 	var live *unstructured.Unstructured
 	if obj.GetName() != "" {
-		if live, err = s.r.getLive(ctx, obj); err != nil {
+		if live, err = s.dest.getLive(ctx, obj); err != nil {
 			return nil, err
 		}
 	}
@@ -99,14 +98,14 @@ func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.
 	}
 	switch {
 	case live != nil && recreate:
-		if err := s.r.deleteAndWait(ctx, live); err != nil {
+		if err := s.dest.deleteAndWait(ctx, live); err != nil {
 			return nil, fmt.Errorf("hook %s: delete the previous run: %w", subjectOf(obj), err)
 		}
-		err = s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+		err = s.dest.client.Create(ctx, obj, client.FieldOwner(FieldManager))
 	case live != nil:
-		err = s.r.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership)
+		err = s.dest.client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership)
 	default:
-		err = s.r.Client.Create(ctx, obj, client.FieldOwner(FieldManager))
+		err = s.dest.client.Create(ctx, obj, client.FieldOwner(FieldManager))
 	}
 	if err != nil {
 		err = fmt.Errorf("hook %s failed to create: %s", hookName(obj), hookError(obj, err))
@@ -123,7 +122,7 @@ func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.
 // it names none, tracked by the app when it has a name.
 func (s *syncRun) hookObject(o render.Object) (*unstructured.Unstructured, error) {
 	obj := o.Obj.DeepCopy()
-	if err := s.r.defaultNamespace(obj, s.app.Spec.Destination.Namespace); err != nil {
+	if err := s.dest.defaultNamespace(obj, s.app.Spec.Destination.Namespace); err != nil {
 		return nil, fmt.Errorf("hook %s/%s: %w", obj.GetKind(), hookName(obj), err)
 	}
 	if obj.GetName() != "" {
@@ -152,7 +151,7 @@ func (s *syncRun) dryRunHooks(ctx context.Context) []string {
 				obj.SetGenerateName(obj.GetName() + "-")
 				obj.SetName("")
 			}
-			err = s.r.Client.Create(ctx, obj, client.DryRunAll, client.FieldOwner(FieldManager))
+			err = s.dest.client.Create(ctx, obj, client.DryRunAll, client.FieldOwner(FieldManager))
 			if s.namespaceComing(err, obj) {
 				err = nil
 			}
@@ -202,7 +201,7 @@ func (s *syncRun) waitStep(ctx context.Context, resources []*resource, hooks []*
 			}
 		}
 		for _, res := range resources {
-			live, err := s.r.getLive(ctx, res.Desired)
+			live, err := s.dest.getLive(ctx, res.Desired)
 			if err != nil {
 				return false, err
 			}
@@ -231,7 +230,7 @@ func (s *syncRun) checkHook(ctx context.Context, h *hookRun) error {
 	if h.done {
 		return nil
 	}
-	live, err := s.r.getLive(ctx, h.obj)
+	live, err := s.dest.getLive(ctx, h.obj)
 	if err != nil {
 		return err
 	}
@@ -288,58 +287,9 @@ func (s *syncRun) cleanupHooks(ctx context.Context) {
 			continue
 		}
 		uid := h.obj.GetUID()
-		err := s.r.Client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &uid})
+		err := s.dest.client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &uid})
 		if err != nil && !apierrors.IsNotFound(err) {
 			s.results[h.result].Message += "; delete failed: " + err.Error()
 		}
 	}
-}
-
-// deleteAndWait deletes obj if it exists and waits until it is gone.
-func (r *Reconciler) deleteAndWait(ctx context.Context, obj *unstructured.Unstructured) error {
-	live, err := r.getLive(ctx, obj)
-	if err != nil || live == nil {
-		return err
-	}
-	if err := r.Client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
-		l, err := r.getLive(ctx, obj)
-		return l == nil, err
-	})
-}
-
-// getLive reads obj from the API server; nil when it does not exist.
-func (r *Reconciler) getLive(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	switch {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", subjectOf(obj), err)
-	}
-	return live, nil
-}
-
-// defaultNamespace puts a namespaced object without a namespace into ns.
-func (r *Reconciler) defaultNamespace(obj *unstructured.Unstructured, ns string) error {
-	gvk := obj.GroupVersionKind()
-	m, err := r.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return err
-	}
-	if m.Scope.Name() != meta.RESTScopeNameNamespace {
-		obj.SetNamespace("")
-		return nil
-	}
-	if obj.GetNamespace() == "" {
-		if ns == "" {
-			return fmt.Errorf("namespaced object without metadata.namespace, and the app has no destination namespace")
-		}
-		obj.SetNamespace(ns)
-	}
-	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
-	"github.com/tether-gitops/tether/internal/project"
 )
 
 // Self-heal throttling: the first self-heal of an app runs at once, each
@@ -43,7 +42,7 @@ type decision struct {
 
 // nextOperation decides what to sync now: the operation a user set, a
 // failed one whose retry is due, or an automated sync of an OutOfSync app.
-func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison, proj *project.Project) decision {
+func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison, t *target) decision {
 	if app.Operation != nil {
 		return decision{op: app.Operation.DeepCopy()}
 	}
@@ -53,14 +52,14 @@ func (r *Reconciler) nextOperation(app *argov1.Application, cmp *comparison, pro
 		}
 		return decision{}
 	}
-	return r.autoSync(app, cmp, proj)
+	return r.autoSync(app, cmp, t)
 }
 
 // autoSync is Argo CD's automated sync policy: sync an OutOfSync app to
 // the compared revisions, unless the same revisions and sources were
 // already synced (then only selfHeal syncs again) or tried and failed, or
 // the sync would delete everything.
-func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison, proj *project.Project) decision {
+func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison, t *target) decision {
 	pol := app.Spec.SyncPolicy
 	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) {
 		return decision{}
@@ -84,7 +83,7 @@ func (r *Reconciler) autoSync(app *argov1.Application, cmp *comparison, proj *pr
 			return decision{wait: wait}
 		}
 	}
-	if why := r.windowBlocks(proj, app, false); why != "" {
+	if why := r.windowBlocks(t, app, false); why != "" {
 		return decision{why: fmt.Sprintf("Skipping auto-sync to %s: %s", rev, why)}
 	}
 	op := &argov1.Operation{

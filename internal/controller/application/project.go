@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/project"
 )
 
@@ -17,11 +18,19 @@ import (
 // AppProject wakes its apps.
 const projectIndex = ".spec.project"
 
-// validate checks what must hold before anything is fetched, and returns
-// the app's project: sources and destination present, the project found
-// (the built-in default permits everything, as in Argo CD) and its rules
-// met by the app's namespace, sources and destination.
-func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*project.Project, error) {
+// target is where and under which rules an app syncs.
+type target struct {
+	proj *project.Project
+	dest *destination
+	eng  *engine.Engine
+}
+
+// validate checks what must hold before anything is fetched and returns
+// the app's target: sources and destination present, the project found
+// (the built-in default permits everything, as in Argo CD), the
+// destination cluster registered, and the project's rules met by the app's
+// namespace, sources and destination.
+func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*target, error) {
 	srcs := sourcesOf(&app.Spec)
 	if len(srcs) == 0 {
 		return nil, errors.New("spec.source or spec.sources is required")
@@ -32,13 +41,8 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*pr
 		}
 	}
 	d := app.Spec.Destination
-	switch {
-	case d.Server == "" && d.Name == "":
+	if d.Server == "" && d.Name == "" {
 		return nil, errors.New("spec.destination: server or name is required")
-	case d.Server != "" && d.Server != argov1.KubernetesInternalAPIServerAddr,
-		d.Name != "" && d.Name != argov1.InClusterName:
-		return nil, fmt.Errorf("spec.destination: cluster %s is not registered (only %s / %s, the cluster Tether runs in, is known)",
-			destinationName(d), argov1.InClusterName, argov1.KubernetesInternalAPIServerAddr)
 	}
 	proj, err := r.project(ctx, app.Spec.Project)
 	if err != nil {
@@ -52,11 +56,19 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*pr
 			return nil, fmt.Errorf("application repo %s is not permitted in project '%s'", s.RepoURL, proj.Name)
 		}
 	}
-	if !proj.PermitsDestination(resolved(d)) {
-		return nil, fmt.Errorf("application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
-			destinationName(d), d.Namespace, proj.Name)
+	dest, err := r.destination(ctx, app)
+	if err != nil {
+		return nil, err
 	}
-	return proj, nil
+	if !proj.PermitsDestination(dest.resolve(d)) {
+		return nil, fmt.Errorf("application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
+			dest.server, d.Namespace, proj.Name)
+	}
+	eng, err := engine.New(dest.client, r.owner(app))
+	if err != nil {
+		return nil, err
+	}
+	return &target{proj: proj, dest: dest, eng: eng}, nil
 }
 
 // project reads the app's AppProject from the control-plane namespace.
@@ -91,7 +103,7 @@ func (s *syncRun) permitted() []string {
 	check := func(obj *unstructured.Unstructured, what, source string) {
 		gvk := obj.GroupVersionKind()
 		ns := obj.GetNamespace()
-		err := s.proj.PermitsObject(gvk.Group, gvk.Kind, obj.GetName(), ns, ns != "", resolved(s.app.Spec.Destination))
+		err := s.proj.PermitsObject(gvk.Group, gvk.Kind, obj.GetName(), ns, ns != "", s.dest.resolve(s.app.Spec.Destination))
 		if err != nil {
 			msg := fmt.Sprintf("%s (%s): %v", what, source, err)
 			s.result(obj, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, msg)
@@ -109,25 +121,13 @@ func (s *syncRun) permitted() []string {
 	return errs
 }
 
-// resolved fills in the in-cluster destination's name or server from the
-// other, as Argo CD does before checking project rules.
-func resolved(d argov1.ApplicationDestination) argov1.ApplicationDestination {
-	switch {
-	case d.Server == argov1.KubernetesInternalAPIServerAddr && d.Name == "":
-		d.Name = argov1.InClusterName
-	case d.Name == argov1.InClusterName && d.Server == "":
-		d.Server = argov1.KubernetesInternalAPIServerAddr
-	}
-	return d
-}
-
 // windowBlocks says why the project's sync windows forbid this sync now,
 // or "" when they allow it.
-func (r *Reconciler) windowBlocks(proj *project.Project, app *argov1.Application, manual bool) string {
-	if proj == nil {
+func (r *Reconciler) windowBlocks(t *target, app *argov1.Application, manual bool) string {
+	if t == nil || t.proj == nil {
 		return ""
 	}
-	ok, reason := proj.CanSync(app.Name, resolved(app.Spec.Destination), manual, r.now())
+	ok, reason := t.proj.CanSync(app.Name, t.dest.resolve(app.Spec.Destination), manual, r.now())
 	if ok {
 		return ""
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
@@ -79,6 +81,9 @@ type Reconciler struct {
 	// ControlPlaneNamespace names apps in tracking annotations
 	// (DefaultControlPlaneNamespace when empty).
 	ControlPlaneNamespace string
+	// AllowKubeconfigPlugins permits exec credential plugins in cluster
+	// Secrets.
+	AllowKubeconfigPlugins bool
 	// AppNamespaces are other namespaces (globs, as in Argo CD's
 	// --application-namespaces) whose Applications are reconciled; by
 	// default only those in ControlPlaneNamespace are.
@@ -86,9 +91,10 @@ type Reconciler struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
-	watcher *drift.Watcher
-	mu      sync.Mutex
-	heals   map[types.NamespacedName]healRecord // self-heals in a row per app
+	watcher  *drift.Watcher
+	clusters cluster.Clients
+	mu       sync.Mutex
+	heals    map[types.NamespacedName]healRecord // self-heals in a row per app
 }
 
 // SetupWithManager registers the controller and its watches of the
@@ -120,6 +126,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("application").
 		Build(r)
 	if err != nil {
+		return err
+	}
+	if err := r.watchClusters(mgr, c); err != nil {
 		return err
 	}
 	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
@@ -285,7 +294,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	if hasRefresh {
 		delete(app.Annotations, argov1.AnnotationKeyRefresh)
 	}
-	proj, err := r.validate(ctx, app)
+	t, err := r.validate(ctx, app)
 	if err != nil {
 		setCondition(app, argov1.ApplicationConditionInvalidSpecError, err.Error(), r.now())
 		app.Status.Sync.Status = argov1.SyncStatusCodeUnknown
@@ -293,11 +302,12 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		return r.ResyncPeriod, err
 	}
 	clearCondition(app, argov1.ApplicationConditionInvalidSpecError)
-	eng, err := engine.New(r.Client, r.owner(app))
-	if err != nil {
-		return 0, err
+	if err := t.dest.check(ctx); err != nil {
+		r.event(app, corev1.EventTypeWarning, "ClusterConnectionFailed", err.Error())
+		r.failOperation(app, r.comparisonFailed(app, err))
+		return min(r.ResyncPeriod, time.Minute), err
 	}
-	m, cmp, err := r.refresh(ctx, app, eng, fetchOptions{refresh: hasRefresh, hard: refresh == "hard"})
+	m, cmp, err := r.refresh(ctx, app, t, fetchOptions{refresh: hasRefresh, hard: refresh == "hard"})
 	if hasRefresh {
 		now := metav1.NewTime(r.now())
 		app.Status.ReconciledAt = &now
@@ -306,7 +316,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		r.failOperation(app, err)
 		return min(r.requeueAfter(app), time.Minute), err
 	}
-	d := r.nextOperation(app, cmp, proj)
+	d := r.nextOperation(app, cmp, t)
 	if d.why != "" {
 		setCondition(app, argov1.ApplicationConditionSyncError, d.why, r.now())
 	} else {
@@ -319,21 +329,21 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		return r.requeueAfter(app), nil
 	}
 	app.Operation = nil
-	r.sync(ctx, app, eng, m, cmp, proj, d, checkpoint)
+	r.sync(ctx, app, t, m, cmp, d, checkpoint)
 	rememberApplied(app)
-	_, _, _ = r.refresh(ctx, app, eng, fetchOptions{})
+	_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
 	return r.requeueAfter(app), nil
 }
 
 // refresh renders the app's sources and compares them with the cluster,
 // writing status.sync, health, resources, summary and conditions.
-func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *engine.Engine, fo fetchOptions) (*manifests, *comparison, error) {
+func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, t *target, fo fetchOptions) (*manifests, *comparison, error) {
 	now := metav1.NewTime(r.now())
 	m, err := r.render(ctx, app, fo)
 	if err != nil {
 		return nil, nil, r.comparisonFailed(app, fmt.Errorf("failed to generate manifests: %w", err))
 	}
-	cmp, err := r.compare(ctx, app, eng, m)
+	cmp, err := r.compare(ctx, app, t, m)
 	if err != nil {
 		return nil, nil, r.comparisonFailed(app, err)
 	}
@@ -342,7 +352,9 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, eng *
 	} else {
 		clearCondition(app, argov1.ApplicationConditionComparisonError)
 	}
-	r.watch(ctx, cmp)
+	if t.dest.local() {
+		r.watch(ctx, cmp)
+	}
 	st := &app.Status
 	changed := st.Sync.Status != cmp.syncStatus() || st.Sync.Revision != m.revision()
 	st.Sync = argov1.SyncStatus{Status: cmp.syncStatus(), Revision: m.revision(),

@@ -28,6 +28,7 @@ type syncRun struct {
 	eng      *engine.Engine
 	cmp      *comparison
 	proj     *project.Project // nil permits everything
+	dest     *destination
 	opts     diff.SyncOptions
 	prune    bool
 	dryRun   bool
@@ -50,7 +51,8 @@ var phaseOrder = map[argov1.SyncPhase]int{argov1.SyncPhasePreSync: 0, argov1.Syn
 
 // sync runs op against app: it re-renders when op asks for another
 // revision or source, then runs the attempt and records the outcome.
-func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, proj *project.Project, d decision, checkpoint func() error) {
+func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *target, m *manifests, cmp *comparison, d decision, checkpoint func() error) {
+	eng, proj := t.eng, t.proj
 	op := d.op
 	st := app.Status.OperationState
 	if !d.resume || st == nil {
@@ -63,7 +65,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 		r.failAttempt(app, st, argov1.OperationError, "operation has no sync: only sync operations are supported")
 		return
 	}
-	if why := r.windowBlocks(proj, app, !op.InitiatedBy.Automated); why != "" {
+	if why := r.windowBlocks(t, app, !op.InitiatedBy.Automated); why != "" {
 		r.failAttempt(app, st, argov1.OperationError, "Sync operation blocked by sync window: "+why)
 		return
 	}
@@ -78,7 +80,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.SyncTimeout)
 	defer cancel()
-	m, cmp, err := r.syncTarget(ctx, app, eng, m, cmp, op.Sync)
+	m, cmp, err := r.syncTarget(ctx, app, t, m, cmp, op.Sync)
 	if err != nil {
 		r.failAttempt(app, st, argov1.OperationError, err.Error())
 		return
@@ -88,7 +90,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 		list = append(append([]string{}, list...), app.Spec.SyncPolicy.SyncOptions...)
 	}
 	opts := diff.NewSyncOptions(list)
-	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
+	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
 	run.only = selection(op.Sync.Resources)
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
@@ -109,7 +111,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, eng *eng
 
 // syncTarget renders the revision (or source, for a rollback) that the
 // operation names when it differs from what was compared.
-func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, eng *engine.Engine, m *manifests, cmp *comparison, op *argov1.SyncOperation) (*manifests, *comparison, error) {
+func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, t *target, m *manifests, cmp *comparison, op *argov1.SyncOperation) (*manifests, *comparison, error) {
 	revs := op.Revisions
 	if len(revs) == 0 && op.Revision != "" {
 		revs = []string{op.Revision}
@@ -142,7 +144,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, en
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to generate manifests for revision %s: %w", strings.Join(revs, ", "), err)
 	}
-	cmp2, err := r.compare(ctx, app, eng, m2)
+	cmp2, err := r.compare(ctx, app, t, m2)
 	if err != nil {
 		return nil, nil, err
 	}

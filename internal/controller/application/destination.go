@@ -1,0 +1,179 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/cluster"
+)
+
+// destination is the cluster an app deploys to: the one Tether runs in,
+// or one registered by an Argo CD cluster Secret.
+type destination struct {
+	name    string           // in-cluster, or the registered name
+	server  string           // its API server URL
+	reader  client.Reader    // reads around any cache
+	client  client.Client    // writes
+	cluster *cluster.Cluster // nil for the local cluster
+}
+
+// clusterCheckTimeout bounds the connection check of a registered cluster.
+const clusterCheckTimeout = 10 * time.Second
+
+// local reports whether the destination is the cluster Tether runs in.
+func (d *destination) local() bool { return d.cluster == nil }
+
+// destination resolves the app's spec.destination. An unknown cluster is an
+// error naming it (an InvalidSpecError); credentials never appear in it.
+func (r *Reconciler) destination(ctx context.Context, app *argov1.Application) (*destination, error) {
+	d := app.Spec.Destination
+	if d.Server == argov1.KubernetesInternalAPIServerAddr || d.Name == argov1.InClusterName {
+		return &destination{name: argov1.InClusterName, server: argov1.KubernetesInternalAPIServerAddr, reader: r.APIReader, client: r.Client}, nil
+	}
+	cl, err := cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
+	if err != nil {
+		return nil, fmt.Errorf("spec.destination: %w", err)
+	}
+	if len(cl.Namespaces) > 0 && !slices.Contains(cl.Namespaces, d.Namespace) {
+		return nil, fmt.Errorf("spec.destination: namespace %s is not managed on cluster %s (its Secret lists %v)", d.Namespace, cl.Name, cl.Namespaces)
+	}
+	c, err := r.clusters.For(cl.ID, cl.Config, r.Client.Scheme())
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cl.Name, err)
+	}
+	return &destination{name: cl.Name, server: cl.Server, reader: c, client: c, cluster: cl}, nil
+}
+
+// resolvedDestination is spec.destination with both name and server
+// filled in from the registry, as Argo CD checks it against projects.
+func (d *destination) resolve(dest argov1.ApplicationDestination) argov1.ApplicationDestination {
+	dest.Name, dest.Server = d.name, d.server
+	return dest
+}
+
+// deleteAndWait deletes obj if it exists and waits until it is gone.
+func (d *destination) deleteAndWait(ctx context.Context, obj *unstructured.Unstructured) error {
+	live, err := d.getLive(ctx, obj)
+	if err != nil || live == nil {
+		return err
+	}
+	if err := d.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
+		l, err := d.getLive(ctx, obj)
+		return l == nil, err
+	})
+}
+
+// getLive reads obj from the API server; nil when it does not exist.
+func (d *destination) getLive(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	err := d.reader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", subjectOf(obj), err)
+	}
+	return live, nil
+}
+
+// defaultNamespace puts a namespaced object without a namespace into ns.
+func (d *destination) defaultNamespace(obj *unstructured.Unstructured, ns string) error {
+	gvk := obj.GroupVersionKind()
+	m, err := d.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		obj.SetNamespace("")
+		return nil
+	}
+	if obj.GetNamespace() == "" {
+		if ns == "" {
+			return fmt.Errorf("namespaced object without metadata.namespace, and the app has no destination namespace")
+		}
+		obj.SetNamespace(ns)
+	}
+	return nil
+}
+
+// watchClusters wakes the apps on registered clusters when a cluster
+// Secret is added, changed or removed, so the change is used at once. The
+// watch is metadata-only and limited to the control-plane namespace and
+// the cluster label: no Secret data is held in memory.
+func (r *Reconciler) watchClusters(mgr ctrl.Manager, c controller.Controller) error {
+	sel := labels.SelectorFromSet(labels.Set{argov1.LabelKeySecretType: argov1.SecretTypeCluster})
+	sc, err := cache.New(mgr.GetConfig(), cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultNamespaces: map[string]cache.Config{r.ControlPlaneNamespace: {}}, DefaultLabelSelector: sel})
+	if err != nil {
+		return fmt.Errorf("cluster secret cache: %w", err)
+	}
+	if err := mgr.Add(sc); err != nil {
+		return err
+	}
+	secret := &metav1.PartialObjectMetadata{}
+	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return c.Watch(source.Kind[client.Object](sc, secret, handler.EnqueueRequestsFromMapFunc(r.remoteApps)))
+}
+
+// remoteApps are the apps whose destination is not the local cluster.
+func (r *Reconciler) remoteApps(ctx context.Context, _ client.Object) []reconcile.Request {
+	var apps argov1.ApplicationList
+	if err := r.Client.List(ctx, &apps); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, a := range apps.Items {
+		d := a.Spec.Destination
+		if d.Server != argov1.KubernetesInternalAPIServerAddr && d.Name != argov1.InClusterName {
+			out = append(out, reconcile.Request{NamespacedName: keyOf(&a)})
+		}
+	}
+	return out
+}
+
+// check asks a registered cluster for its version, so that a bad
+// credential or an unreachable server is reported as such, naming the
+// cluster (never the credential), before anything else is tried.
+func (d *destination) check(ctx context.Context) error {
+	if d.local() {
+		return nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(d.cluster.Config)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
+		defer cancel()
+		err = dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	}
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("cluster %s (%s): authentication failed (401 Unauthorized): check the credentials in its Secret %s", d.name, d.server, d.cluster.Secret)
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("cluster %s (%s): access denied (403 Forbidden) to the credentials in its Secret %s", d.name, d.server, d.cluster.Secret)
+	}
+	return fmt.Errorf("cluster %s (%s): unreachable: %v", d.name, d.server, err)
+}

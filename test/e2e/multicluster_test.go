@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/testenv"
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// TestMultiClusterSeed04 runs the seed's 04 example with its cluster
+// Secret rewritten only in server, token and CA to a second real control
+// plane: the app's objects appear there and not in the local cluster; a
+// wrong token gives a clear connection error in the app's status, never
+// the token itself.
+func TestMultiClusterSeed04(t *testing.T) {
+	c := kubeClient(t)
+	token := "tether-remote-" + randomText(24)
+	remote, err := testenv.Start(testenv.Options{Users: []testenv.User{{Name: "argocd-manager", Token: token, Groups: []string{"system:masters"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(remote.Stop)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "multi-cluster-app")
+	head := repo.Commit(t, "master", map[string]string{"k8s/base/cm.yaml": configMap("multi-cluster-config", "")}, "app")
+	tether := startTether(t, "--url-rewrite", "https://github.com/example/multi-cluster-app.git="+repo.URL,
+		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	var secret *unstructured.Unstructured
+	for _, o := range seedObjects(t, filepath.Join(seedDir, "04-argo-multi-cluster.yaml")) {
+		if o.GetKind() == "Secret" {
+			secret = o
+			continue
+		}
+		checkAppliedAsWritten(t, newApplier(t), o)
+	}
+	t.Cleanup(func() { deleteApp(t, c, "argocd", "multi-cluster-app") })
+	writeCluster := func(t *testing.T, bearer string) {
+		t.Helper()
+		s := secret.DeepCopy()
+		cfg := map[string]any{}
+		config, _, _ := unstructured.NestedString(s.Object, "stringData", "config")
+		if err := json.Unmarshal([]byte(config), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg["bearerToken"] = bearer
+		cfg["tlsClientConfig"].(map[string]any)["caData"] = base64.StdEncoding.EncodeToString(remote.Config.CAData)
+		data, _ := json.Marshal(cfg)
+		_ = unstructured.SetNestedField(s.Object, string(data), "stringData", "config")
+		_ = unstructured.SetNestedField(s.Object, remote.Config.Host, "stringData", "server")
+		applyObjects(t, s)
+	}
+
+	t.Run("the app's objects appear in the second cluster, not the first", func(t *testing.T) {
+		writeCluster(t, token)
+		waitApp(t, c, "argocd", "multi-cluster-app", head, "Synced", "Healthy", 60*time.Second)
+		rc := kubernetes.NewForConfigOrDie(remote.Config)
+		if _, err := rc.CoreV1().ConfigMaps("default").Get(context.Background(), "multi-cluster-config", metav1.GetOptions{}); err != nil {
+			t.Errorf("not in the second cluster: %v", err)
+		}
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "multi-cluster-config"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+			t.Errorf("in the local cluster too: %v", err)
+		}
+	})
+
+	t.Run("a wrong token is a clear connection error, never the token", func(t *testing.T) {
+		wrong := "wrong-" + randomText(24)
+		writeCluster(t, wrong)
+		var app argov1.Application
+		eventually(t, 30*time.Second, "connection error", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "multi-cluster-app"}, &app); err != nil {
+				return err
+			}
+			if !hasCondition(&app, argov1.ApplicationConditionComparisonError, "authentication failed (401 Unauthorized)") {
+				return fmt.Errorf("conditions %+v", app.Status.Conditions)
+			}
+			return nil
+		})
+		status, _ := json.Marshal(app.Status)
+		var events corev1.EventList
+		if err := c.List(context.Background(), &events, client.InNamespace("argocd")); err != nil {
+			t.Fatal(err)
+		}
+		eventText, _ := json.Marshal(events.Items)
+		for _, s := range []string{wrong, token} {
+			for where, text := range map[string]string{"status": string(status), "events": string(eventText), "logs": tether.Logs.String()} {
+				if strings.Contains(text, s) {
+					t.Errorf("a token appears in %s", where)
+				}
+			}
+		}
+	})
+}
+
+// applyObjects server-side applies objects as the test's admin.
+func applyObjects(t *testing.T, objs ...*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range objs {
+		if _, err := newApplier(t).Apply(context.Background(), o); err != nil {
+			t.Fatalf("apply %s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+}
