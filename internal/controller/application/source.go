@@ -52,7 +52,11 @@ type fetchOptions struct {
 func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
 	out := &manifests{}
 	for i, src := range sourcesOf(&app.Spec) {
-		rev, typ, objs, err := r.renderSource(ctx, src, opts)
+		auth, err := r.repoAuth(ctx, app, src.RepoURL)
+		if err != nil {
+			return nil, err
+		}
+		rev, typ, objs, err := r.renderSource(ctx, src, auth, opts)
 		if err != nil {
 			if len(sourcesOf(&app.Spec)) > 1 {
 				return nil, fmt.Errorf("source %d (%s): %w", i+1, src.RepoURL, err)
@@ -84,12 +88,12 @@ func refOf(targetRevision string) git.Ref {
 	}
 }
 
-func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, refresh bool) (git.Ref, git.Resolved, error) {
+func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, auth *git.Auth, refresh bool) (git.Ref, git.Resolved, error) {
 	ref := refOf(src.TargetRevision)
-	res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, refresh)
+	res, err := r.Fetcher.Resolve(ctx, src.RepoURL, ref, auth, refresh)
 	if errors.Is(err, git.ErrRefNotFound) && ref.Branch != "" {
 		ref = git.Ref{Tag: ref.Branch}
-		res, err = r.Fetcher.Resolve(ctx, src.RepoURL, ref, nil, refresh)
+		res, err = r.Fetcher.Resolve(ctx, src.RepoURL, ref, auth, refresh)
 	}
 	return ref, res, err
 }
@@ -97,21 +101,21 @@ func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, 
 // renderSource renders one source at the revision it resolves to. A source
 // with a ref and no path only lends its files to other sources (Argo CD's
 // multi-source "ref" sources) and renders nothing itself.
-func (r *Reconciler) renderSource(ctx context.Context, src argov1.ApplicationSource, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
+func (r *Reconciler) renderSource(ctx context.Context, src argov1.ApplicationSource, auth *git.Auth, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
 	if src.Chart != "" || src.Helm != nil {
 		return "", "", nil, errors.New("Helm sources are not supported yet")
 	}
 	if src.Plugin != nil {
 		return "", "", nil, errors.New("config management plugins are not supported")
 	}
-	ref, res, err := r.resolve(ctx, src, opts.refresh)
+	ref, res, err := r.resolve(ctx, src, auth, opts.refresh)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("resolve revision %q of %s: %w", src.TargetRevision, src.RepoURL, err)
 	}
 	if src.Ref != "" && src.Path == "" {
 		return res.Commit, "", nil, nil
 	}
-	dir, release, err := r.Fetcher.Checkout(ctx, src.RepoURL, ref, res, nil)
+	dir, release, err := r.Fetcher.Checkout(ctx, src.RepoURL, ref, res, auth)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("check out %s: %w", res.Commit, err)
 	}

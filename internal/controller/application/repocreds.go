@@ -1,0 +1,115 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/source/git"
+)
+
+// Argo CD's ConfigMaps of SSH known hosts and TLS certificates, in the
+// control-plane namespace.
+const (
+	knownHostsConfigMap = "argocd-ssh-known-hosts-cm"
+	knownHostsKey       = "ssh_known_hosts"
+	tlsCertsConfigMap   = "argocd-tls-certs-cm"
+)
+
+// repoAuth finds the credentials for repoURL as Argo CD does: a Secret
+// labelled argocd.argoproj.io/secret-type=repository whose url is the
+// repository's, else the repo-creds template with the longest url prefix.
+// A Secret scoped to another project (key project) is not used. Nil means
+// anonymous access.
+func (r *Reconciler) repoAuth(ctx context.Context, app *argov1.Application, repoURL string) (*git.Auth, error) {
+	secret, err := r.repoSecret(ctx, app.Spec.Project, repoURL)
+	if err != nil || secret == nil {
+		return nil, err
+	}
+	d := secret.Data
+	data := map[string][]byte{git.KeyUsername: d["username"], git.KeyPassword: d["password"], git.KeyBearerToken: d["bearerToken"],
+		git.KeyIdentity: d["sshPrivateKey"], git.KeyTLSCert: d["tlsClientCertData"], git.KeyTLSKey: d["tlsClientCertKey"]}
+	if err := r.trustFor(ctx, repoURL, data); err != nil {
+		return nil, err
+	}
+	for k, v := range data {
+		if len(v) == 0 {
+			delete(data, k)
+		}
+	}
+	auth, err := git.AuthFromSecret(data)
+	if err != nil {
+		return nil, fmt.Errorf("repository secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	return auth, nil
+}
+
+func (r *Reconciler) repoSecret(ctx context.Context, projectName, repoURL string) (*corev1.Secret, error) {
+	want := normalizeRepoURL(repoURL)
+	var best *corev1.Secret
+	for _, typ := range []string{argov1.SecretTypeRepository, argov1.SecretTypeRepoCreds} {
+		var list corev1.SecretList
+		if err := r.APIReader.List(ctx, &list, client.InNamespace(r.ControlPlaneNamespace),
+			client.MatchingLabels{argov1.LabelKeySecretType: typ}); err != nil {
+			return nil, fmt.Errorf("list %s secrets: %w", typ, err)
+		}
+		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+		for i := range list.Items {
+			s := &list.Items[i]
+			if p := string(s.Data["project"]); p != "" && p != projectName {
+				continue
+			}
+			u := normalizeRepoURL(string(s.Data["url"]))
+			switch {
+			case typ == argov1.SecretTypeRepository && u == want:
+				return s, nil
+			case typ == argov1.SecretTypeRepoCreds && u != "" && strings.HasPrefix(want, u) &&
+				(best == nil || len(u) > len(normalizeRepoURL(string(best.Data["url"])))):
+				best = s
+			}
+		}
+	}
+	return best, nil
+}
+
+// trustFor adds Argo CD's known hosts (SSH) or the host's CA certificates
+// (HTTPS) from their ConfigMaps.
+func (r *Reconciler) trustFor(ctx context.Context, repoURL string, data map[string][]byte) error {
+	name, key := tlsCertsConfigMap, ""
+	if u, err := url.Parse(repoURL); err == nil && u.Scheme == "https" {
+		key = u.Hostname()
+	} else {
+		name, key = knownHostsConfigMap, knownHostsKey
+	}
+	var cm corev1.ConfigMap
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: r.ControlPlaneNamespace, Name: name}, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	if v := cm.Data[key]; v != "" {
+		if name == knownHostsConfigMap {
+			data[git.KeyKnownHosts] = []byte(v)
+		} else {
+			data[git.KeyCACert] = []byte(v)
+		}
+	}
+	return nil
+}
+
+// normalizeRepoURL is Argo CD's comparison form of a repository URL:
+// lower case, without a trailing slash or ".git".
+func normalizeRepoURL(u string) string {
+	u = strings.ToLower(strings.TrimSpace(u))
+	u = strings.TrimSuffix(u, "/")
+	return strings.TrimSuffix(u, ".git")
+}
