@@ -95,6 +95,11 @@ func TestApplicationGuestbookSeed01(t *testing.T) {
 		if len(app.Status.History) != 1 || app.Status.History[0].Revision != head {
 			t.Errorf("history %+v", app.Status.History)
 		}
+		var def argov1.AppProject
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "argocd", Name: "default"}, &def); err != nil ||
+			len(def.Spec.SourceRepos) != 1 || def.Spec.SourceRepos[0] != "*" {
+			t.Errorf("the default AppProject does not exist out of the box, permitting everything: %+v (err %v)", def.Spec, err)
+		}
 		if app.Status.SourceType != argov1.ApplicationSourceTypeDirectory || app.Status.ReconciledAt == nil {
 			t.Errorf("sourceType %q, reconciledAt %v", app.Status.SourceType, app.Status.ReconciledAt)
 		}

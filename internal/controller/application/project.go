@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/engine"
@@ -136,3 +137,27 @@ func (r *Reconciler) windowBlocks(t *target, app *argov1.Application, manual boo
 	}
 	return reason
 }
+
+// defaultProject creates the AppProject named default in the control-plane
+// namespace when it is missing, permitting everything, as Argo CD does at
+// start; users may then restrict it. A missing namespace is not an error:
+// nothing is created then and the built-in default applies.
+type defaultProject struct {
+	client    client.Client
+	namespace string
+}
+
+// Start creates the project once and returns.
+func (d defaultProject) Start(ctx context.Context) error {
+	p := &argov1.AppProject{}
+	p.Namespace, p.Name = d.namespace, argov1.DefaultAppProjectName
+	p.Spec = project.Default().Spec
+	err := d.client.Create(ctx, p)
+	if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsNotFound(err) {
+		log.FromContext(ctx).Info("cannot create the default AppProject", "error", err.Error())
+	}
+	return nil
+}
+
+// NeedLeaderElection makes only the leader create it.
+func (defaultProject) NeedLeaderElection() bool { return true }

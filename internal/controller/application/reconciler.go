@@ -128,6 +128,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	if err := mgr.Add(defaultProject{client: mgr.GetClient(), namespace: r.ControlPlaneNamespace}); err != nil {
+		return err
+	}
 	if err := r.watchClusters(mgr, c); err != nil {
 		return err
 	}
