@@ -39,8 +39,10 @@ func TestMultiClusterSeed04(t *testing.T) {
 	srv := gitserver.New(t, gitserver.Options{})
 	repo := srv.CreateRepo(t, "multi-cluster-app")
 	head := repo.Commit(t, "master", map[string]string{"k8s/base/cm.yaml": configMap("multi-cluster-config", "")}, "app")
+	// A long resync period: drift on the second cluster must be seen
+	// through its watches, not by polling.
 	tether := startTether(t, "--url-rewrite", "https://github.com/example/multi-cluster-app.git="+repo.URL,
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+		"--git-resolve-ttl", "1s", "--app-resync-period", "1h")
 	var secret *unstructured.Unstructured
 	for _, o := range seedObjects(t, filepath.Join(seedDir, "04-argo-multi-cluster.yaml")) {
 		if o.GetKind() == "Secret" {
@@ -76,6 +78,26 @@ func TestMultiClusterSeed04(t *testing.T) {
 		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "multi-cluster-config"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
 			t.Errorf("in the local cluster too: %v", err)
 		}
+	})
+
+	t.Run("drift on the second cluster is put back within 5 seconds", func(t *testing.T) {
+		rc := kubernetes.NewForConfigOrDie(remote.Config)
+		ctx := context.Background()
+		cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["a"] = "drifted"
+		if _, err := rc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "remote ConfigMap put back", func(ctx context.Context) error {
+			cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
+			if err != nil || cm.Data["a"] != "b" {
+				return fmt.Errorf("data %v (err %v)", cm.Data, err)
+			}
+			return nil
+		})
 	})
 
 	t.Run("a wrong token is a clear connection error, never the token", func(t *testing.T) {

@@ -93,6 +93,9 @@ type Reconciler struct {
 
 	watcher  *drift.Watcher
 	clusters cluster.Clients
+	mgr      ctrl.Manager
+	ctrl     controller.Controller
+	remote   map[string]*drift.Watcher // per registered cluster (Secret version)
 	mu       sync.Mutex
 	heals    map[types.NamespacedName]healRecord // self-heals in a row per app
 }
@@ -134,6 +137,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.watchClusters(mgr, c); err != nil {
 		return err
 	}
+	r.mgr, r.ctrl, r.remote = mgr, c, map[string]*drift.Watcher{}
 	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
 	return err
 }
@@ -355,9 +359,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, t *ta
 	} else {
 		clearCondition(app, argov1.ApplicationConditionComparisonError)
 	}
-	if t.dest.local() {
-		r.watch(ctx, cmp)
-	}
+	r.watch(ctx, t.dest, cmp)
 	st := &app.Status
 	changed := st.Sync.Status != cmp.syncStatus() || st.Sync.Revision != m.revision()
 	st.Sync = argov1.SyncStatus{Status: cmp.syncStatus(), Revision: m.revision(),
@@ -457,14 +459,41 @@ func (r *Reconciler) applyOptions(app *argov1.Application) engine.ApplyOptions {
 	return o
 }
 
-// watch makes sure the kinds of the app's objects are watched, so drift and
-// health changes wake the app within seconds.
-func (r *Reconciler) watch(ctx context.Context, cmp *comparison) {
+// watch makes sure the kinds of the app's objects are watched on its
+// cluster, so drift and health changes wake the app within seconds. A
+// registered cluster gets its own watches (a live cache) the first time
+// one of its apps is compared.
+func (r *Reconciler) watch(ctx context.Context, dest *destination, cmp *comparison) {
+	w, err := r.watcherFor(dest)
+	if err != nil {
+		log.FromContext(ctx).Info("cannot watch for drift", "cluster", dest.name, "error", err.Error())
+		return
+	}
 	for _, res := range cmp.resources {
-		if err := r.watcher.Ensure(res.Desired.GroupVersionKind()); err != nil {
+		if err := w.Ensure(res.Desired.GroupVersionKind()); err != nil {
 			log.FromContext(ctx).Info("cannot watch for drift", "kind", res.Desired.GroupVersionKind().String(), "error", err.Error())
 		}
 	}
+}
+
+// watcherFor returns the drift watcher of dest's cluster, starting one for
+// a registered cluster the first time (per version of its Secret).
+func (r *Reconciler) watcherFor(dest *destination) (*drift.Watcher, error) {
+	if dest.local() {
+		return r.watcher, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.remote[dest.cluster.ID]; ok {
+		return w, nil
+	}
+	w, err := drift.New(r.mgr, r.ctrl, drift.Options{Owner: r.ownerOf, StatusChanges: true,
+		Config: dest.cluster.Config, Mapper: dest.client.RESTMapper()})
+	if err != nil {
+		return nil, err
+	}
+	r.remote[dest.cluster.ID] = w
+	return w, nil
 }
 
 func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {

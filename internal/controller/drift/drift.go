@@ -6,10 +6,12 @@ import (
 	"maps"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	wq "k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -32,6 +34,10 @@ type Options struct {
 	// the object's desired state changed (generation, labels, annotations)
 	// or it was deleted, false when only its status moved.
 	OnEvent func(owner types.NamespacedName, spec bool)
+	// Config and Mapper, when set, watch another cluster than the
+	// manager's (a remote destination).
+	Config *rest.Config
+	Mapper meta.RESTMapper
 	// StatusChanges also wakes owners when only an object's status (its
 	// resource version, same generation) changed: Argo CD Applications
 	// follow their objects' health.
@@ -51,11 +57,15 @@ type Watcher struct {
 
 // New makes a Watcher with its own cache, run by mgr, that enqueues into c.
 func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, error) {
-	co := cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()}
+	cfg, mapper := mgr.GetConfig(), mgr.GetRESTMapper()
+	if opts.Config != nil {
+		cfg, mapper = opts.Config, opts.Mapper
+	}
+	co := cache.Options{Scheme: mgr.GetScheme(), Mapper: mapper}
 	if opts.Selector != nil {
 		co.DefaultLabelSelector = opts.Selector
 	}
-	cc, err := cache.New(mgr.GetConfig(), co)
+	cc, err := cache.New(cfg, co)
 	if err != nil {
 		return nil, fmt.Errorf("drift cache: %w", err)
 	}
