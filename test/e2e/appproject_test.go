@@ -55,7 +55,7 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 		checkAppliedAsWritten(t, newApplier(t), o)
 	}
 	const prodRepo = "https://github.com/example/production-apps.git"
-	apps := []string{"prod-ok", "prod-other-repo", "prod-other-ns", "prod-clusterrole", "prod-quota", "windowed"}
+	apps := []string{"prod-ok", "prod-other-repo", "prod-other-ns", "prod-clusterrole", "prod-quota", "windowed", "orphans"}
 	t.Cleanup(func() {
 		for _, a := range apps {
 			deleteApp(t, c, "argocd", a)
@@ -131,6 +131,24 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 			absent(t, "production", tc.never, &corev1.ConfigMap{})
 		})
 	}
+
+	t.Run("orphaned objects in the destination namespace are warned about", func(t *testing.T) {
+		applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: orphans, namespace: argocd}
+spec:
+  sourceRepos: ["*"]
+  destinations: [{server: "*", namespace: "*"}]
+  clusterResourceWhitelist: [{group: "*", kind: "*"}]
+  orphanedResources:
+    warn: true
+    ignore: [{kind: ConfigMap, name: "ignored-*"}]
+`)
+		applyYAML(t, strings.Replace(productionApp("orphans", prodRepo, "ok", "orphans"), "project: production", "project: orphans", 1))
+		waitApp(t, c, "argocd", "orphans", "", "Synced", "Healthy", 60*time.Second)
+		applyYAML(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: orphans}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored-x, namespace: orphans}\n")
+		condition(t, "orphans", argov1.ApplicationConditionOrphanedResourceWarning, "Application has 1 orphaned resources")
+	})
 
 	t.Run("a deny sync window holds automated sync back with the reason", func(t *testing.T) {
 		applyYAML(t, `apiVersion: argoproj.io/v1alpha1

@@ -389,6 +389,7 @@ func (r *Reconciler) refresh(ctx context.Context, app *argov1.Application, t *ta
 	}
 	st.ControllerNamespace = r.ControlPlaneNamespace
 	r.sharedWarning(app, cmp)
+	r.orphanWarning(ctx, app, t, cmp)
 	if changed || st.ReconciledAt == nil {
 		st.ReconciledAt = &now
 	}

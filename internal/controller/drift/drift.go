@@ -128,3 +128,20 @@ func changed(o, n client.Object, statusToo bool) (spec, ok bool) {
 	}
 	return false, false
 }
+
+// List returns the watched objects of kind gvk in namespace (metadata
+// only), from the cache: nothing when the kind is not watched yet.
+func (w *Watcher) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string) ([]metav1.PartialObjectMetadata, error) {
+	w.mu.Lock()
+	watched := w.watched[gvk]
+	w.mu.Unlock()
+	if !watched {
+		return nil, nil
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := w.cache.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("list %s in %s: %w", gvk.Kind, namespace, err)
+	}
+	return list.Items, nil
+}
