@@ -113,7 +113,7 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 		{"prod-clusterrole", "clusterrole", "ClusterRole", "prod-never-1"},
 		{"prod-quota", "quota", "ResourceQuota", "prod-never-2"},
 	} {
-		t.Run("a "+tc.kind+" fails the sync naming it; nothing is applied", func(t *testing.T) {
+		t.Run("a "+tc.kind+" fails the sync naming it; nothing is applied (CVE-2022-24768)", func(t *testing.T) {
 			applyYAML(t, productionApp(tc.app, prodRepo, tc.path, "production"))
 			var app argov1.Application
 			eventually(t, 30*time.Second, tc.app+" sync failed", func(ctx context.Context) error {

@@ -170,3 +170,17 @@ func TestRememberApplied(t *testing.T) {
 		t.Errorf("resources %v: want the applied object added once, no hooks, no failures", names)
 	}
 }
+
+// TestServedNamespaces_CVE_2024_31990: Applications outside the control
+// plane's namespace are only reconciled in namespaces the operator lists;
+// anyone who may create an Application elsewhere gets nothing.
+func TestServedNamespaces_CVE_2024_31990(t *testing.T) {
+	r := &Reconciler{ControlPlaneNamespace: "argocd", AppNamespaces: []string{"team-*"}}
+	for ns, want := range map[string]bool{"argocd": true, "team-a": true, "default": false, "kube-system": false} {
+		app := &argov1.Application{}
+		app.Namespace = ns
+		if got := r.served(app); got != want {
+			t.Errorf("app in %s served = %v, want %v", ns, got, want)
+		}
+	}
+}
