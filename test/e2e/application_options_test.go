@@ -231,16 +231,7 @@ func TestApplicationOptions(t *testing.T) {
 
 	t.Run("an invalid object fails the comparison naming the file; nothing is applied", func(t *testing.T) {
 		applyYAML(t, appYAML("broken", "broken", "broken", automatedSync))
-		var app argov1.Application
-		eventually(t, 30*time.Second, "ComparisonError", func(ctx context.Context) error {
-			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "broken"}, &app); err != nil {
-				return err
-			}
-			if !hasCondition(&app, argov1.ApplicationConditionComparisonError, "broken/bad.yaml") {
-				return fmt.Errorf("conditions %+v", app.Status.Conditions)
-			}
-			return nil
-		})
+		app := waitCondition(t, c, "broken", argov1.ApplicationConditionComparisonError, "broken/bad.yaml")
 		if app.Status.Sync.Status != argov1.SyncStatusCodeOutOfSync {
 			t.Errorf("sync status %s, want OutOfSync", app.Status.Sync.Status)
 		}
@@ -308,16 +299,7 @@ spec:
 		applyYAML(t, strings.Replace(appYAML("elsewhere", "fin", "fin", automatedSync), "https://kubernetes.default.svc", "https://nowhere.example.com", 1))
 		applyYAML(t, strings.Replace(appYAML("no-project", "fin", "fin", automatedSync), "project: default", "project: nope", 1))
 		for app, want := range map[string]string{"elsewhere": "https://nowhere.example.com", "no-project": "Application referencing project nope which does not exist"} {
-			eventually(t, 30*time.Second, app+" InvalidSpecError", func(ctx context.Context) error {
-				var a argov1.Application
-				if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: app}, &a); err != nil {
-					return err
-				}
-				if !hasCondition(&a, argov1.ApplicationConditionInvalidSpecError, want) {
-					return fmt.Errorf("conditions %+v", a.Status.Conditions)
-				}
-				return nil
-			})
+			waitCondition(t, c, app, argov1.ApplicationConditionInvalidSpecError, want)
 		}
 	})
 

@@ -233,3 +233,20 @@ func deleteApp(t *testing.T, c client.Client, ns, name string) {
 		return fmt.Errorf("still there: finalizers %v (err %v)", app.Finalizers, err)
 	})
 }
+
+// waitCondition waits until Application argocd/name has a condition of
+// type typ whose message contains part, and returns the app.
+func waitCondition(t *testing.T, c client.Client, name string, typ argov1.ApplicationConditionType, part string) *argov1.Application {
+	t.Helper()
+	var app argov1.Application
+	eventually(t, 30*time.Second, name+" "+string(typ), func(ctx context.Context) error {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: name}, &app); err != nil {
+			return err
+		}
+		if !hasCondition(&app, typ, part) {
+			return fmt.Errorf("conditions %+v; operation %s", app.Status.Conditions, operationSummary(app.Status.OperationState))
+		}
+		return nil
+	})
+	return &app
+}

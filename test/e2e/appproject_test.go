@@ -61,20 +61,6 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 			deleteApp(t, c, "argocd", a)
 		}
 	})
-	condition := func(t *testing.T, name string, typ argov1.ApplicationConditionType, part string) *argov1.Application {
-		t.Helper()
-		var app argov1.Application
-		eventually(t, 30*time.Second, name+" "+string(typ), func(ctx context.Context) error {
-			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: name}, &app); err != nil {
-				return err
-			}
-			if !hasCondition(&app, typ, part) {
-				return fmt.Errorf("conditions %+v; operation %s", app.Status.Conditions, operationSummary(app.Status.OperationState))
-			}
-			return nil
-		})
-		return &app
-	}
 	absent := func(t *testing.T, ns, name string, obj interface{ GetName() string }) {
 		t.Helper()
 		var err error
@@ -99,13 +85,13 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 
 	t.Run("another repo is refused", func(t *testing.T) {
 		applyYAML(t, productionApp("prod-other-repo", "https://github.com/example/other-apps.git", "ok", "production"))
-		condition(t, "prod-other-repo", argov1.ApplicationConditionInvalidSpecError,
+		waitCondition(t, c, "prod-other-repo", argov1.ApplicationConditionInvalidSpecError,
 			"application repo https://github.com/example/other-apps.git is not permitted in project 'production'")
 	})
 
 	t.Run("another namespace is refused", func(t *testing.T) {
 		applyYAML(t, productionApp("prod-other-ns", prodRepo, "ok", "default"))
-		condition(t, "prod-other-ns", argov1.ApplicationConditionInvalidSpecError, "do not match any of the allowed destinations in project 'production'")
+		waitCondition(t, c, "prod-other-ns", argov1.ApplicationConditionInvalidSpecError, "do not match any of the allowed destinations in project 'production'")
 		absent(t, "default", "prod-settings", &corev1.ConfigMap{})
 	})
 
@@ -147,7 +133,7 @@ spec:
 		applyYAML(t, strings.Replace(productionApp("orphans", prodRepo, "ok", "orphans"), "project: production", "project: orphans", 1))
 		waitApp(t, c, "argocd", "orphans", "", "Synced", "Healthy", 60*time.Second)
 		applyYAML(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: orphans}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored-x, namespace: orphans}\n")
-		condition(t, "orphans", argov1.ApplicationConditionOrphanedResourceWarning, "Application has 1 orphaned resources")
+		waitCondition(t, c, "orphans", argov1.ApplicationConditionOrphanedResourceWarning, "Application has 1 orphaned resources")
 	})
 
 	t.Run("a deny sync window holds automated sync back with the reason", func(t *testing.T) {
@@ -162,7 +148,7 @@ spec:
   - {kind: deny, schedule: "* * * * *", duration: 1h, applications: ["*"]}
 `)
 		applyYAML(t, strings.Replace(productionApp("windowed", prodRepo, "ok", "windowed"), "project: production", "project: windowed", 1))
-		app := condition(t, "windowed", argov1.ApplicationConditionSyncError, "active deny window")
+		app := waitCondition(t, c, "windowed", argov1.ApplicationConditionSyncError, "active deny window")
 		if app.Status.OperationState != nil {
 			t.Errorf("an operation ran inside a deny window: %s", operationSummary(app.Status.OperationState))
 		}

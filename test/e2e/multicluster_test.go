@@ -103,16 +103,7 @@ func TestMultiClusterSeed04(t *testing.T) {
 	t.Run("a wrong token is a clear connection error, never the token", func(t *testing.T) {
 		wrong := "wrong-" + randomText(24)
 		writeCluster(t, wrong)
-		var app argov1.Application
-		eventually(t, 30*time.Second, "connection error", func(ctx context.Context) error {
-			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "multi-cluster-app"}, &app); err != nil {
-				return err
-			}
-			if !hasCondition(&app, argov1.ApplicationConditionComparisonError, "authentication failed (401 Unauthorized)") {
-				return fmt.Errorf("conditions %+v", app.Status.Conditions)
-			}
-			return nil
-		})
+		app := waitCondition(t, c, "multi-cluster-app", argov1.ApplicationConditionComparisonError, "authentication failed (401 Unauthorized)")
 		status, _ := json.Marshal(app.Status)
 		var events corev1.EventList
 		if err := c.List(context.Background(), &events, client.InNamespace("argocd")); err != nil {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -52,17 +51,7 @@ spec:
 	}
 	comparisonError := func(t *testing.T, part string) *argov1.Application {
 		t.Helper()
-		var app argov1.Application
-		eventually(t, 30*time.Second, "ComparisonError "+part, func(ctx context.Context) error {
-			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "private"}, &app); err != nil {
-				return err
-			}
-			if !hasCondition(&app, argov1.ApplicationConditionComparisonError, part) {
-				return fmt.Errorf("conditions %+v", app.Status.Conditions)
-			}
-			return nil
-		})
-		return &app
+		return waitCondition(t, c, "private", argov1.ApplicationConditionComparisonError, part)
 	}
 
 	t.Run("without credentials the fetch is refused", func(t *testing.T) {
