@@ -105,6 +105,9 @@ func (s *syncRun) permitted() []string {
 		gvk := obj.GroupVersionKind()
 		ns := obj.GetNamespace()
 		err := s.proj.PermitsObject(gvk.Group, gvk.Kind, obj.GetName(), ns, ns != "", s.dest.resolve(s.app.Spec.Destination))
+		if cl := s.dest.cluster; err == nil && ns == "" && cl != nil && len(cl.Namespaces) > 0 && !cl.ClusterResources {
+			err = fmt.Errorf("cluster %s is limited to namespaces %v and its Secret does not allow cluster-scoped objects (clusterResources)", cl.Name, cl.Namespaces)
+		}
 		if err != nil {
 			msg := fmt.Sprintf("%s (%s): %v", what, source, err)
 			s.result(obj, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, msg)
