@@ -52,7 +52,9 @@ func TestMultiClusterSeed04(t *testing.T) {
 		checkAppliedAsWritten(t, newApplier(t), o)
 	}
 	t.Cleanup(func() { deleteApp(t, c, "argocd", "multi-cluster-app") })
-	writeCluster := func(t *testing.T, bearer string) {
+	// clusterSecret is the seed's Secret with only server, token and CA
+	// (and, when given, its names and namespaces) changed.
+	clusterSecret := func(t *testing.T, bearer string, edits map[string]string) *unstructured.Unstructured {
 		t.Helper()
 		s := secret.DeepCopy()
 		cfg := map[string]any{}
@@ -65,8 +67,16 @@ func TestMultiClusterSeed04(t *testing.T) {
 		data, _ := json.Marshal(cfg)
 		_ = unstructured.SetNestedField(s.Object, string(data), "stringData", "config")
 		_ = unstructured.SetNestedField(s.Object, remote.Config.Host, "stringData", "server")
-		applyObjects(t, s)
+		for k, v := range edits {
+			if k == "metadata.name" {
+				s.SetName(v)
+				continue
+			}
+			_ = unstructured.SetNestedField(s.Object, v, "stringData", k)
+		}
+		return s
 	}
+	writeCluster := func(t *testing.T, bearer string) { applyObjects(t, clusterSecret(t, bearer, nil)) }
 
 	t.Run("the app's objects appear in the second cluster, not the first", func(t *testing.T) {
 		writeCluster(t, token)
@@ -95,6 +105,31 @@ func TestMultiClusterSeed04(t *testing.T) {
 			cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
 			if err != nil || cm.Data["a"] != "b" {
 				return fmt.Errorf("data %v (err %v)", cm.Data, err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a namespace-limited cluster refuses cluster-scoped objects", func(t *testing.T) {
+		repo.Commit(t, "master", map[string]string{"k8s/limited/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: not-allowed-here\n"}, "a namespace")
+		applyObjects(t, clusterSecret(t, token, map[string]string{"metadata.name": "limited-cluster", "name": "limited", "namespaces": "default"}))
+		applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: limited-app, namespace: argocd, annotations: {argocd.argoproj.io/refresh: normal}}
+spec:
+  project: default
+  source: {repoURL: "https://github.com/example/multi-cluster-app.git", targetRevision: HEAD, path: k8s/limited}
+  destination: {name: limited, namespace: default}
+  syncPolicy: {automated: {prune: true}}
+`)
+		t.Cleanup(func() { deleteApp(t, c, "argocd", "limited-app") })
+		var app argov1.Application
+		eventually(t, 30*time.Second, "sync refused", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "limited-app"}, &app); err != nil {
+				return err
+			}
+			if st := app.Status.OperationState; st == nil || st.Phase != argov1.OperationFailed || !strings.Contains(st.Message, "clusterResources") {
+				return fmt.Errorf("%s", operationSummary(st))
 			}
 			return nil
 		})
