@@ -144,6 +144,19 @@ spec:
 		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "default", Name: "from-tether"}, local); err == nil {
 			t.Errorf("ConfigMap from-tether was also applied to the local cluster")
 		}
+		// The interval is a minute: only watches on the remote cluster
+		// can put an edit back this soon.
+		cm.Data["where"] = "edited"
+		if _, err := rc.CoreV1().ConfigMaps("default").Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "remote drift put back", func(ctx context.Context) error {
+			cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "from-tether", metav1.GetOptions{})
+			if err != nil || cm.Data["where"] != "remote" {
+				return fmt.Errorf("data %v (err %v)", cm.Data, err)
+			}
+			return nil
+		})
 	})
 
 	t.Run("a kubeconfig that runs a credential plugin is refused (CVE-2022-24817)", func(t *testing.T) {

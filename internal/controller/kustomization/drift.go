@@ -3,9 +3,11 @@ package kustomization
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -16,8 +18,9 @@ import (
 
 // newDriftWatcher watches, metadata only, the objects that carry a
 // Kustomization's name label, and marks that Kustomization dirty when one
-// of them is changed or deleted by someone else.
-func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName)) (*drift.Watcher, error) {
+// of them is changed or deleted by someone else. cfg and mapper, when set,
+// watch a remote cluster instead of the manager's.
+func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName), cfg *rest.Config, mapper meta.RESTMapper) (*drift.Watcher, error) {
 	owned, err := labels.NewRequirement(kustomizev1.NameLabel, selection.Exists, nil)
 	if err != nil {
 		return nil, fmt.Errorf("drift selector: %w", err)
@@ -26,6 +29,8 @@ func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(typ
 		Selector: labels.NewSelector().Add(*owned),
 		Owner:    ownerOf,
 		OnEvent:  func(key types.NamespacedName, _ bool) { onDrift(key) },
+		Config:   cfg,
+		Mapper:   mapper,
 	})
 }
 

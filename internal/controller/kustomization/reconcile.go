@@ -16,6 +16,7 @@ import (
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/api/meta"
 	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/engine"
 )
 
@@ -46,12 +47,13 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key)}
-	// The shortcut needs drift watches, which only see the local cluster:
-	// a remote target is applied (dry runs, no writes when unchanged) at
-	// every reconcile, as Flux does.
-	remote := strings.HasPrefix(tgt.key, "remote:")
+	// The shortcut needs drift watches; a remote target has its own.
+	watcher, err := r.driftFor(tgt)
+	if err != nil {
+		return err
+	}
 	last, drifts, ok := r.lastApplied(key)
-	if ok && last == state && !force && !remote && conditions.IsTrue(obj, meta.ReadyCondition) {
+	if ok && last == state && !force && conditions.IsTrue(obj, meta.ReadyCondition) {
 		log.FromContext(ctx).V(1).Info("up to date", "revision", art.Revision)
 		return nil
 	}
@@ -85,9 +87,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 			// Written before the failure: keep it in the inventory so a
 			// later prune still knows these objects are ours.
 			obj.Status.Inventory = statusInventory(merge(old, result.Inventory))
-			if !remote {
-				r.watchInventory(ctx, result.Inventory)
-			}
+			r.watchInventory(ctx, watcher, result.Inventory)
 			return fail(meta.ReconciliationFailedReason, fmt.Errorf("apply of revision '%s' failed: %w", art.Revision, err))
 		}
 		// Nothing was written: the plan or its server-side validation
@@ -95,9 +95,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return fail(meta.BuildFailedReason, fmt.Errorf("revision '%s' is invalid, nothing was applied: %w", art.Revision, err))
 	}
 	obj.Status.Inventory = statusInventory(result.Inventory)
-	if !remote {
-		r.watchInventory(ctx, result.Inventory)
-	}
+	r.watchInventory(ctx, watcher, result.Inventory)
 	if obj.Spec.Prune {
 		prune := engine.PruneOptions{Exclusions: map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue}}
 		if _, err := eng.Prune(ctx, old, result.Inventory, prune); err != nil {
@@ -150,7 +148,7 @@ func (r *Reconciler) checkHealth(ctx context.Context, eng *engine.Engine, obj *k
 	return nil
 }
 
-func (r *Reconciler) watchInventory(ctx context.Context, inv engine.Inventory) {
+func (r *Reconciler) watchInventory(ctx context.Context, w *drift.Watcher, inv engine.Inventory) {
 	seen := map[string]bool{}
 	for _, e := range inv {
 		gvk, err := e.GroupVersionKind()
@@ -158,10 +156,30 @@ func (r *Reconciler) watchInventory(ctx context.Context, inv engine.Inventory) {
 			continue
 		}
 		seen[gvk.String()] = true
-		if err := r.drift.Ensure(gvk); err != nil {
+		if err := w.Ensure(gvk); err != nil {
 			logErr(ctx, err)
 		}
 	}
+}
+
+// driftFor returns the drift watcher of the target's cluster: the local
+// one, or one started for a remote cluster the first time (per kubeconfig
+// version and identity).
+func (r *Reconciler) driftFor(tgt *target) (*drift.Watcher, error) {
+	if tgt.cfg == nil {
+		return r.drift, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.remoteDrift[tgt.key]; ok {
+		return w, nil
+	}
+	w, err := newDriftWatcher(r.mgr, r.ctrl, r.markDirty, tgt.cfg, tgt.client.RESTMapper())
+	if err != nil {
+		return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("drift watches on the remote cluster: %w", err))
+	}
+	r.remoteDrift[tgt.key] = w
+	return w, nil
 }
 
 func defaultNamespace(obj *kustomizev1.Kustomization) string {

@@ -61,7 +61,10 @@ type Reconciler struct {
 
 	artifacts *artifactCache
 	clients   targets
-	drift     *drift.Watcher
+	drift       *drift.Watcher
+	remoteDrift map[string]*drift.Watcher // per remote target key
+	mgr         ctrl.Manager
+	ctrl        controller.Controller
 	mu        sync.Mutex
 	applied   map[types.NamespacedName]appliedState
 	drifts    map[types.NamespacedName]uint64 // drift events seen per Kustomization
@@ -113,7 +116,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	r.drift, err = newDriftWatcher(mgr, c, r.markDirty)
+	r.mgr, r.ctrl, r.remoteDrift = mgr, c, map[string]*drift.Watcher{}
+	r.drift, err = newDriftWatcher(mgr, c, r.markDirty, nil, nil)
 	return err
 }
 

@@ -20,6 +20,8 @@ import (
 // target is the cluster and identity a Kustomization applies with.
 type target struct {
 	client client.Client
+	// cfg connects to a remote cluster; nil for the local one.
+	cfg *rest.Config
 	// key identifies the identity and cluster, for caches and for the
 	// steady-state check.
 	key string
@@ -60,7 +62,7 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 		if err != nil {
 			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
 		}
-		return &target{client: c, key: key}, nil
+		return &target{client: c, key: key, cfg: cfg}, nil
 	}
 	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
 	if err != nil {
