@@ -59,15 +59,15 @@ type Reconciler struct {
 	// and auth-provider credential plugins inside Tether.
 	AllowKubeconfigPlugins bool
 
-	artifacts *artifactCache
-	clients   targets
+	artifacts   *artifactCache
+	clients     targets
 	drift       *drift.Watcher
 	remoteDrift map[string]*drift.Watcher // per remote target key
 	mgr         ctrl.Manager
 	ctrl        controller.Controller
-	mu        sync.Mutex
-	applied   map[types.NamespacedName]appliedState
-	drifts    map[types.NamespacedName]uint64 // drift events seen per Kustomization
+	mu          sync.Mutex
+	applied     map[types.NamespacedName]appliedState
+	drifts      map[types.NamespacedName]uint64 // drift events seen per Kustomization
 }
 
 // appliedState is what the last successful apply used; when a reconcile
