@@ -66,7 +66,11 @@ func (e *Engine) diff(ctx context.Context, rm *ssa.ResourceManager, p *plan, opt
 
 func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, it *item, opts ApplyOptions, keepObjects bool) (Change, error) {
 	if it.direct() {
-		return e.diffDirect(ctx, p, it)
+		// The same read and dry run as Compare, which knows how to
+		// predict a replace or a lenient write.
+		c := e.compareOne(ctx, p, it)
+		it.live = c.Live
+		return c.Change, c.Err
 	}
 	entry, live, desired, err := rm.Diff(ctx, it.obj, ssa.DiffOptions{
 		Exclusions:           opts.Exclusions,

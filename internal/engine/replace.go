@@ -31,8 +31,6 @@ func (it *item) validation() client.FieldValidation {
 // object as read before; a real update reads it again for a fresh
 // resource version.
 func (e *Engine) writeDirect(ctx context.Context, it *item, live *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
-	obj := it.obj.DeepCopy()
-	owner := client.FieldOwner(e.owner.FieldManager)
 	if !it.replace && live != nil {
 		// Server-side apply checks fields against the schema whatever the
 		// field validation says; a merge patch (kubectl apply
@@ -41,7 +39,8 @@ func (e *Engine) writeDirect(ctx context.Context, it *item, live *unstructured.U
 		if err != nil {
 			return nil, err
 		}
-		opts := []client.PatchOption{owner, it.validation()}
+		obj := it.obj.DeepCopy()
+		opts := []client.PatchOption{client.FieldOwner(e.owner.FieldManager), it.validation()}
 		if dryRun {
 			opts = append(opts, client.DryRunAll)
 		}
@@ -117,27 +116,6 @@ func keepLiveMetadata(predicted, live, desired *unstructured.Unstructured) {
 			_ = unstructured.SetNestedStringMap(predicted.Object, got, "metadata", field)
 		}
 	}
-}
-
-// diffDirect is diffOne for an object the engine writes itself.
-func (e *Engine) diffDirect(ctx context.Context, p *plan, it *item) (Change, error) {
-	live, err := e.getLive(ctx, it)
-	if err != nil {
-		return Change{}, p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})
-	}
-	it.live = live
-	predicted, err := e.writeDirect(ctx, it, live, true)
-	switch {
-	case err != nil && live == nil && p.createdByPlan(it, err):
-		return it.change(ActionCreated), nil
-	case err != nil:
-		return Change{}, p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})
-	case live == nil:
-		return it.change(ActionCreated), nil
-	case Drifted(live, predicted):
-		return it.change(ActionConfigured), nil
-	}
-	return it.change(ActionUnchanged), nil
 }
 
 // getLive reads it from the cluster; nil when it does not exist.
