@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -15,6 +18,7 @@ import (
 type Clients struct {
 	mu      sync.Mutex
 	clients map[string]client.Client
+	http    map[string]*http.Client // the transport each client uses
 }
 
 // For returns the client of the cluster id, making it from cfg the first
@@ -38,8 +42,25 @@ func (c *Clients) For(id string, cfg *rest.Config, scheme *runtime.Scheme) (clie
 		return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
 	}
 	if c.clients == nil {
-		c.clients = map[string]client.Client{}
+		c.clients, c.http = map[string]client.Client{}, map[string]*http.Client{}
 	}
-	c.clients[id] = cl
+	c.clients[id], c.http[id] = cl, httpClient
 	return cl, nil
+}
+
+// Version asks the cluster id (made by For) for its version over the
+// client's own connections: a cheap check that the credentials work and
+// the server answers.
+func (c *Clients) Version(ctx context.Context, id string, cfg *rest.Config) error {
+	c.mu.Lock()
+	httpClient := c.http[id]
+	c.mu.Unlock()
+	if httpClient == nil {
+		return fmt.Errorf("no client for %s yet", cfg.Host)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return err
+	}
+	return dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error()
 }

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,6 +33,7 @@ type destination struct {
 	reader  client.Reader    // reads around any cache
 	client  client.Client    // writes
 	cluster *cluster.Cluster // nil for the local cluster
+	clients *cluster.Clients // the cache that made client
 }
 
 // clusterCheckTimeout bounds the connection check of a registered cluster.
@@ -60,7 +60,7 @@ func (r *Reconciler) destination(ctx context.Context, app *argov1.Application) (
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cl.Name, err)
 	}
-	return &destination{name: cl.Name, server: cl.Server, reader: c, client: c, cluster: cl}, nil
+	return &destination{name: cl.Name, server: cl.Server, reader: c, client: c, cluster: cl, clients: &r.clusters}, nil
 }
 
 // resolvedDestination is spec.destination with both name and server
@@ -161,12 +161,9 @@ func (d *destination) check(ctx context.Context) error {
 	if d.local() {
 		return nil
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(d.cluster.Config)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
-		defer cancel()
-		err = dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error()
-	}
+	ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
+	defer cancel()
+	err := d.clients.Version(ctx, d.cluster.ID, d.cluster.Config)
 	switch {
 	case err == nil:
 		return nil
