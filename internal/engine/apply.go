@@ -163,7 +163,7 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 			if stageOf(it.obj) != stage || (changes[i].Action != ActionCreated && changes[i].Action != ActionConfigured) {
 				continue
 			}
-			if it.newValidated || it.direct() {
+			if it.validated || it.direct() {
 				created = append(created, it)
 			} else {
 				viaSSA = append(viaSSA, it.obj)

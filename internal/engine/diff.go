@@ -46,7 +46,7 @@ func (e *Engine) diff(ctx context.Context, rm *ssa.ResourceManager, p *plan, opt
 	for i, it := range p.items {
 		if c, ok := known[it.id.String()]; ok && !keepObjects && c.trusted(it) {
 			changes[i] = it.change(c.Action)
-			it.newValidated, it.live = c.Action.Changed(), c.Live
+			it.validated, it.live = c.Action.Changed(), c.Live
 			continue
 		}
 		g.Go(func() error {
@@ -86,7 +86,7 @@ func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, 
 		return Change{}, p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})
 	}
 	c := it.change(Action(entry.Action))
-	it.newValidated = c.Action == ActionCreated && live == nil
+	it.validated = c.Action == ActionCreated && live == nil
 	if keepObjects && c.Action == ActionConfigured {
 		c.Live, c.Desired = live, desired
 		if utils.IsSecret(it.obj) {

@@ -34,9 +34,10 @@ type item struct {
 	obj    *unstructured.Unstructured
 	source string
 	id     object.ObjMetadata
-	// newValidated is set by diff when the object does not exist yet and
-	// its dry run passed: Apply can create it with one request.
-	newValidated bool
+	// validated is set by diff when the dry run already accepted the
+	// object as it will be written (a new object, or one an earlier
+	// Compare predicted): Apply writes it with one request.
+	validated bool
 	// replace and lenient come from Input.
 	replace, lenient bool
 	// live is the object read by diff, for an update by replace.
