@@ -28,9 +28,22 @@ const (
 	// staleTempAge is how long a temp file may go unwritten before GC
 	// takes it for the leftover of a crash.
 	staleTempAge = time.Hour
-	// artifactExt ends the name of every stored artifact.
+	// artifactExt ends the name of a stored tarball artifact.
 	artifactExt = ".tar.gz"
 )
+
+// artifactExts are the endings of stored artifacts: tarballs of sources,
+// Helm chart archives and Helm repository indexes.
+var artifactExts = []string{artifactExt, ".tgz", ".yaml"}
+
+func isArtifactName(name string) bool {
+	for _, ext := range artifactExts {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
 
 // Storage keeps artifacts on disk as Flux lays them out:
 // <kind>/<namespace>/<name>/<digest-hex>.tar.gz under Root, where kind is
@@ -86,6 +99,24 @@ func NewStorage(root, baseURL string) (*Storage, error) {
 // renewed, so that GC counts it as the newest) and the new copy dropped.
 // The digest is computed here; a PackResult reporting another fails.
 func (s *Storage) Store(ctx context.Context, kind, namespace, name string, pack func(io.Writer) (PackResult, error)) (Stored, error) {
+	return s.StoreAs(ctx, kind, namespace, name, artifactExt, pack)
+}
+
+// StoreBytes stores data as an artifact whose file name ends in ext
+// (".tgz" for a chart, ".yaml" for a repository index), like Store.
+func (s *Storage) StoreBytes(ctx context.Context, kind, namespace, name, ext string, data []byte) (Stored, error) {
+	return s.StoreAs(ctx, kind, namespace, name, ext, func(w io.Writer) (PackResult, error) {
+		n, err := w.Write(data)
+		return PackResult{Size: int64(n)}, err
+	})
+}
+
+// StoreAs is Store for an artifact whose file name ends in ext, one of
+// ".tar.gz", ".tgz" and ".yaml".
+func (s *Storage) StoreAs(ctx context.Context, kind, namespace, name, ext string, pack func(io.Writer) (PackResult, error)) (Stored, error) {
+	if !slices.Contains(artifactExts, ext) {
+		return Stored{}, fmt.Errorf("store artifact: unknown extension %q", ext)
+	}
 	dir, err := s.objectDir(kind, namespace, name)
 	if err != nil {
 		return Stored{}, err
@@ -108,7 +139,7 @@ func (s *Storage) Store(ctx context.Context, kind, namespace, name string, pack 
 		return Stored{}, fmt.Errorf("store artifact of %s: %w", obj, err)
 	}
 
-	rel := path.Join(dir, strings.TrimPrefix(digest, "sha256:")+artifactExt)
+	rel := path.Join(dir, strings.TrimPrefix(digest, "sha256:")+ext)
 	final := filepath.Join(s.Root, filepath.FromSlash(rel))
 	now := time.Now()
 	s.mu.Lock()
@@ -200,7 +231,7 @@ func (s *Storage) GC(kind, namespace, name string, keep int, current string) ([]
 			if time.Since(info.ModTime()) > staleTempAge {
 				doomed = append(doomed, e.Name())
 			}
-		case strings.HasSuffix(e.Name(), artifactExt):
+		case isArtifactName(e.Name()):
 			artifacts = append(artifacts, file{e.Name(), info.ModTime()})
 		}
 	}
@@ -281,4 +312,33 @@ func (s *Storage) objectDir(kind, namespace, name string) (string, error) {
 		}
 	}
 	return path.Join(kind, namespace, name), nil
+}
+
+// ReadFile returns the bytes of the artifact at artifactPath (a
+// Stored.Path), refusing files over limit bytes (0: DefaultMaxExtractSize).
+func (s *Storage) ReadFile(artifactPath string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxExtractSize
+	}
+	if !fs.ValidPath(artifactPath) {
+		return nil, fmt.Errorf("read artifact %s: invalid path", artifactPath)
+	}
+	root, err := os.OpenRoot(s.Root)
+	if err != nil {
+		return nil, fmt.Errorf("read artifact %s: %w", artifactPath, err)
+	}
+	defer root.Close()
+	f, err := root.Open(artifactPath)
+	if err != nil {
+		return nil, fmt.Errorf("read artifact %s: %w", artifactPath, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read artifact %s: %w", artifactPath, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read artifact %s: larger than %d bytes", artifactPath, limit)
+	}
+	return data, nil
 }

@@ -1,0 +1,103 @@
+package helm
+
+import (
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Cluster is one cluster and identity that releases are made on. It shares
+// discovery and the REST mapping between every release on it, so that a
+// thousand releases do not discover the API a thousand times.
+type Cluster struct {
+	config    *rest.Config
+	clientset kubernetes.Interface
+
+	once      sync.Once
+	discovery discovery.CachedDiscoveryInterface
+	mapper    *restmapper.DeferredDiscoveryRESTMapper
+	err       error
+}
+
+// NewCluster returns a Cluster for cfg (copied).
+func NewCluster(cfg *rest.Config) (*Cluster, error) {
+	cfg = rest.CopyConfig(cfg)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &Cluster{config: cfg, clientset: cs}, nil
+}
+
+func (c *Cluster) init() error {
+	c.once.Do(func() {
+		dc, err := discovery.NewDiscoveryClientForConfig(c.config)
+		if err != nil {
+			c.err = fmt.Errorf("discovery client: %w", err)
+			return
+		}
+		c.discovery = memory.NewMemCacheClient(dc)
+		c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(c.discovery)
+	})
+	return c.err
+}
+
+// Invalidate forgets what discovery learnt, for example after a chart
+// installed CRDs.
+func (c *Cluster) Invalidate() {
+	if c.init() == nil {
+		c.discovery.Invalidate()
+		c.mapper.Reset()
+	}
+}
+
+// getter returns the RESTClientGetter Helm's kube client needs, defaulting
+// to namespace.
+func (c *Cluster) getter(namespace string) (genericclioptions.RESTClientGetter, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	return &clientGetter{cluster: c, namespace: namespace}, nil
+}
+
+// clientGetter implements genericclioptions.RESTClientGetter over a
+// Cluster, without a kubeconfig file.
+type clientGetter struct {
+	cluster   *Cluster
+	namespace string
+}
+
+func (g *clientGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cluster.config), nil }
+
+func (g *clientGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	return g.cluster.discovery, nil
+}
+
+func (g *clientGetter) ToRESTMapper() (meta.RESTMapper, error) { return g.cluster.mapper, nil }
+
+func (g *clientGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return &namespacedConfig{getter: g}
+}
+
+// namespacedConfig is the smallest clientcmd.ClientConfig: the cluster's
+// rest.Config and a default namespace; no kubeconfig file is read.
+type namespacedConfig struct{ getter *clientGetter }
+
+func (n *namespacedConfig) RawConfig() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil }
+
+func (n *namespacedConfig) ClientConfig() (*rest.Config, error) { return n.getter.ToRESTConfig() }
+
+func (n *namespacedConfig) Namespace() (string, bool, error) {
+	return n.getter.namespace, false, nil
+}
+
+func (n *namespacedConfig) ConfigAccess() clientcmd.ConfigAccess { return nil }

@@ -1,0 +1,329 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
+	"helm.sh/helm/v4/pkg/postrenderer"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
+)
+
+// Release is a Helm release record (one revision).
+type Release = release.Release
+
+// Release statuses, as Helm writes them.
+const (
+	StatusDeployed        = rcommon.StatusDeployed
+	StatusFailed          = rcommon.StatusFailed
+	StatusSuperseded      = rcommon.StatusSuperseded
+	StatusUninstalled     = rcommon.StatusUninstalled
+	StatusPendingInstall  = rcommon.StatusPendingInstall
+	StatusPendingUpgrade  = rcommon.StatusPendingUpgrade
+	StatusPendingRollback = rcommon.StatusPendingRollback
+)
+
+// UseFieldManager sets the field manager Helm's kube client applies with.
+// Helm keeps it process-wide, so call it once at start.
+func UseFieldManager(name string) { kube.ManagedFieldsManager = name }
+
+// Releases runs Helm actions for releases whose records live in one
+// namespace of one cluster (Secrets of type helm.sh/release.v1, as the
+// helm CLI writes them).
+type Releases struct {
+	// Cluster is where the release's objects and records go.
+	Cluster *Cluster
+	// StorageNamespace holds the release records.
+	StorageNamespace string
+	// MaxHistory bounds the records kept per release; 0 keeps all.
+	MaxHistory int
+	// Log receives Helm's own log lines; nil discards them.
+	Log slog.Handler
+}
+
+func (r *Releases) config(namespace string) (*action.Configuration, error) {
+	getter, err := r.Cluster.getter(namespace)
+	if err != nil {
+		return nil, err
+	}
+	h := r.Log
+	if h == nil {
+		h = slog.DiscardHandler
+	}
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(h))
+	kc := kube.New(getter)
+	kc.Namespace = namespace
+	kc.SetLogger(h)
+	cfg.RESTClientGetter = getter
+	cfg.KubeClient = kc
+	d := driver.NewSecrets(r.Cluster.clientset.CoreV1().Secrets(r.StorageNamespace))
+	d.SetLogger(h)
+	cfg.Releases = storage.Init(d)
+	cfg.Releases.MaxHistory = r.MaxHistory
+	return cfg, nil
+}
+
+// History returns every record of name, oldest first; none is not an
+// error.
+func (r *Releases) History(name string) ([]*Release, error) {
+	cfg, err := r.config(r.StorageNamespace)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cfg.Releases.History(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history of release %s/%s: %w", r.StorageNamespace, name, err)
+	}
+	out := make([]*Release, 0, len(list))
+	for _, l := range list {
+		if rel, ok := l.(*Release); ok {
+			out = append(out, rel)
+		}
+	}
+	releaseutil.SortByRevision(out)
+	return out, nil
+}
+
+// Last returns the newest record of name, or nil when there is none.
+func (r *Releases) Last(name string) (*Release, error) {
+	h, err := r.History(name)
+	if err != nil || len(h) == 0 {
+		return nil, err
+	}
+	return h[len(h)-1], nil
+}
+
+// Wait says what an action waits for after applying.
+type Wait struct {
+	// Enabled waits for every object to be ready (kstatus), else only for
+	// hooks.
+	Enabled bool
+	// ForJobs also waits for Jobs to complete.
+	ForJobs bool
+}
+
+func (w Wait) strategy() kube.WaitStrategy {
+	if w.Enabled {
+		return kube.StatusWatcherStrategy
+	}
+	return kube.HookOnlyStrategy
+}
+
+// InstallOptions are the settings of an install.
+type InstallOptions struct {
+	Namespace                string
+	Timeout                  time.Duration
+	Wait                     Wait
+	DisableHooks             bool
+	DisableOpenAPIValidation bool
+	DisableSchemaValidation  bool
+	Replace                  bool
+	SkipCRDs                 bool
+	CreateNamespace          bool
+	ServerSideApply          bool
+	TakeOwnership            bool
+	PostRenderer             postrenderer.PostRenderer
+	Description              string
+}
+
+// Install installs ch as release name.
+func (r *Releases) Install(ctx context.Context, name string, ch *Chart, vals map[string]any, o InstallOptions) (*Release, error) {
+	cfg, err := r.config(o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	in := action.NewInstall(cfg)
+	in.ReleaseName = name
+	in.Namespace = o.Namespace
+	in.Timeout = o.Timeout
+	in.WaitStrategy = o.Wait.strategy()
+	in.WaitForJobs = o.Wait.ForJobs
+	in.DisableHooks = o.DisableHooks
+	in.DisableOpenAPIValidation = o.DisableOpenAPIValidation
+	in.SkipSchemaValidation = o.DisableSchemaValidation
+	in.Replace = o.Replace
+	in.SkipCRDs = o.SkipCRDs
+	in.CreateNamespace = o.CreateNamespace
+	in.ServerSideApply = o.ServerSideApply
+	in.ForceConflicts = o.ServerSideApply
+	in.TakeOwnership = o.TakeOwnership
+	in.PostRenderer = o.PostRenderer
+	in.PostRenderStrategy = action.PostRenderStrategyNoHooks
+	in.Description = o.Description
+	out, err := in.RunWithContext(ctx, ch, vals)
+	return asRelease(out), err
+}
+
+// UpgradeOptions are the settings of an upgrade.
+type UpgradeOptions struct {
+	Namespace                string
+	Timeout                  time.Duration
+	Wait                     Wait
+	DisableHooks             bool
+	DisableOpenAPIValidation bool
+	DisableSchemaValidation  bool
+	Force                    bool
+	CleanupOnFail            bool
+	SkipCRDs                 bool
+	// ServerSideApply is "auto" (as the release was made), "true" or "false".
+	ServerSideApply string
+	TakeOwnership   bool
+	PostRenderer    postrenderer.PostRenderer
+	Description     string
+}
+
+// Upgrade upgrades release name to ch with vals (values are never reused
+// from the previous release: the inputs are the whole truth).
+func (r *Releases) Upgrade(ctx context.Context, name string, ch *Chart, vals map[string]any, o UpgradeOptions) (*Release, error) {
+	cfg, err := r.config(o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	up := action.NewUpgrade(cfg)
+	up.Namespace = o.Namespace
+	up.Timeout = o.Timeout
+	up.WaitStrategy = o.Wait.strategy()
+	up.WaitForJobs = o.Wait.ForJobs
+	up.DisableHooks = o.DisableHooks
+	up.DisableOpenAPIValidation = o.DisableOpenAPIValidation
+	up.SkipSchemaValidation = o.DisableSchemaValidation
+	up.ForceReplace = o.Force
+	up.CleanupOnFail = o.CleanupOnFail
+	up.SkipCRDs = o.SkipCRDs
+	up.ServerSideApply = defaultString(o.ServerSideApply, "auto")
+	up.ForceConflicts = up.ServerSideApply != "false"
+	up.TakeOwnership = o.TakeOwnership
+	up.PostRenderer = o.PostRenderer
+	up.PostRenderStrategy = action.PostRenderStrategyNoHooks
+	up.ResetValues = true
+	up.MaxHistory = r.MaxHistory
+	up.Description = o.Description
+	out, err := up.RunWithContext(ctx, name, ch, vals)
+	return asRelease(out), err
+}
+
+// RollbackOptions are the settings of a rollback.
+type RollbackOptions struct {
+	// Version to roll back to; 0 is the previous release.
+	Version       int
+	Timeout       time.Duration
+	Wait          Wait
+	DisableHooks  bool
+	Force         bool
+	CleanupOnFail bool
+	// ServerSideApply is "auto", "true" or "false".
+	ServerSideApply string
+}
+
+// Rollback rolls release name back.
+func (r *Releases) Rollback(name, namespace string, o RollbackOptions) error {
+	cfg, err := r.config(namespace)
+	if err != nil {
+		return err
+	}
+	rb := action.NewRollback(cfg)
+	rb.Version = o.Version
+	rb.Timeout = o.Timeout
+	rb.WaitStrategy = o.Wait.strategy()
+	rb.WaitForJobs = o.Wait.ForJobs
+	rb.DisableHooks = o.DisableHooks
+	rb.ForceReplace = o.Force
+	rb.CleanupOnFail = o.CleanupOnFail
+	rb.ServerSideApply = defaultString(o.ServerSideApply, "auto")
+	rb.ForceConflicts = rb.ServerSideApply != "false"
+	rb.MaxHistory = r.MaxHistory
+	return rb.Run(name)
+}
+
+// UninstallOptions are the settings of an uninstall.
+type UninstallOptions struct {
+	Timeout             time.Duration
+	Wait                Wait
+	DisableHooks        bool
+	KeepHistory         bool
+	DeletionPropagation string
+	Description         string
+}
+
+// Uninstall removes release name and its objects.
+func (r *Releases) Uninstall(name, namespace string, o UninstallOptions) error {
+	cfg, err := r.config(namespace)
+	if err != nil {
+		return err
+	}
+	un := action.NewUninstall(cfg)
+	un.Timeout = o.Timeout
+	un.WaitStrategy = o.Wait.strategy()
+	un.DisableHooks = o.DisableHooks
+	un.KeepHistory = o.KeepHistory
+	un.IgnoreNotFound = true
+	un.DeletionPropagation = defaultString(o.DeletionPropagation, "background")
+	un.Description = o.Description
+	_, err = un.Run(name)
+	return err
+}
+
+// Test runs the test hooks of release name; filters name hooks to run
+// ("name=x") or skip ("!name=x").
+func (r *Releases) Test(name, namespace string, timeout time.Duration, filters map[string][]string) (*Release, error) {
+	cfg, err := r.config(namespace)
+	if err != nil {
+		return nil, err
+	}
+	t := action.NewReleaseTesting(cfg)
+	t.Namespace = namespace
+	t.Timeout = timeout
+	if filters != nil {
+		t.Filters = filters
+	}
+	out, shutdown, err := t.Run(name)
+	if shutdown != nil {
+		_ = shutdown()
+	}
+	return asRelease(out), err
+}
+
+// Unlock marks a release left pending (by a crash or a timeout of the
+// process that ran it) as failed, so that the next action may proceed.
+func (r *Releases) Unlock(rel *Release) error {
+	cfg, err := r.config(rel.Namespace)
+	if err != nil {
+		return err
+	}
+	rel.SetStatus(StatusFailed, fmt.Sprintf("Release unlocked from stale '%s' state", rel.Info.Status))
+	if err := cfg.Releases.Update(rel); err != nil {
+		return fmt.Errorf("unlock release %s/%s: %w", r.StorageNamespace, rel.Name, err)
+	}
+	return nil
+}
+
+// IsPending reports whether rel is locked by an action in progress.
+func IsPending(rel *Release) bool {
+	return rel != nil && rel.Info != nil && strings.HasPrefix(string(rel.Info.Status), "pending-")
+}
+
+func asRelease(v any) *Release {
+	if rel, ok := v.(*Release); ok {
+		return rel
+	}
+	return nil
+}
+
+func defaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
