@@ -7,6 +7,7 @@ GO          ?= go
 LOCAL       := $(CURDIR)/.local
 LOCALBIN    := $(LOCAL)/bin
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen
+HELM        := $(LOCALBIN)/helm
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X github.com/tether-gitops/tether/internal/version.Version=$(VERSION)
 GOTEST_FLAGS ?= -count=1 -timeout 30m
@@ -25,6 +26,15 @@ tools: $(CONTROLLER_GEN) ## Build the code generators into .local/bin
 $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOFLAGS=-mod=mod $(GO) build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
+.PHONY: helm
+helm: $(HELM) ## Build the helm CLI of the Helm SDK in go.mod into .local/bin (the Helm tests run it)
+
+# Rebuilt only when go.mod or go.sum change. The version printed by `helm
+# version` is the module's, as Helm's own release builds set it.
+$(HELM): go.mod go.sum
+	@mkdir -p $(LOCALBIN)
+	$(GO) build -ldflags "-X helm.sh/helm/v4/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v4)" -o $(HELM) helm.sh/helm/v4/cmd/helm
+
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRDs in config/crd/bases
 	$(CONTROLLER_GEN) object paths=./api/...
@@ -40,7 +50,7 @@ prereqs: ## Install what tests need beyond Go (git for the test Git server), whe
 	@command -v git >/dev/null 2>&1 || { echo "installing git"; apt-get update -qq && apt-get install -y -qq git; }
 
 .PHONY: test
-test: prereqs tools testcluster ## Run unit, integration and end-to-end tests against real components
+test: prereqs tools testcluster helm ## Run unit, integration and end-to-end tests against real components
 	$(GO) vet ./...
 	@mkdir -p $(LOCAL)
 	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCAL)/test.log
@@ -50,7 +60,7 @@ test-short: ## Run only the tests that need no cluster
 	$(GO) test -short -count=1 ./...
 
 .PHONY: bench
-bench: prereqs testcluster ## Run the benchmarks in bench/ against real components and print their tables
+bench: prereqs testcluster helm ## Run the benchmarks in bench/ against real components and print their tables
 	TETHER_BENCH=1 TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md TETHER_BENCH_OUT_KUSTOMIZE=$(LOCAL)/bench-kustomize.md TETHER_BENCH_OUT_APPLICATIONS=$(LOCAL)/bench-applications.md $(GO) test -p 1 -count=1 -v -timeout 90m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
 
 .PHONY: cluster-up

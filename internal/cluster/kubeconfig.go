@@ -1,12 +1,18 @@
 package cluster
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // FromKubeconfig reads a kubeconfig, such as the value of a Flux
@@ -45,4 +51,33 @@ func checkKubeconfig(kc *clientcmdapi.Config, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// KubeconfigFromSecret reads a Flux kubeconfig reference: the Secret
+// namespace/ref.Name, key ref.Key, else "value", else "value.yaml". It
+// returns the configuration and an identity for caches (the Secret and a
+// digest of the kubeconfig). Plugins are refused unless opts allow them
+// (CVE-2022-24817).
+func KubeconfigFromSecret(ctx context.Context, reader client.Reader, namespace, name, key string, opts Options) (*rest.Config, string, error) {
+	var secret corev1.Secret
+	nn := types.NamespacedName{Namespace: namespace, Name: name}
+	if err := reader.Get(ctx, nn, &secret); err != nil {
+		return nil, "", fmt.Errorf("kubeconfig secret '%s': %w", nn, err)
+	}
+	var data []byte
+	for _, k := range []string{key, "value", "value.yaml"} {
+		if d, ok := secret.Data[k]; k != "" && ok {
+			data = d
+			break
+		}
+	}
+	if data == nil {
+		return nil, "", fmt.Errorf("kubeconfig secret '%s' has no key 'value' or 'value.yaml'", nn)
+	}
+	cfg, err := FromKubeconfig(data, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("kubeconfig secret '%s': %w", nn, err)
+	}
+	sum := sha256.Sum256(data)
+	return cfg, nn.String() + "@" + hex.EncodeToString(sum[:8]), nil
 }

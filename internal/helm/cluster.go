@@ -76,7 +76,9 @@ type clientGetter struct {
 	namespace string
 }
 
-func (g *clientGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cluster.config), nil }
+func (g *clientGetter) ToRESTConfig() (*rest.Config, error) {
+	return rest.CopyConfig(g.cluster.config), nil
+}
 
 func (g *clientGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
 	return g.cluster.discovery, nil
@@ -92,7 +94,9 @@ func (g *clientGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 // rest.Config and a default namespace; no kubeconfig file is read.
 type namespacedConfig struct{ getter *clientGetter }
 
-func (n *namespacedConfig) RawConfig() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil }
+func (n *namespacedConfig) RawConfig() (clientcmdapi.Config, error) {
+	return clientcmdapi.Config{}, nil
+}
 
 func (n *namespacedConfig) ClientConfig() (*rest.Config, error) { return n.getter.ToRESTConfig() }
 

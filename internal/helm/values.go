@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"helm.sh/helm/v4/pkg/strvals"
 	"sigs.k8s.io/yaml"
@@ -41,16 +42,15 @@ type ValuesSource struct {
 }
 
 // ComposeValues merges valuesFrom in order and then values on top, as
-// Flux's helm-controller does.
+// Flux's helm-controller does. An entry with a TargetPath sets one value
+// at that path (Helm's --set syntax; a value in quotes stays a string)
+// and wins over everything else, inline values included.
 func ComposeValues(from []ValuesSource, values map[string]any) (map[string]any, error) {
 	result := map[string]any{}
+	var targeted []ValuesSource
 	for _, src := range from {
 		if src.TargetPath != "" {
-			// Set the value as a string at the path, as `--set-string` would,
-			// so numbers and booleans in a Secret keep their text form.
-			if err := strvals.ParseIntoString(src.TargetPath+"="+escapeValue(string(src.Data)), result); err != nil {
-				return nil, fmt.Errorf("%s: target path '%s': %w", src.Description, src.TargetPath, err)
-			}
+			targeted = append(targeted, src)
 			continue
 		}
 		var vals map[string]any
@@ -59,19 +59,23 @@ func ComposeValues(from []ValuesSource, values map[string]any) (map[string]any, 
 		}
 		result = MergeMaps(result, vals)
 	}
-	return MergeMaps(result, values), nil
+	result = MergeMaps(result, values)
+	for _, src := range targeted {
+		if err := setPath(result, src.TargetPath, string(src.Data)); err != nil {
+			return nil, fmt.Errorf("%s: target path '%s': %w", src.Description, src.TargetPath, err)
+		}
+	}
+	return result, nil
 }
 
-// escapeValue escapes the characters strvals would read as separators.
-func escapeValue(v string) string {
-	out := make([]rune, 0, len(v))
-	for _, r := range v {
-		if r == ',' || r == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, r)
+// setPath sets value at path in dest with Helm's --set syntax; a value in
+// single or double quotes is set as a string without them.
+func setPath(dest map[string]any, path, value string) error {
+	v := strings.TrimSpace(value)
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return strvals.ParseIntoString(path+"="+v[1:len(v)-1], dest)
 	}
-	return string(out)
+	return strvals.ParseInto(path+"="+value, dest)
 }
 
 // Digest is "sha256:<hex>" of values in canonical JSON (sorted keys), so

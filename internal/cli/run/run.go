@@ -164,6 +164,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := setupHelm(mgr, opts, cfg, storage, renderer, rewrites.Rewrite); err != nil {
+		return err
+	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
 	return mgr.Start(ctx)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -97,19 +98,29 @@ func renderOptions(obj *kustomizev1.Kustomization, vars map[string]string) rende
 	if s.PostBuild != nil && s.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
 		opts.SubstituteAlways = true
 	}
-	for _, img := range s.Images {
-		opts.Images = append(opts.Images, render.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
-	}
-	for _, p := range s.Patches {
-		opts.Patches = append(opts.Patches, render.Patch{Patch: p.Patch, Target: selector(p.Target)})
-	}
-	for _, p := range s.PatchesStrategicMerge {
-		opts.Patches = append(opts.Patches, render.Patch{Patch: string(p.Raw)})
-	}
-	for _, p := range s.PatchesJSON6902 {
-		opts.Patches = append(opts.Patches, render.Patch{Patch: jsonPatchText(p), Target: selector(&p.Target)})
-	}
+	opts.Images, opts.Patches = Overlays(s.Images, s.Patches, s.PatchesStrategicMerge, s.PatchesJSON6902)
 	return opts
+}
+
+// Overlays converts Flux's images and patches (all three patch fields)
+// into the renderer's, for Kustomizations and for HelmRelease
+// post-renderers.
+func Overlays(images []kustomizev1.Image, patches []kustomizev1.Patch, strategic []apiextensionsv1.JSON, json6902 []kustomizev1.JSON6902Patch) ([]render.Image, []render.Patch) {
+	var outImages []render.Image
+	var outPatches []render.Patch
+	for _, img := range images {
+		outImages = append(outImages, render.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
+	}
+	for _, p := range patches {
+		outPatches = append(outPatches, render.Patch{Patch: p.Patch, Target: selector(p.Target)})
+	}
+	for _, p := range strategic {
+		outPatches = append(outPatches, render.Patch{Patch: string(p.Raw)})
+	}
+	for _, p := range json6902 {
+		outPatches = append(outPatches, render.Patch{Patch: jsonPatchText(p), Target: selector(&p.Target)})
+	}
+	return outImages, outPatches
 }
 
 func selector(s *kustomizev1.Selector) *render.Selector {

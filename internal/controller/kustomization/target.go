@@ -2,13 +2,9 @@ package kustomization
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -75,37 +71,14 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 	return &target{client: c, key: key}, nil
 }
 
-// remoteConfig reads a kubeconfig from a Secret (key "value", then
-// "value.yaml", or the key given). Exec and auth-provider plugins would run
-// code inside Tether (CVE-2022-24817), so they are refused unless
-// AllowKubeconfigPlugins is set.
+// remoteConfig reads the kubeconfig of spec.kubeConfig. Exec and
+// auth-provider credential plugins would run code inside Tether
+// (CVE-2022-24817), so they are refused unless AllowKubeconfigPlugins is
+// set.
 func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *meta.SecretKeyReference) (*rest.Config, string, error) {
-	var secret corev1.Secret
-	key := types.NamespacedName{Namespace: namespace, Name: ref.Name}
-	if err := r.APIReader.Get(ctx, key, &secret); err != nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': %w", key, err))
-	}
-	var data []byte
-	for _, k := range []string{ref.Key, "value", "value.yaml"} {
-		if d, ok := secret.Data[k]; k != "" && ok {
-			data = d
-			break
-		}
-	}
-	if data == nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s' has no key 'value' or 'value.yaml'", key))
-	}
-	cfg, err := cluster.FromKubeconfig(data, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
+	cfg, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, namespace, ref.Name, ref.Key, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
 	if err != nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, fmt.Errorf("kubeconfig secret '%s': %w", key, err))
+		return nil, "", fail(meta.ReconciliationFailedReason, err)
 	}
-	sum := sha256.Sum256(data)
-	return cfg, key.String() + "@" + hex.EncodeToString(sum[:8]), nil
+	return cfg, id, nil
 }
-
-// checkKubeconfig refuses what would make Tether act with its own
-// credentials or run code: credential plugins (CVE-2022-24817; allowed
-// only with AllowKubeconfigPlugins) and file paths, which client-go reads
-// from Tether's own disk (a tokenFile naming Tether's service account token
-// would send it to the kubeconfig's server). Only inline *Data fields are
-// accepted.

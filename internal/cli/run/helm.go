@@ -1,0 +1,55 @@
+package run
+
+import (
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tether-gitops/tether/internal/controller/helmrelease"
+	"github.com/tether-gitops/tether/internal/controller/helmsource"
+	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/source/artifact"
+)
+
+// setupHelm registers the HelmRepository, HelmChart and HelmRelease
+// controllers. Helm applies with Flux's field manager, so releases move
+// between Flux and Tether without conflicts.
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, rewrite func(string) string) error {
+	helm.UseFieldManager(helmrelease.FieldManager)
+	hc := &helm.Client{Rewrite: rewrite}
+	repos := &helmsource.RepositoryReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Helm:              hc,
+		Storage:           storage,
+		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		ArtifactRetention: opts.ArtifactRetention,
+		Concurrency:       opts.Concurrency,
+	}
+	if err := repos.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	charts := &helmsource.ChartReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Helm:              hc,
+		Storage:           storage,
+		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		ArtifactRetention: opts.ArtifactRetention,
+		Concurrency:       opts.Concurrency,
+	}
+	if err := charts.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	releases := &helmrelease.Reconciler{
+		Client:                 mgr.GetClient(),
+		APIReader:              mgr.GetAPIReader(),
+		Config:                 cfg,
+		Storage:                storage,
+		Renderer:               renderer,
+		Events:                 mgr.GetEventRecorder("tether-helm-controller"),
+		Concurrency:            max(opts.Concurrency, 8),
+		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
+	}
+	return releases.SetupWithManager(mgr)
+}

@@ -1,0 +1,166 @@
+package helmrelease
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
+	"github.com/tether-gitops/tether/api/meta"
+	"github.com/tether-gitops/tether/internal/conditions"
+	"github.com/tether-gitops/tether/internal/diff"
+	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/helm"
+)
+
+// drift is the outcome of comparing a release's manifest with the cluster.
+type drift struct {
+	inputs   []engine.Input
+	compared []engine.Comparison
+	changed  []string // "<Kind>/<namespace>/<name> created|changed"
+}
+
+// releaseObjects are the objects of a release's manifest as Helm applied
+// them: with Helm's ownership label and annotations, in the release
+// namespace unless they name one. Objects that opt out of drift detection
+// are left out.
+func releaseObjects(rel *helm.Release) ([]engine.Input, error) {
+	objs, err := decodeManifest([]byte(rel.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("manifest of release %s/%s.v%d: %w", rel.Namespace, rel.Name, rel.Version, err)
+	}
+	inputs := make([]engine.Input, 0, len(objs))
+	for _, o := range objs {
+		if o.GetLabels()[helmv2.DriftDetectionMetadataKey] == helmv2.DriftDetectionDisabledValue ||
+			o.GetAnnotations()[helmv2.DriftDetectionMetadataKey] == helmv2.DriftDetectionDisabledValue {
+			continue
+		}
+		o.SetLabels(merged(o.GetLabels(), map[string]string{"app.kubernetes.io/managed-by": "Helm"}))
+		o.SetAnnotations(merged(o.GetAnnotations(), map[string]string{
+			"meta.helm.sh/release-name":      rel.Name,
+			"meta.helm.sh/release-namespace": rel.Namespace,
+		}))
+		inputs = append(inputs, engine.Input{Obj: o, Source: "release " + rel.Name + " manifest"})
+	}
+	return inputs, nil
+}
+
+// compareRelease compares the release's objects with the cluster by
+// server-side dry run, leaving out what spec.driftDetection.ignore names.
+func (r *Reconciler) compareRelease(ctx context.Context, req *request, rel *helm.Release) (*drift, error) {
+	inputs, err := releaseObjects(rel)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := req.target.engine(req.obj)
+	if err != nil {
+		return nil, err
+	}
+	comps, err := eng.Compare(ctx, inputs, engine.ApplyOptions{DefaultNamespace: rel.Namespace})
+	if err != nil {
+		return nil, fmt.Errorf("compare release %s/%s with the cluster: %w", rel.Namespace, rel.Name, err)
+	}
+	norm, err := diff.New(ignoreRules(req.obj.GetDriftDetection().Ignore))
+	if err != nil {
+		return nil, fmt.Errorf("spec.driftDetection.ignore: %w", err)
+	}
+	d := &drift{inputs: inputs, compared: comps}
+	for _, c := range comps {
+		switch {
+		case c.Err != nil:
+			return nil, c.Err
+		case c.Live == nil:
+			d.changed = append(d.changed, c.Subject+" removed")
+		case c.Predicted != nil:
+			live, predicted := c.Live.DeepCopy(), c.Predicted.DeepCopy()
+			if err := norm.Normalize(live, predicted); err != nil {
+				return nil, err
+			}
+			if !diff.Equal(live, predicted) {
+				d.changed = append(d.changed, c.Subject+" changed")
+			}
+		}
+	}
+	return d, nil
+}
+
+// ignoreRules turns Flux's ignore rules into the comparison's.
+func ignoreRules(rules []helmv2.IgnoreRule) []diff.Rule {
+	var out []diff.Rule
+	for _, ir := range rules {
+		r := diff.Rule{Group: "*", Kind: "*", JSONPointers: ir.Paths}
+		if t := ir.Target; t != nil {
+			if t.Group != "" {
+				r.Group = t.Group
+			}
+			if t.Kind != "" {
+				r.Kind = t.Kind
+			}
+			r.Name, r.Namespace = t.Name, t.Namespace
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// detectDrift reports whether the cluster differs from the release and
+// records it in the Drifted condition.
+func (r *Reconciler) detectDrift(ctx context.Context, req *request, rel *helm.Release) (bool, error) {
+	d, err := r.compareRelease(ctx, req, rel)
+	if err != nil {
+		return false, err
+	}
+	req.drift = d
+	if len(d.changed) == 0 {
+		conditions.Set(req.obj, helmv2.DriftedCondition, metav1.ConditionFalse, helmv2.NoDriftDetectedReason,
+			"No drift detected for release %s/%s.v%d", rel.Namespace, rel.Name, rel.Version)
+		return false, nil
+	}
+	msg := fmt.Sprintf("Cluster state of release %s/%s.v%d has drifted from the desired state:\n%s",
+		rel.Namespace, rel.Name, rel.Version, strings.Join(d.changed, "\n"))
+	conditions.Set(req.obj, helmv2.DriftedCondition, metav1.ConditionTrue, helmv2.DriftDetectedReason, "%s", msg)
+	r.event(req.obj, corev1.EventTypeWarning, helmv2.DriftDetectedReason, msg)
+	return true, nil
+}
+
+// correctDrift applies the drifted objects again (mode enabled); in warn
+// mode the drift is only reported.
+func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.Release) error {
+	obj := req.obj
+	if obj.GetDriftDetection().GetMode() != helmv2.DriftDetectionEnabled || req.drift == nil {
+		return nil
+	}
+	conditions.Set(obj, meta.ReadyCondition, metav1.ConditionUnknown, meta.ProgressingReason, "correcting cluster drift")
+	eng, err := req.target.engine(obj)
+	if err != nil {
+		return err
+	}
+	var inputs []engine.Input
+	var compared []engine.Comparison
+	for i, c := range req.drift.compared {
+		if c.Live == nil || (c.Predicted != nil && !diff.Equal(c.Live, c.Predicted)) {
+			inputs = append(inputs, req.drift.inputs[i])
+			compared = append(compared, c)
+		}
+	}
+	if len(inputs) == 0 {
+		inputs, compared = req.drift.inputs, req.drift.compared
+	}
+	_, err = eng.Apply(ctx, inputs, engine.ApplyOptions{DefaultNamespace: rel.Namespace, Force: true, Compared: compared})
+	name := fmt.Sprintf("%s/%s.v%d", rel.Namespace, rel.Name, rel.Version)
+	if err != nil {
+		obj.Status.Failures++
+		msg := fmt.Sprintf("Failed to correct cluster state of release %s:\n%s", name, err.Error())
+		r.event(obj, corev1.EventTypeWarning, "DriftCorrectionFailed", msg)
+		conditions.Set(obj, meta.ReadyCondition, metav1.ConditionFalse, helmv2.DriftDetectedReason, "%s", msg)
+		return errActionFailed
+	}
+	r.event(obj, corev1.EventTypeNormal, "DriftCorrected",
+		fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", name, strings.Join(req.drift.changed, "\n")))
+	req.drift = nil
+	return nil
+}
+
