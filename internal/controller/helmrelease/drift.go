@@ -163,4 +163,3 @@ func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.R
 	req.drift = nil
 	return nil
 }
-

@@ -66,17 +66,17 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 	}
 
 	req := &request{
-		obj:     obj,
-		chart:   ch,
-		values:  values,
-		digest:  configDigest(values),
+		obj:      obj,
+		chart:    ch,
+		values:   values,
+		digest:   configDigest(values),
 		revision: ch.Metadata.Version,
-		force:   force,
-		target:  tgt,
-		name:    releaseName(obj),
-		ns:      obj.GetReleaseNamespace(),
+		force:    force,
+		target:   tgt,
+		name:     releaseName(obj),
+		ns:       obj.GetReleaseNamespace(),
 		releases: &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory()},
-		save:    func() error { return r.patchStatus(ctx, before, obj) },
+		save:     func() error { return r.patchStatus(ctx, before, obj) },
 	}
 	if r.uninstallStaleTarget(ctx, req) {
 		return ctrl.Result{Requeue: true}, nil

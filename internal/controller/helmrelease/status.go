@@ -19,7 +19,7 @@ import (
 // remediation is the retry policy of the action last attempted (install
 // or upgrade).
 type remediation struct {
-	action helmv2.ReleaseAction
+	action  helmv2.ReleaseAction
 	install helmv2.InstallRemediation
 	upgrade helmv2.UpgradeRemediation
 }
