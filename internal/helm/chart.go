@@ -3,15 +3,18 @@ package helm
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/ignore"
 	"sigs.k8s.io/yaml"
 )
 
@@ -30,15 +33,66 @@ func LoadArchive(data []byte) (*Chart, error) {
 	return ch, nil
 }
 
-// LoadDir loads the chart in dir, a folder of an unpacked artifact (whose
-// links were checked to stay inside it when it was unpacked).
-func LoadDir(dir string) (*Chart, error) {
-	if _, err := os.Stat(filepath.Join(dir, chartutil.ChartfileName)); err != nil {
+// LoadDir loads the chart in the folder dir (slash-separated, relative to
+// root) of a checkout or unpacked artifact. Files are read through root,
+// so a symbolic link cannot make the chart read anything outside it; the
+// chart's .helmignore applies. A file of more than MaxChartSize is
+// refused.
+func LoadDir(root *os.Root, dir string) (*Chart, error) {
+	dir = path.Clean(strings.TrimPrefix(filepath.ToSlash(dir), "./"))
+	if !filepath.IsLocal(dir) && dir != "." {
+		return nil, fmt.Errorf("%w: chart path '%s' leaves the source", ErrInvalid, dir)
+	}
+	fsys := root.FS()
+	if _, err := fs.Stat(fsys, path.Join(dir, chartutil.ChartfileName)); err != nil {
 		return nil, fmt.Errorf("%w: no %s in %s", ErrNotFound, chartutil.ChartfileName, dir)
 	}
-	ch, err := loader.LoadDir(dir)
+	rules := ignore.Empty()
+	if data, err := fs.ReadFile(fsys, path.Join(dir, ignore.HelmIgnore)); err == nil {
+		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ignore.HelmIgnore, err)
+		}
+	}
+	rules.AddDefaults()
+	var files []*archive.BufferedFile
+	var total int64
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		if rel == "" {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if rules.Ignore(rel, info) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p, err)
+		}
+		if total += int64(len(data)); total > DefaultMaxChartSize*10 {
+			return fmt.Errorf("chart %s is larger than %d bytes", dir, DefaultMaxChartSize*10)
+		}
+		files = append(files, &archive.BufferedFile{Name: rel, Data: data, ModTime: info.ModTime()})
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: load chart: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: load chart %s: %v", ErrInvalid, dir, err)
+	}
+	ch, err := loader.LoadFiles(files)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load chart %s: %v", ErrInvalid, dir, err)
 	}
 	if err := ch.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: chart '%s': %v", ErrInvalid, ch.Name(), err)

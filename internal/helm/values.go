@@ -88,3 +88,12 @@ func Digest(values map[string]any) string {
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// SetValue sets name=value in dest as `helm --set` does, or as
+// `--set-string` when forceString.
+func SetValue(dest map[string]any, name, value string, forceString bool) error {
+	if forceString {
+		return strvals.ParseIntoString(name+"="+value, dest)
+	}
+	return strvals.ParseInto(name+"="+value, dest)
+}

@@ -14,9 +14,8 @@ import (
 // setupHelm registers the HelmRepository, HelmChart and HelmRelease
 // controllers. Helm applies with Flux's field manager, so releases move
 // between Flux and Tether without conflicts.
-func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, rewrite func(string) string) error {
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client) error {
 	helm.UseFieldManager(helmrelease.FieldManager)
-	hc := &helm.Client{Rewrite: rewrite}
 	repos := &helmsource.RepositoryReconciler{
 		Client:            mgr.GetClient(),
 		APIReader:         mgr.GetAPIReader(),

@@ -26,6 +26,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
+	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/source/artifact"
@@ -149,10 +150,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	helmClient := &helm.Client{Rewrite: rewrites.Rewrite}
 	apps := &application.Reconciler{
 		Client:                 mgr.GetClient(),
 		APIReader:              mgr.GetAPIReader(),
 		Fetcher:                fetcher,
+		Helm:                   helmClient,
 		Renderer:               renderer,
 		Events:                 mgr.GetEventRecorder("tether-application-controller"),
 		Concurrency:            max(opts.Concurrency, 8),
@@ -164,7 +167,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := setupHelm(mgr, opts, cfg, storage, renderer, rewrites.Rewrite); err != nil {
+	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())

@@ -31,6 +31,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
@@ -69,6 +70,8 @@ type Reconciler struct {
 	Fetcher *git.Fetcher
 	// Renderer renders checked-out sources.
 	Renderer *render.Renderer
+	// Helm reads Helm repositories and registries for Helm sources.
+	Helm *helm.Client
 	// Events records Kubernetes events; may be nil.
 	Events EventRecorder
 	// Concurrency is how many Applications reconcile at once.
@@ -98,6 +101,9 @@ type Reconciler struct {
 	remote   map[string]*drift.Watcher // per registered cluster (Secret version)
 	mu       sync.Mutex
 	heals    map[types.NamespacedName]healRecord // self-heals in a row per app
+
+	helmIndexes indexCache // Helm repository indexes, by URL and credential
+	helmCharts  chartBytes // chart archives, by URL, chart, version and credential
 }
 
 // SetupWithManager registers the controller and its watches of the

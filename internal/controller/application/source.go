@@ -52,11 +52,7 @@ type fetchOptions struct {
 func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
 	out := &manifests{}
 	for i, src := range sourcesOf(&app.Spec) {
-		auth, err := r.repoAuth(ctx, app, src.RepoURL)
-		if err != nil {
-			return nil, err
-		}
-		rev, typ, objs, err := r.renderSource(ctx, src, auth, opts)
+		rev, typ, objs, err := r.renderSource(ctx, app, src, opts)
 		if err != nil {
 			if len(sourcesOf(&app.Spec)) > 1 {
 				return nil, fmt.Errorf("source %d (%s): %w", i+1, src.RepoURL, err)
@@ -101,12 +97,17 @@ func (r *Reconciler) resolve(ctx context.Context, src argov1.ApplicationSource, 
 // renderSource renders one source at the revision it resolves to. A source
 // with a ref and no path only lends its files to other sources (Argo CD's
 // multi-source "ref" sources) and renders nothing itself.
-func (r *Reconciler) renderSource(ctx context.Context, src argov1.ApplicationSource, auth *git.Auth, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
-	if src.Chart != "" || src.Helm != nil {
-		return "", "", nil, errors.New("Helm sources are not supported yet")
-	}
+func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, opts fetchOptions) (string, argov1.ApplicationSourceType, []render.Object, error) {
 	if src.Plugin != nil {
 		return "", "", nil, errors.New("config management plugins are not supported")
+	}
+	if isHelmRepoSource(src) {
+		rev, objs, err := r.renderHelmRepo(ctx, app, src, opts)
+		return rev, argov1.ApplicationSourceTypeHelm, objs, err
+	}
+	auth, err := r.repoAuth(ctx, app, src.RepoURL)
+	if err != nil {
+		return "", "", nil, err
 	}
 	ref, res, err := r.resolve(ctx, src, auth, opts.refresh)
 	if err != nil {
@@ -120,6 +121,13 @@ func (r *Reconciler) renderSource(ctx context.Context, src argov1.ApplicationSou
 		return "", "", nil, fmt.Errorf("check out %s: %w", res.Commit, err)
 	}
 	defer release()
+	if src.Helm != nil || (src.Kustomize == nil && src.Directory == nil && !hasKustomization(dir, defaultPath(src.Path)) && hasChart(dir, src.Path)) {
+		objs, err := renderHelmDir(ctx, app, src, dir)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("render %s at %s: %w", displayPath(src.Path), shortHash(res.Commit), err)
+		}
+		return res.Commit, argov1.ApplicationSourceTypeHelm, objs, nil
+	}
 	ro, typ, err := renderOptions(dir, src)
 	if err != nil {
 		return "", "", nil, err
@@ -213,6 +221,13 @@ func hasKustomization(root, path string) bool {
 		}
 	}
 	return false
+}
+
+func defaultPath(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
 }
 
 func displayPath(p string) string {

@@ -283,7 +283,12 @@ func (r *ChartReconciler) fromGit(ctx context.Context, obj *sourcev1.HelmChart, 
 	if err := r.Storage.Extract(ctx, a.Path, dir); err != nil {
 		return &failure{reason: sourcev1.ArchiveOperationFailedReason, err: fmt.Errorf("extract artifact of GitRepository '%s': %w", key, err)}
 	}
-	ch, err := helm.LoadDir(filepath.Join(dir, filepath.FromSlash(chartPath)))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	ch, err := helm.LoadDir(root, chartPath)
 	if err == nil {
 		err = helm.CheckDependencies(ch)
 	}
@@ -291,11 +296,6 @@ func (r *ChartReconciler) fromGit(ctx context.Context, obj *sourcev1.HelmChart, 
 		return &failure{reason: chartPackageErrorReason, stalled: errors.Is(err, helm.ErrInvalid) || errors.Is(err, helm.ErrNotFound),
 			err: fmt.Errorf("chart '%s' in GitRepository '%s': %w", obj.Spec.Chart, key, err)}
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
 	files, err := chartValuesFiles(obj, func(name string) []byte {
 		data, err := root.ReadFile(path.Clean(strings.TrimPrefix(filepath.ToSlash(name), "./")))
 		if err != nil {
