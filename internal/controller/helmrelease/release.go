@@ -286,7 +286,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 		return r.actionFailed(req, last, helmv2.ReleaseActionInstall, helmv2.InstallFailedReason,
 			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
 	}
-	obj.Status.History = helmv2.Snapshots{snapshotOf(rel, helmv2.ReleaseActionInstall)}
+	obj.Status.History = helmv2.Snapshots{snapshotOf(stored(req, rel), helmv2.ReleaseActionInstall)}
 	r.succeeded(req, helmv2.InstallSucceededReason, fmt.Sprintf("Helm install succeeded for release %s with chart %s",
 		fullName(obj.Status.History[0]), chartName(obj.Status.History[0])))
 	return nil
@@ -320,11 +320,20 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 		return r.actionFailed(req, last, helmv2.ReleaseActionUpgrade, helmv2.UpgradeFailedReason,
 			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
 	}
-	snap := snapshotOf(rel, helmv2.ReleaseActionUpgrade)
+	snap := snapshotOf(stored(req, rel), helmv2.ReleaseActionUpgrade)
 	markSuperseded(obj)
 	obj.Status.History = append(helmv2.Snapshots{snap}, obj.Status.History...)
 	r.succeeded(req, helmv2.UpgradeSucceededReason, fmt.Sprintf("Helm upgrade succeeded for release %s with chart %s", fullName(snap), chartName(snap)))
 	return nil
+}
+
+// stored returns the record of rel as Helm stored it (what the next
+// reconcile will read and compare), falling back to rel.
+func stored(req *request, rel *helm.Release) *helm.Release {
+	if last, err := req.releases.Last(req.name); err == nil && last != nil && last.Version == rel.Version {
+		return last
+	}
+	return rel
 }
 
 // succeeded records a successful install or upgrade.

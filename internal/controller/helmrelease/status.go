@@ -275,7 +275,10 @@ func releaseDigest(rel *helm.Release) string {
 		Config    map[string]any `json:"config"`
 		Manifest  string         `json:"manifest"`
 		Hooks     []hook         `json:"hooks"`
-	}{Name: rel.Name, Namespace: rel.Namespace, Version: rel.Version, Config: rel.Config, Manifest: rel.Manifest}
+	}{Name: rel.Name, Namespace: rel.Namespace, Version: rel.Version, Manifest: rel.Manifest}
+	if len(rel.Config) > 0 {
+		obs.Config = rel.Config // nil and empty values are the same release
+	}
 	if rel.Info != nil {
 		obs.Status = string(rel.Info.Status)
 	}

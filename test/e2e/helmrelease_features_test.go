@@ -1,0 +1,348 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/chartserve"
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// TestHelmReleaseFeatures covers what seed 07 does not: OCI and
+// authenticated repositories, charts from Git, tests, drift correction,
+// upgrade failures rolled back, targetPath values, dependsOn.
+func TestHelmReleaseFeatures(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	const ns = "helm-features"
+	const user, password = "helm-user", "helm-repo-password-0042"
+	private, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir(), Username: user, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { private.Close() })
+	reg, err := chartserve.NewRegistry(chartserve.RegistryOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	for _, v := range []string{"6.0.0", "6.1.0"} {
+		if _, err := private.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := reg.PushChart(ctx, filepath.Join(chartsDir, "podinfo"), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := gitserver.New(t, gitserver.Options{})
+	gitRepo := srv.CreateRepo(t, "charts")
+	gitRepo.Commit(t, "main", folderFiles(t, filepath.Join(chartsDir, "podinfo"), "charts/podinfo"), "podinfo chart")
+
+	tether := startTether(t,
+		"--url-rewrite", "https://private.example.com/charts="+private.URL(),
+		"--url-rewrite", "oci://registry.example.com/charts="+reg.URL(),
+		"--url-rewrite", "https://git.example.com/charts.git="+gitRepo.URL)
+	applyYAML(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: private-charts
+  namespace: %[1]s
+stringData:
+  username: %[2]s
+  password: %[3]s
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: private
+  namespace: %[1]s
+spec:
+  interval: 1h
+  url: https://private.example.com/charts
+  secretRef:
+    name: private-charts
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: oci
+  namespace: %[1]s
+spec:
+  type: oci
+  interval: 1h
+  insecure: true
+  url: oci://registry.example.com/charts
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: charts
+  namespace: %[1]s
+spec:
+  interval: 1h
+  url: https://git.example.com/charts.git
+  ref:
+    branch: main
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ui-message
+  namespace: %[1]s
+stringData:
+  message: from a Secret at a target path
+`, ns, user, password))
+	hr := func(name, body string) {
+		t.Helper()
+		applyYAML(t, fmt.Sprintf(`
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  interval: 1h
+%s`, name, ns, body))
+		t.Cleanup(func() {
+			_ = c.Delete(ctx, &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+		})
+	}
+	ready := func(t *testing.T, name string) *helmv2.HelmRelease {
+		t.Helper()
+		return waitHelmRelease(t, c, ns, name, func(hr *helmv2.HelmRelease) bool {
+			return isReady(hr.Status.Conditions) && hr.Status.ObservedGeneration == hr.Generation
+		}, 3*time.Minute)
+	}
+	deployment := func(t *testing.T, name string) *appsv1.Deployment {
+		t.Helper()
+		var dep appsv1.Deployment
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &dep); err != nil {
+			t.Fatal(err)
+		}
+		return &dep
+	}
+
+	hr("from-oci", `  chart:
+    spec:
+      chart: podinfo
+      version: 6.1.x
+      sourceRef: {kind: HelmRepository, name: oci}`)
+	hr("from-private", `  chart:
+    spec:
+      chart: podinfo
+      version: "6.0.0"
+      sourceRef: {kind: HelmRepository, name: private}
+  values:
+    ui: {message: inline}
+  valuesFrom:
+    - kind: Secret
+      name: ui-message
+      valuesKey: message
+      targetPath: ui.message
+    - kind: ConfigMap
+      name: does-not-exist
+      optional: true`)
+	hr("from-git", `  chart:
+    spec:
+      chart: ./charts/podinfo
+      sourceRef: {kind: GitRepository, name: charts}
+  test:
+    enable: true`)
+	hr("drifty", `  chart:
+    spec:
+      chart: podinfo
+      version: "6.1.0"
+      sourceRef: {kind: HelmRepository, name: oci}
+  driftDetection:
+    mode: enabled`)
+
+	t.Run("a chart from an OCI HelmRepository", func(t *testing.T) {
+		h := ready(t, "from-oci")
+		if l := h.Status.History.Latest(); l.ChartVersion != "6.1.0" {
+			t.Errorf("chart version %s, want 6.1.0", l.ChartVersion)
+		}
+		if got := deployment(t, "from-oci-podinfo").Labels["helm.sh/chart"]; got != "podinfo-6.1.0" {
+			t.Errorf("helm.sh/chart %q", got)
+		}
+	})
+
+	t.Run("a chart from a repository with basic auth; a targetPath value wins over inline values", func(t *testing.T) {
+		ready(t, "from-private")
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "from-private-podinfo-ui"}, &cm); err != nil {
+			t.Fatal(err)
+		}
+		if cm.Data["message"] != "from a Secret at a target path" {
+			t.Errorf("message %q", cm.Data["message"])
+		}
+		var repo sourcev1.HelmRepository
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "private"}, &repo); err != nil {
+			t.Fatal(err)
+		}
+		if repo.Status.Artifact == nil || !strings.HasPrefix(repo.Status.Artifact.Revision, "sha256:") {
+			t.Errorf("HelmRepository artifact %+v", repo.Status.Artifact)
+		}
+	})
+
+	t.Run("a chart packaged from a GitRepository path, tested", func(t *testing.T) {
+		h := ready(t, "from-git")
+		c := apimeta.FindStatusCondition(h.Status.Conditions, "TestSuccess")
+		if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "1 test hook completed successfully") {
+			t.Errorf("TestSuccess = %+v", c)
+		}
+		if msg := readyMessage(h.Status.Conditions); !strings.HasPrefix(msg, "Helm test succeeded for release helm-features/from-git.v1 with chart podinfo@6.0.0") {
+			t.Errorf("Ready message %q", msg)
+		}
+		if l := h.Status.History.Latest(); l.TestHooks == nil || len(*l.TestHooks) != 1 {
+			t.Errorf("history test hooks %+v", l.TestHooks)
+		}
+	})
+
+	t.Run("drift is detected and corrected", func(t *testing.T) {
+		ready(t, "drifty")
+		dep := deployment(t, "drifty-podinfo")
+		patch := client.MergeFrom(dep.DeepCopy())
+		seven := int32(7)
+		dep.Spec.Replicas = &seven
+		if err := c.Patch(ctx, dep, patch); err != nil {
+			t.Fatal(err)
+		}
+		requestHelmReleaseReconcile(t, c, ns, "drifty")
+		eventually(t, time.Minute, "replicas put back", func(ctx context.Context) error {
+			if r := *deployment(t, "drifty-podinfo").Spec.Replicas; r != 1 {
+				return fmt.Errorf("replicas %d", r)
+			}
+			return nil
+		})
+		events := eventsFor(t, c, ns, "drifty")
+		if !strings.Contains(events, "DriftDetected") || !strings.Contains(events, "DriftCorrected") ||
+			!strings.Contains(events, "Deployment/helm-features/drifty-podinfo changed") {
+			t.Errorf("events:\n%s", events)
+		}
+		if h := getHelmRelease(t, c, ns, "drifty"); len(h.Status.History) != 1 {
+			t.Errorf("drift was corrected by a new release: %s", snapshotsText(h.Status.History))
+		}
+	})
+
+	t.Run("a failed upgrade is rolled back, then Stalled when retries are exhausted", func(t *testing.T) {
+		hr("rollme", `  chart:
+    spec:
+      chart: podinfo
+      version: "6.0.0"
+      sourceRef: {kind: HelmRepository, name: oci}
+  upgrade:
+    remediation:
+      retries: 1`)
+		ready(t, "rollme")
+		var h helmv2.HelmRelease
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rollme"}, &h); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(h.DeepCopy())
+		h.Spec.Values = &apiextensionsv1.JSON{Raw: []byte(`{"service":{"port":0}}`)}
+		if err := c.Patch(ctx, &h, patch); err != nil {
+			t.Fatal(err)
+		}
+		got := waitHelmRelease(t, c, ns, "rollme", func(hr *helmv2.HelmRelease) bool {
+			return apimeta.IsStatusConditionTrue(hr.Status.Conditions, "Stalled")
+		}, 3*time.Minute)
+		stalled := apimeta.FindStatusCondition(got.Status.Conditions, "Stalled")
+		if stalled.Message != "Failed to upgrade after 2 attempt(s)" {
+			t.Errorf("Stalled %q", stalled.Message)
+		}
+		rem := apimeta.FindStatusCondition(got.Status.Conditions, "Remediated")
+		if rem == nil || rem.Reason != "RollbackSucceeded" || !strings.Contains(rem.Message, "Helm rollback to previous release helm-features/rollme.v3 with chart podinfo@6.0.0 succeeded" /* v1, rolled back to once already as v3 */) {
+			t.Errorf("Remediated = %+v", rem)
+		}
+		if msg := readyMessage(got.Status.Conditions); !strings.Contains(msg, "Helm upgrade failed for release helm-features/rollme with chart podinfo@6.0.0") {
+			t.Errorf("Ready message %q", msg)
+		}
+		if got.Status.UpgradeFailures != 2 {
+			t.Errorf("upgradeFailures %d", got.Status.UpgradeFailures)
+		}
+		var svc corev1.Service
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rollme-podinfo"}, &svc); err != nil || svc.Spec.Ports[0].Port != 9898 {
+			t.Errorf("Service after rollback: %+v (err %v)", svc.Spec.Ports, err)
+		}
+		checkHelmList(t, ns, "rollme", 5, "podinfo-6.0.0", "deployed")
+	})
+
+	t.Run("dependsOn holds a release until its dependency is Ready", func(t *testing.T) {
+		hr("needs", `  dependsOn:
+    - name: absent
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: oci}`)
+		h := waitHelmRelease(t, c, ns, "needs", func(hr *helmv2.HelmRelease) bool {
+			return readyReason(hr.Status.Conditions) == "DependencyNotReady"
+		}, time.Minute)
+		if msg := readyMessage(h.Status.Conditions); !strings.Contains(msg, "unable to get 'helm-features/absent' dependency") {
+			t.Errorf("Ready message %q", msg)
+		}
+		if len(h.Status.History) != 0 {
+			t.Errorf("installed before its dependency")
+		}
+	})
+
+	t.Run("a wrong repository password fails the HelmRepository and is never shown", func(t *testing.T) {
+		upsertSecret(t, c, ns, "private-charts", map[string]string{"username": user, "password": "not-" + password})
+		var repo sourcev1.HelmRepository
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "private"}, &repo); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(repo.DeepCopy())
+		repo.Annotations = map[string]string{"reconcile.fluxcd.io/requestedAt": time.Now().String()}
+		if err := c.Patch(ctx, &repo, patch); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, "HelmRepository fails authentication", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "private"}, &repo); err != nil {
+				return err
+			}
+			if readyReason(repo.Status.Conditions) != "AuthenticationFailed" {
+				return fmt.Errorf("Ready %s %q", readyReason(repo.Status.Conditions), readyMessage(repo.Status.Conditions))
+			}
+			return nil
+		})
+		for _, secret := range []string{password, "not-" + password} {
+			if strings.Contains(fmt.Sprintf("%+v", repo.Status), secret) || strings.Contains(eventsFor(t, c, ns, "private"), secret) ||
+				strings.Contains(tether.Logs.String(), secret) {
+				t.Errorf("a repository password appears in status, events or logs")
+			}
+		}
+	})
+}
+
+func requestHelmReleaseReconcile(t *testing.T, c client.Client, ns, name string) {
+	t.Helper()
+	h := getHelmRelease(t, c, ns, name)
+	patch := client.MergeFrom(h.DeepCopy())
+	if h.Annotations == nil {
+		h.Annotations = map[string]string{}
+	}
+	h.Annotations["reconcile.fluxcd.io/requestedAt"] = time.Now().Format(time.RFC3339Nano)
+	if err := c.Patch(context.Background(), h, patch); err != nil {
+		t.Fatal(err)
+	}
+}
