@@ -276,7 +276,18 @@ func httpClient(auth *Auth) *http.Client {
 	if auth != nil && auth.TLS != nil {
 		tr.TLSClientConfig = auth.TLS.Clone()
 	}
-	return &http.Client{Transport: tr, Timeout: defaultTimeout}
+	pass := auth != nil && auth.PassCredentials
+	return &http.Client{Transport: tr, Timeout: defaultTimeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		// Credentials go only to the host (and port) they were given for,
+		// unless the user asked to pass them on (CVE-2021-32690).
+		if !pass && req.URL.Host != via[0].URL.Host {
+			req.Header.Del("Authorization")
+		}
+		return nil
+	}}
 }
 
 func indexURL(repoURL string) (string, error) {
