@@ -48,14 +48,25 @@ func TestHelmReleaseFeatures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	secure, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir(), TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { secure.Close() })
+	if _, err := secure.Publish(filepath.Join(chartsDir, "podinfo"), "6.2.0"); err != nil {
+		t.Fatal(err)
+	}
 	srv := gitserver.New(t, gitserver.Options{})
 	gitRepo := srv.CreateRepo(t, "charts")
-	gitRepo.Commit(t, "main", folderFiles(t, filepath.Join(chartsDir, "podinfo"), "charts/podinfo"), "podinfo chart")
+	gitFiles := folderFiles(t, filepath.Join(chartsDir, "podinfo"), "charts/podinfo")
+	gitFiles["envs/prod/values.yaml"] = "replicaCount: 3\nui:\n  message: prod\n"
+	gitRepo.Commit(t, "main", gitFiles, "podinfo chart")
 
 	tether := startTether(t,
 		"--url-rewrite", "https://private.example.com/charts="+private.URL(),
 		"--url-rewrite", "oci://registry.example.com/charts="+reg.URL(),
-		"--url-rewrite", "https://git.example.com/charts.git="+gitRepo.URL)
+		"--url-rewrite", "https://git.example.com/charts.git="+gitRepo.URL,
+		"--url-rewrite", "https://secure.example.com/charts="+secure.URL())
 	applyYAML(t, fmt.Sprintf(`
 apiVersion: v1
 kind: Namespace
@@ -111,7 +122,38 @@ metadata:
   namespace: %[1]s
 stringData:
   message: from a Secret at a target path
-`, ns, user, password))
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: secure-ca
+  namespace: %[1]s
+stringData:
+  ca.crt: |
+%[4]s
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: secure
+  namespace: %[1]s
+spec:
+  interval: 1h
+  url: https://secure.example.com/charts
+  certSecretRef:
+    name: secure-ca
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata:
+  name: prod-chart
+  namespace: %[1]s
+spec:
+  interval: 1h
+  chart: ./charts/podinfo
+  sourceRef: {kind: GitRepository, name: charts}
+  valuesFiles: [charts/podinfo/values.yaml, envs/prod/values.yaml]
+`, ns, user, password, indent(string(secure.CAPEM()), "    ")))
 	hr := func(name, body string) {
 		t.Helper()
 		applyYAML(t, fmt.Sprintf(`
@@ -175,6 +217,88 @@ spec:
       sourceRef: {kind: HelmRepository, name: oci}
   driftDetection:
     mode: enabled`)
+
+	hr("from-tls", `  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: secure}`)
+	hr("by-ref", `  chartRef: {kind: HelmChart, name: prod-chart}`)
+	hr("custom", `  releaseName: custom-web
+  targetNamespace: helm-custom-target
+  storageNamespace: helm-custom-storage
+  install:
+    createNamespace: true
+  chart:
+    spec:
+      chart: podinfo
+      version: "6.1.0"
+      sourceRef: {kind: HelmRepository, name: oci}
+  commonMetadata:
+    labels: {team: web}
+  postRenderers:
+    - kustomize:
+        patches:
+          - target: {kind: Deployment}
+            patch: |
+              - op: replace
+                path: /spec/replicas
+                value: 2`)
+	hr("impersonated", `  serviceAccountName: nobody
+  chart:
+    spec:
+      chart: podinfo
+      version: "6.1.0"
+      sourceRef: {kind: HelmRepository, name: oci}`)
+	applyYAML(t, `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: helm-custom-storage
+`)
+
+	t.Run("a chart from a repository over TLS with a CA from certSecretRef", func(t *testing.T) {
+		h := ready(t, "from-tls")
+		if l := h.Status.History.Latest(); l.ChartVersion != "6.2.0" {
+			t.Errorf("chart version %s", l.ChartVersion)
+		}
+	})
+
+	t.Run("chartRef to a user-defined HelmChart from Git with valuesFiles", func(t *testing.T) {
+		h := ready(t, "by-ref")
+		if h.Status.HelmChart != ns+"/prod-chart" {
+			t.Errorf("status.helmChart %q", h.Status.HelmChart)
+		}
+		if r := *deployment(t, "by-ref-podinfo").Spec.Replicas; r != 3 {
+			t.Errorf("replicas %d, want 3 from envs/prod/values.yaml merged into the chart", r)
+		}
+	})
+
+	t.Run("releaseName, targetNamespace, storageNamespace, post-renderers and commonMetadata", func(t *testing.T) {
+		h := ready(t, "custom")
+		var dep appsv1.Deployment
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "helm-custom-target", Name: "custom-web-podinfo"}, &dep); err != nil {
+			t.Fatal(err)
+		}
+		if *dep.Spec.Replicas != 2 || dep.Labels["team"] != "web" || dep.Labels[helmv2.NameLabel] != "custom" {
+			t.Errorf("replicas %d labels %v: post-renderer patch, commonMetadata and origin labels", *dep.Spec.Replicas, dep.Labels)
+		}
+		var secret corev1.Secret
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "helm-custom-storage", Name: "sh.helm.release.v1.custom-web.v1"}, &secret); err != nil {
+			t.Errorf("release record not in the storage namespace: %v", err)
+		}
+		if h.Status.StorageNamespace != "helm-custom-storage" {
+			t.Errorf("status.storageNamespace %q", h.Status.StorageNamespace)
+		}
+	})
+
+	t.Run("serviceAccountName: the release is made with that account's rights", func(t *testing.T) {
+		h := waitHelmRelease(t, c, ns, "impersonated", func(hr *helmv2.HelmRelease) bool {
+			return strings.Contains(readyMessage(hr.Status.Conditions), "forbidden")
+		}, time.Minute)
+		if !strings.Contains(readyMessage(h.Status.Conditions), "system:serviceaccount:helm-features:nobody") {
+			t.Errorf("Ready message %q does not name the account", readyMessage(h.Status.Conditions))
+		}
+	})
 
 	t.Run("a chart from an OCI HelmRepository", func(t *testing.T) {
 		h := ready(t, "from-oci")
@@ -305,6 +429,23 @@ spec:
 		}
 	})
 
+	t.Run("a suspended HelmRelease is left alone", func(t *testing.T) {
+		h := getHelmRelease(t, c, ns, "from-oci")
+		patch := client.MergeFrom(h.DeepCopy())
+		h.Spec.Suspend = true
+		h.Spec.Values = &apiextensionsv1.JSON{Raw: []byte(`{"replicaCount":5}`)}
+		if err := c.Patch(ctx, h, patch); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second)
+		if r := *deployment(t, "from-oci-podinfo").Spec.Replicas; r != 1 {
+			t.Errorf("replicas %d: a suspended release was upgraded", r)
+		}
+		if got := getHelmRelease(t, c, ns, "from-oci"); len(got.Status.History) != 1 {
+			t.Errorf("history %s", snapshotsText(got.Status.History))
+		}
+	})
+
 	t.Run("a wrong repository password fails the HelmRepository and is never shown", func(t *testing.T) {
 		upsertSecret(t, c, ns, "private-charts", map[string]string{"username": user, "password": "not-" + password})
 		var repo sourcev1.HelmRepository
@@ -332,6 +473,14 @@ spec:
 			}
 		}
 	})
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }
 
 func requestHelmReleaseReconcile(t *testing.T, c client.Client, ns, name string) {
