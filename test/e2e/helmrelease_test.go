@@ -96,6 +96,9 @@ data:
 			t.Errorf("status = revision %q chart %q action %q digest %q", hr.Status.LastAttemptedRevision, hr.Status.HelmChart,
 				hr.Status.LastAttemptedReleaseAction, hr.Status.LastAttemptedConfigDigest)
 		}
+		if hr.Status.Inventory == nil || !strings.Contains(fmt.Sprint(hr.Status.Inventory.Entries), "default_podinfo_apps_Deployment") {
+			t.Errorf("inventory %+v lacks the Deployment", hr.Status.Inventory)
+		}
 		if h := hr.Status.History[0]; h.ChartVersion != "6.0.3" || h.Version != 1 || h.Status != "deployed" || h.ChartName != "podinfo" {
 			t.Errorf("history[0] = %+v", h)
 		}

@@ -3,9 +3,11 @@ package helmrelease
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
@@ -162,4 +164,31 @@ func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.R
 		fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", name, strings.Join(req.drift.changed, "\n")))
 	req.drift = nil
 	return nil
+}
+
+// inventoryOf lists the objects of a release's manifest in Flux's
+// inventory format ("<namespace>_<name>_<group>_<kind>", version), with
+// namespaced objects defaulted to the release namespace.
+func inventoryOf(rel *helm.Release, mapper apimeta.RESTMapper) *helmv2.ResourceInventory {
+	objs, err := decodeManifest([]byte(rel.Manifest))
+	if err != nil {
+		return nil
+	}
+	inv := &helmv2.ResourceInventory{Entries: []helmv2.ResourceRef{}}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = rel.Namespace
+			if m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil && m.Scope.Name() == apimeta.RESTScopeNameRoot {
+				ns = ""
+			}
+		}
+		inv.Entries = append(inv.Entries, helmv2.ResourceRef{
+			ID:      strings.Join([]string{ns, o.GetName(), gvk.Group, gvk.Kind}, "_"),
+			Version: gvk.Version,
+		})
+	}
+	slices.SortFunc(inv.Entries, func(a, b helmv2.ResourceRef) int { return strings.Compare(a.ID, b.ID) })
+	return inv
 }

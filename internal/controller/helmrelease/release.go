@@ -83,6 +83,7 @@ func (r *Reconciler) releaseLoop(ctx context.Context, req *request) error {
 		switch st {
 		case stateInSync:
 			truncateHistory(obj)
+			obj.Status.Inventory = inventoryOf(last, req.target.client.RESTMapper())
 			if l := obj.Status.History.Latest(); l != nil {
 				obj.Status.LastAppliedRevision = l.ChartVersion
 			}
