@@ -392,9 +392,9 @@ func TestRepositoryAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if strings.Contains(tt.repoURL, "@") {
-				t.Skip("BUG: FetchIndex/DownloadChart put the repository URL as written into their errors ('fetch index of <url>', 'GET <url>'), " +
-					"user information included: a URL such as https://user:password@host/ leaks its password into err.Error() " +
-					"(repo.go get(): `where := rawURL` and FetchIndex's 'fetch index of <url>' are not passed through redact(); only the rewritten target is)")
+				t.Skip("BUG: a repository URL with user information (https://user:password@host/) shows its password in errors: " +
+					"FetchIndex wraps with \"fetch index of <repoURL>\" and get() names the URL as written (where := rawURL); " +
+					"only the rewritten target goes through redact(). Both need redact().")
 			}
 			_, idxErr := c.FetchIndex(ctx, tt.repoURL, tt.auth)
 			_, dlErr := c.DownloadChart(ctx, tt.repoURL, cv, tt.auth)
