@@ -100,8 +100,8 @@ func LoadDir(root *os.Root, dir string) (*Chart, error) {
 	return ch, nil
 }
 
-// CheckDependencies fails when a dependency that Chart.yaml names (and
-// whose condition does not turn it off by default) is not in charts/:
+// CheckDependencies fails when a dependency that Chart.yaml names is not in
+// charts/ (conditions are not looked at, as Helm's own install does not):
 // Tether does not download dependencies of charts built from Git.
 func CheckDependencies(ch *Chart) error {
 	have := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v4/pkg/registry"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 )
@@ -125,6 +126,12 @@ func registryClient(ctx context.Context, a *Auth) (*registry.Client, error) {
 }
 
 func ociError(err error, a *Auth) error {
+	switch {
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		return fmt.Errorf("%w: the registry asks for credentials and none are configured", ErrAuthentication)
+	case errors.Is(err, errdef.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, scrub(err, a))
+	}
 	var ec *errcode.ErrorResponse
 	if errors.As(err, &ec) {
 		switch ec.StatusCode {

@@ -79,11 +79,11 @@ func (c *Client) FetchIndex(ctx context.Context, repoURL string, auth *Auth) (*I
 	}
 	data, err := c.get(ctx, u, repoURL, auth, c.limit(c.MaxIndexSize, DefaultMaxIndexSize))
 	if err != nil {
-		return nil, fmt.Errorf("fetch index of %s: %w", repoURL, err)
+		return nil, fmt.Errorf("fetch index of %s: %w", redact(repoURL), err)
 	}
 	idx, err := ParseIndex(data)
 	if err != nil {
-		return nil, fmt.Errorf("index of %s: %w", repoURL, err)
+		return nil, fmt.Errorf("index of %s: %w", redact(repoURL), err)
 	}
 	sum := sha256.Sum256(data)
 	return &Index{IndexFile: idx, Raw: data, Digest: "sha256:" + hex.EncodeToString(sum[:])}, nil
@@ -223,9 +223,9 @@ func (c *Client) rewrite(u string) string {
 // credentials.
 func (c *Client) get(ctx context.Context, rawURL, repoURL string, auth *Auth, limit int64) ([]byte, error) {
 	target := c.rewrite(rawURL)
-	where := rawURL
+	where := redact(rawURL)
 	if target != rawURL {
-		where = fmt.Sprintf("%s (via %s)", rawURL, redact(target))
+		where = fmt.Sprintf("%s (via %s)", redact(rawURL), redact(target))
 	}
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -293,7 +293,7 @@ func httpClient(auth *Auth) *http.Client {
 func indexURL(repoURL string) (string, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("%w: repository URL '%s'", ErrInvalid, repoURL)
+		return "", fmt.Errorf("%w: repository URL '%s'", ErrInvalid, redact(repoURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/index.yaml"
 	u.RawPath = ""
@@ -316,13 +316,22 @@ func redact(s string) string {
 	return u.String()
 }
 
-// scrub removes the password from an error message.
+// scrub removes the password from an error message; errors.Is and
+// errors.As still see the original error.
 func scrub(err error, auth *Auth) error {
-	if auth == nil || auth.Password == "" {
+	if err == nil || auth == nil || auth.Password == "" || !strings.Contains(err.Error(), auth.Password) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), auth.Password, "*****"))
+	return &scrubbed{msg: strings.ReplaceAll(err.Error(), auth.Password, "*****"), err: err}
 }
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+func (s *scrubbed) Unwrap() error { return s.err }
 
 // exactVersion parses v when it is one version rather than a range.
 func exactVersion(v string) (*semver.Version, error) {

@@ -391,11 +391,6 @@ func TestRepositoryAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.Contains(tt.repoURL, "@") {
-				t.Skip("BUG: a repository URL with user information (https://user:password@host/) shows its password in errors: " +
-					"FetchIndex wraps with \"fetch index of <repoURL>\" and get() names the URL as written (where := rawURL); " +
-					"only the rewritten target goes through redact(). Both need redact().")
-			}
 			_, idxErr := c.FetchIndex(ctx, tt.repoURL, tt.auth)
 			_, dlErr := c.DownloadChart(ctx, tt.repoURL, cv, tt.auth)
 			for what, err := range map[string]error{"FetchIndex": idxErr, "DownloadChart": dlErr} {

@@ -51,6 +51,10 @@ func Template(ctx context.Context, ch *Chart, opts TemplateOptions) (string, err
 		}
 		cfg.Capabilities.KubeVersion = *kv
 	}
+	var kubeVersion *common.KubeVersion
+	if opts.KubeVersion != "" {
+		kubeVersion = &cfg.Capabilities.KubeVersion
+	}
 	in := action.NewInstall(cfg)
 	in.DryRunStrategy = action.DryRunClient
 	in.Replace = true
@@ -60,6 +64,9 @@ func Template(ctx context.Context, ch *Chart, opts TemplateOptions) (string, err
 	in.SkipCRDs = !opts.IncludeCRDs
 	in.SkipSchemaValidation = opts.SkipSchemaValidation
 	in.APIVersions = common.VersionSet(opts.APIVersions)
+	// Without a server, Helm starts from its default capabilities and
+	// applies only Install.KubeVersion.
+	in.KubeVersion = kubeVersion
 	vals := opts.Values
 	if vals == nil {
 		vals = map[string]any{}

@@ -146,9 +146,6 @@ func TestTemplate(t *testing.T) {
 			chart: probe,
 			opts:  TemplateOptions{ReleaseName: "p", Namespace: "probe-ns", KubeVersion: "v1.35.4"},
 			want:  []string{`kube: "v1.35.4"`},
-			bug: "BUG: TemplateOptions.KubeVersion is ignored (templates see Helm's default v1.20.0): Template sets cfg.Capabilities.KubeVersion, " +
-				"but Helm's Install.RunWithContext, when it does not talk to a server (DryRunClient), replaces cfg.Capabilities with " +
-				"common.DefaultCapabilities and only applies Install.KubeVersion; template.go must set in.KubeVersion = kv",
 		},
 		{
 			name:  "API versions not given are absent",

@@ -59,7 +59,7 @@ func ComposeValues(from []ValuesSource, values map[string]any) (map[string]any, 
 		}
 		result = MergeMaps(result, vals)
 	}
-	result = MergeMaps(result, values)
+	result = MergeMaps(result, deepCopy(values))
 	for _, src := range targeted {
 		if err := setPath(result, src.TargetPath, string(src.Data)); err != nil {
 			return nil, fmt.Errorf("%s: target path '%s': %w", src.Description, src.TargetPath, err)
@@ -96,4 +96,31 @@ func SetValue(dest map[string]any, name, value string, forceString bool) error {
 		return strvals.ParseIntoString(name+"="+value, dest)
 	}
 	return strvals.ParseInto(name+"="+value, dest)
+}
+
+// deepCopy copies the maps and lists of v, so that setting values in the
+// copy never changes v.
+func deepCopy(v map[string]any) map[string]any {
+	if v == nil {
+		return nil
+	}
+	out := make(map[string]any, len(v))
+	for k, x := range v {
+		out[k] = deepCopyValue(x)
+	}
+	return out
+}
+
+func deepCopyValue(x any) any {
+	switch t := x.(type) {
+	case map[string]any:
+		return deepCopy(t)
+	case []any:
+		l := make([]any, len(t))
+		for i, e := range t {
+			l[i] = deepCopyValue(e)
+		}
+		return l
+	}
+	return x
 }
