@@ -82,6 +82,14 @@ spec:
           image: busybox
           command: ["true"]
 `
+	files["charts/podinfo/templates/capabilities.yaml"] = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-capabilities
+data:
+  kube: {{ .Capabilities.KubeVersion.Version | quote }}
+  monitoring: {{ .Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor" | quote }}
+`
 	head := gitRepo.Commit(t, "main", files, "podinfo chart")
 
 	startTether(t,
@@ -215,6 +223,13 @@ spec:
 		}
 		if a.Status.SourceType != argov1.ApplicationSourceTypeHelm {
 			t.Errorf("sourceType %q", a.Status.SourceType)
+		}
+		var caps corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "helm-git", Name: "helm-git-capabilities"}, &caps); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(caps.Data["kube"], "v1.35.") || caps.Data["monitoring"] != "true" {
+			t.Errorf("capabilities %v: the chart must see the destination cluster's version and APIs (its CRDs included)", caps.Data)
 		}
 	})
 

@@ -77,7 +77,7 @@ func (r *Reconciler) renderHelmRepo(ctx context.Context, app *argov1.Application
 	if err != nil {
 		return "", nil, fmt.Errorf("chart %s %s: %w", src.Chart, version, err)
 	}
-	objs, err := renderChart(ctx, app, src, ch, func(name string) ([]byte, error) {
+	objs, err := r.renderChart(ctx, app, src, ch, func(name string) ([]byte, error) {
 		if d := helm.ChartFile(ch, name); d != nil {
 			return d, nil
 		}
@@ -87,7 +87,7 @@ func (r *Reconciler) renderHelmRepo(ctx context.Context, app *argov1.Application
 }
 
 // renderHelmDir renders the chart at src.path of a Git checkout.
-func renderHelmDir(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, dir string) ([]render.Object, error) {
+func (r *Reconciler) renderHelmDir(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, dir string) ([]render.Object, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func renderHelmDir(ctx context.Context, app *argov1.Application, src argov1.Appl
 	if err := helm.CheckDependencies(ch); err != nil {
 		return nil, fmt.Errorf("%s: %w", displayPath(src.Path), err)
 	}
-	return renderChart(ctx, app, src, ch, func(name string) ([]byte, error) {
+	return r.renderChart(ctx, app, src, ch, func(name string) ([]byte, error) {
 		// Value files are relative to the chart's folder and read through
 		// the checkout's root: they cannot leave it.
 		return root.ReadFile(path.Join(path.Clean(strings.TrimPrefix(chartPath, "./")), name))
@@ -128,7 +128,7 @@ func hasChart(root, p string) bool {
 // renderChart composes the values Argo CD passes to helm template (value
 // files in order, then values or valuesObject, then parameters and file
 // parameters) and renders ch. read reads a file relative to the chart.
-func renderChart(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, ch *helm.Chart, read func(string) ([]byte, error)) ([]render.Object, error) {
+func (r *Reconciler) renderChart(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource, ch *helm.Chart, read func(string) ([]byte, error)) ([]render.Object, error) {
 	h := src.Helm
 	if h == nil {
 		h = &argov1.ApplicationSourceHelm{}
@@ -187,6 +187,10 @@ func renderChart(ctx context.Context, app *argov1.Application, src argov1.Applic
 	if ns == "" {
 		ns = app.Spec.Destination.Namespace
 	}
+	kubeVersion, apiVersions, err := r.helmCapabilities(ctx, app, src.Helm)
+	if err != nil {
+		return nil, err
+	}
 	manifest, err := helm.Template(ctx, ch, helm.TemplateOptions{
 		ReleaseName:          release,
 		Namespace:            ns,
@@ -194,8 +198,8 @@ func renderChart(ctx context.Context, app *argov1.Application, src argov1.Applic
 		IncludeCRDs:          !h.SkipCrds,
 		SkipTests:            h.SkipTests,
 		SkipSchemaValidation: h.SkipSchemaValidation,
-		KubeVersion:          h.KubeVersion,
-		APIVersions:          h.APIVersions,
+		KubeVersion:          kubeVersion,
+		APIVersions:          apiVersions,
 	})
 	if err != nil {
 		return nil, err

@@ -42,8 +42,10 @@ func TestHelmValueFilesStayInsideTheCheckout(t *testing.T) {
 	app.Name = "app"
 	app.Spec.Destination.Namespace = "ns"
 	render := func(valueFile string) (string, error) {
-		src := argov1.ApplicationSource{Path: "charts/app", Helm: &argov1.ApplicationSourceHelm{ValueFiles: []string{valueFile}}}
-		objs, err := renderHelmDir(context.Background(), app, src, checkout)
+		// Capabilities given, so no cluster is asked for them.
+		src := argov1.ApplicationSource{Path: "charts/app", Helm: &argov1.ApplicationSourceHelm{
+			ValueFiles: []string{valueFile}, KubeVersion: "v1.35.4", APIVersions: []string{"v1"}}}
+		objs, err := (&Reconciler{}).renderHelmDir(context.Background(), app, src, checkout)
 		if err != nil {
 			return "", err
 		}

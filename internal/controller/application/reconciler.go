@@ -102,8 +102,9 @@ type Reconciler struct {
 	mu       sync.Mutex
 	heals    map[types.NamespacedName]healRecord // self-heals in a row per app
 
-	helmIndexes indexCache // Helm repository indexes, by URL and credential
-	helmCharts  chartBytes // chart archives, by URL, chart, version and credential
+	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
+	helmCharts   chartBytes      // chart archives, by URL, chart, version and credential
+	capabilities capabilityCache // destination clusters' versions and APIs, for helm template
 }
 
 // SetupWithManager registers the controller and its watches of the

@@ -122,7 +122,7 @@ func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, 
 	}
 	defer release()
 	if src.Helm != nil || (src.Kustomize == nil && src.Directory == nil && !hasKustomization(dir, defaultPath(src.Path)) && hasChart(dir, src.Path)) {
-		objs, err := renderHelmDir(ctx, app, src, dir)
+		objs, err := r.renderHelmDir(ctx, app, src, dir)
 		if err != nil {
 			return "", "", nil, fmt.Errorf("render %s at %s: %w", displayPath(src.Path), shortHash(res.Commit), err)
 		}
