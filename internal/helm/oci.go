@@ -2,16 +2,20 @@ package helm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"helm.sh/helm/v4/pkg/registry"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 )
@@ -85,6 +89,10 @@ func (c *Client) PullOCI(ctx context.Context, repoURL, name, tag string, auth *A
 	if err != nil {
 		return nil, err
 	}
+	limit := c.limit(c.MaxChartSize, DefaultMaxChartSize)
+	if err := checkOCISize(ctx, ref, strings.ReplaceAll(tag, "+", "_"), auth, limit); err != nil {
+		return nil, fmt.Errorf("pull %s:%s: %w", where, tag, err)
+	}
 	res, err := rc.Pull(ref + ":" + strings.ReplaceAll(tag, "+", "_"))
 	if err != nil {
 		return nil, fmt.Errorf("pull %s:%s: %w", where, tag, ociError(err, auth))
@@ -95,22 +103,42 @@ func (c *Client) PullOCI(ctx context.Context, repoURL, name, tag string, auth *A
 	return &OCIChart{Data: res.Chart.Data, Version: tag, Digest: res.Manifest.Digest}, nil
 }
 
+// checkOCISize reads the manifest of ref:tag and refuses an artifact
+// whose layers add up to more than limit bytes, before Helm's client
+// pulls them into memory.
+func checkOCISize(ctx context.Context, ref, tag string, a *Auth, limit int64) error {
+	repo, err := remote.NewRepository(ref)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	repo.Client = authClient(ctx, a)
+	repo.PlainHTTP = a != nil && a.PlainHTTP
+	_, rc, err := repo.FetchReference(ctx, tag)
+	if err != nil {
+		return ociError(err, a)
+	}
+	defer rc.Close()
+	var m ocispec.Manifest
+	if err := json.NewDecoder(io.LimitReader(rc, 4<<20)).Decode(&m); err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	var total int64
+	for _, l := range m.Layers {
+		total += l.Size
+	}
+	if total > limit {
+		return fmt.Errorf("chart of %d bytes is larger than %d bytes, the limit", total, limit)
+	}
+	return nil
+}
+
 // registryClient returns Helm's registry client with credentials only
 // from auth, bounded by ctx's deadline.
 func registryClient(ctx context.Context, a *Auth) (*registry.Client, error) {
-	hc := httpClient(a)
-	if dl, ok := ctx.Deadline(); ok {
-		hc.Timeout = max(time.Until(dl), time.Millisecond)
-	}
-	ac := auth.Client{Client: hc, Cache: auth.NewCache()}
-	cred := auth.EmptyCredential
-	if a != nil && a.Username != "" {
-		cred = auth.Credential{Username: a.Username, Password: a.Password}
-	}
-	ac.Credential = func(context.Context, string) (auth.Credential, error) { return cred, nil }
+	ac := authClient(ctx, a)
 	opts := []registry.ClientOption{
-		registry.ClientOptHTTPClient(hc),
-		registry.ClientOptAuthorizer(ac),
+		registry.ClientOptHTTPClient(ac.Client),
+		registry.ClientOptAuthorizer(*ac),
 		// A credentials file that never exists: Helm would otherwise read
 		// the process's own ~/.config/helm and ~/.docker credentials.
 		registry.ClientOptCredentialsFile(filepath.Join(os.TempDir(), "tether-no-registry-credentials.json")),
@@ -123,6 +151,21 @@ func registryClient(ctx context.Context, a *Auth) (*registry.Client, error) {
 		return nil, fmt.Errorf("registry client: %w", err)
 	}
 	return rc, nil
+}
+
+// authClient is an ORAS client with credentials only from a, bounded by
+// ctx's deadline.
+func authClient(ctx context.Context, a *Auth) *auth.Client {
+	hc := httpClient(a)
+	if dl, ok := ctx.Deadline(); ok {
+		hc.Timeout = max(time.Until(dl), time.Millisecond)
+	}
+	cred := auth.EmptyCredential
+	if a != nil && a.Username != "" {
+		cred = auth.Credential{Username: a.Username, Password: a.Password}
+	}
+	return &auth.Client{Client: hc, Cache: auth.NewCache(),
+		Credential: func(context.Context, string) (auth.Credential, error) { return cred, nil }}
 }
 
 func ociError(err error, a *Auth) error {

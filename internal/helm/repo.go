@@ -337,3 +337,18 @@ func (s *scrubbed) Unwrap() error { return s.err }
 func exactVersion(v string) (*semver.Version, error) {
 	return semver.StrictNewVersion(strings.TrimPrefix(v, "v"))
 }
+
+// CheckVersion fails when version is neither empty, an exact version nor
+// a semver range: such a spec can never resolve.
+func CheckVersion(version string) error {
+	if version == "" || version == "*" {
+		return nil
+	}
+	if _, err := exactVersion(version); err == nil {
+		return nil
+	}
+	if _, err := semver.NewConstraint(version); err != nil {
+		return fmt.Errorf("%w: version '%s' is neither a version nor a semver range: %v", ErrInvalid, version, err)
+	}
+	return nil
+}

@@ -124,3 +124,9 @@ func deepCopyValue(x any) any {
 	}
 	return x
 }
+
+// SetFile sets name to the contents of a file, as `helm --set-file` does:
+// the contents are one string, whatever commas or quotes they hold.
+func SetFile(dest map[string]any, name string, data []byte) error {
+	return strvals.ParseIntoFile(name+"=file", dest, func([]rune) (any, error) { return string(data), nil })
+}

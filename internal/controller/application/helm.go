@@ -166,7 +166,7 @@ func (r *Reconciler) renderChart(ctx context.Context, app *argov1.Application, s
 		values = helm.MergeMaps(values, vals)
 	}
 	for i, p := range h.Parameters {
-		if err := helm.SetValue(values, p.Name, p.Value, p.ForceString); err != nil {
+		if err := helm.SetValue(values, p.Name, escapeCommas(p.Value), p.ForceString); err != nil {
 			return nil, fmt.Errorf("spec.source.helm.parameters[%d] (%s): %v", i, p.Name, err)
 		}
 	}
@@ -175,7 +175,7 @@ func (r *Reconciler) renderChart(ctx context.Context, app *argov1.Application, s
 		if err != nil {
 			return nil, fmt.Errorf("spec.source.helm.fileParameters[%d]: %q: not found in the chart", i, p.Path)
 		}
-		if err := helm.SetValue(values, p.Name, string(data), true); err != nil {
+		if err := helm.SetFile(values, p.Name, data); err != nil {
 			return nil, fmt.Errorf("spec.source.helm.fileParameters[%d] (%s): %v", i, p.Name, err)
 		}
 	}
@@ -268,6 +268,22 @@ func argoHooks(objs []helm.Object) []render.Object {
 	return out
 }
 
+// escapeCommas escapes the commas of a parameter value, as Argo CD does
+// before `helm --set`, so "a,b" stays one value; a "{a,b}" list is kept.
+func escapeCommas(v string) string {
+	if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+		return v
+	}
+	var b strings.Builder
+	for i, r := range v {
+		if r == ',' && (i == 0 || v[i-1] != '\\') {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func helmDeletePolicies(v string) string {
 	var out []string
 	for p := range strings.SplitSeq(v, ",") {
@@ -336,7 +352,7 @@ func (r *Reconciler) helmAuth(ctx context.Context, app *argov1.Application, repo
 	if string(d["enableOCI"]) == "true" && !helm.IsOCI(url) {
 		url = "oci://" + url
 	}
-	auth.PlainHTTP = string(d["insecureOCIForceHttp"]) == "true" || string(d["forceHttpBasicAuth"]) == "true" && helm.IsOCI(url)
+	auth.PlainHTTP = string(d["insecureOCIForceHttp"]) == "true" && helm.IsOCI(url)
 	data := map[string][]byte{"tlsClientCertData": d["tlsClientCertData"], "tlsClientCertKey": d["tlsClientCertKey"]}
 	if err := r.trustFor(ctx, strings.Replace(url, "oci://", "https://", 1), data); err != nil {
 		return nil, "", "", err
@@ -393,6 +409,8 @@ type indexCache struct {
 	entries map[string]cachedIndex
 }
 
+const indexCacheSize = 32
+
 type cachedIndex struct {
 	index *helm.Index
 	at    time.Time
@@ -414,6 +432,17 @@ func (c *indexCache) index(ctx context.Context, client *helm.Client, key, url st
 	defer c.mu.Unlock()
 	if c.entries == nil {
 		c.entries = map[string]cachedIndex{}
+	}
+	// Indexes can be megabytes: keep a bounded number, dropping expired
+	// ones first, then the oldest.
+	for len(c.entries) >= indexCacheSize {
+		oldest := ""
+		for k, e := range c.entries {
+			if oldest == "" || e.at.Before(c.entries[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(c.entries, oldest)
 	}
 	c.entries[key] = cachedIndex{index: idx, at: time.Now()}
 	return idx, nil

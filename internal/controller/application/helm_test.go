@@ -109,3 +109,27 @@ func TestArgoHooksFromHelmHooks(t *testing.T) {
 		})
 	}
 }
+
+// Parameter values with commas stay one value (Argo CD escapes them), a
+// {a,b} value is a list, and file parameters are taken whole.
+func TestHelmParametersWithCommas(t *testing.T) {
+	values := map[string]any{}
+	for _, p := range []argov1.HelmParameter{
+		{Name: "hosts", Value: "a.com,b.com"},
+		{Name: "list", Value: "{x,y}"},
+		{Name: "escaped", Value: `c\,d`},
+	} {
+		if err := helm.SetValue(values, p.Name, escapeCommas(p.Value), p.ForceString); err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+	}
+	if err := helm.SetFile(values, "config", []byte("k=v, w=\"z\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if values["hosts"] != "a.com,b.com" || values["escaped"] != "c,d" || values["config"] != "k=v, w=\"z\"\n" {
+		t.Errorf("values = %#v", values)
+	}
+	if l, ok := values["list"].([]any); !ok || len(l) != 2 {
+		t.Errorf("list = %#v", values["list"])
+	}
+}

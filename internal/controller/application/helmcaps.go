@@ -44,7 +44,7 @@ func (r *Reconciler) helmCapabilities(ctx context.Context, app *argov1.Applicati
 	if dest.cluster != nil {
 		key, cfg = dest.cluster.ID, dest.cluster.Config
 	}
-	caps, err := r.capabilities.get(ctx, key, cfg, r.ResyncPeriod)
+	caps, err := r.capabilities.get(key, cfg, r.ResyncPeriod)
 	if err != nil {
 		return "", nil, fmt.Errorf("discover the API of cluster %s: %w", dest.name, err)
 	}
@@ -58,7 +58,7 @@ func (r *Reconciler) helmCapabilities(ctx context.Context, app *argov1.Applicati
 	return kv, av, nil
 }
 
-func (c *capabilityCache) get(ctx context.Context, key string, cfg *rest.Config, ttl time.Duration) (capabilities, error) {
+func (c *capabilityCache) get(key string, cfg *rest.Config, ttl time.Duration) (capabilities, error) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
@@ -94,5 +94,5 @@ func (c *capabilityCache) get(ctx context.Context, key string, cfg *rest.Config,
 		c.entries = map[string]capabilities{}
 	}
 	c.entries[key] = e
-	return e, ctx.Err()
+	return e, nil
 }

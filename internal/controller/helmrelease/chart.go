@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -62,15 +63,23 @@ func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (
 		}
 		return nil, fmt.Errorf("could not get Source object: %w", err)
 	}
+	// As Flux: the chart must have observed its generation, not be
+	// stalled, be Ready and have an artifact; a failing HelmChart does not
+	// let an old artifact through.
+	ready := conditions.Get(chart, meta.ReadyCondition)
 	switch {
 	case chart.Generation != chart.Status.ObservedGeneration:
 		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: latest generation of object has not been reconciled", key)}
-	case chart.Status.Artifact == nil || !r.Storage.Exists(chart.Status.Artifact.Path):
-		why := "does not have an artifact"
-		if c := conditions.Get(chart, meta.ReadyCondition); c != nil && c.Status == metav1.ConditionFalse {
-			why = c.Message
+	case conditions.IsTrue(chart, meta.StalledCondition):
+		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: %s", key, conditions.Get(chart, meta.StalledCondition).Message)}
+	case ready == nil || ready.Status != metav1.ConditionTrue:
+		why := "not ready yet"
+		if ready != nil {
+			why = ready.Message
 		}
 		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: %s", key, why)}
+	case chart.Status.Artifact == nil || !r.Storage.Exists(chart.Status.Artifact.Path):
+		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: does not have an artifact", key)}
 	}
 	return chart, nil
 }
@@ -124,6 +133,10 @@ func (r *Reconciler) ensureChart(ctx context.Context, obj *helmv2.HelmRelease) (
 	case err != nil:
 		return key, fmt.Errorf("get HelmChart '%s': %w", key, err)
 	}
+	if chart.Labels[helmv2.NameLabel] != obj.Name || chart.Labels[helmv2.NamespaceLabel] != obj.Namespace {
+		return key, fmt.Errorf("HelmChart '%s' exists and was not made for this HelmRelease (it belongs to %s/%s): "+
+			"two HelmReleases would share one chart", key, chart.Labels[helmv2.NamespaceLabel], chart.Labels[helmv2.NameLabel])
+	}
 	if equality.Semantic.DeepEqual(chart.Spec, want) && hasAll(chart.Labels, labels) && hasAll(chart.Annotations, annotations) {
 		return key, nil
 	}
@@ -173,12 +186,8 @@ func (r *Reconciler) deleteTemplateChart(ctx context.Context, obj *helmv2.HelmRe
 }
 
 func splitKey(s string) (string, string, bool) {
-	for i := range len(s) {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], i > 0 && i < len(s)-1
-		}
-	}
-	return "", "", false
+	ns, name, ok := strings.Cut(s, "/")
+	return ns, name, ok && ns != "" && name != ""
 }
 
 // loadChart reads the chart archive of the HelmChart's artifact.

@@ -20,9 +20,10 @@ import (
 
 // drift is the outcome of comparing a release's manifest with the cluster.
 type drift struct {
-	inputs   []engine.Input
-	compared []engine.Comparison
-	changed  []string // "<Kind>/<namespace>/<name> created|changed"
+	// objects are the drifted objects as they should be, with the fields
+	// that spec.driftDetection.ignore names left out.
+	objects []engine.Input
+	changed []string // "<Kind>/<namespace>/<name> removed|changed"
 }
 
 // releaseObjects are the objects of a release's manifest as Helm applied
@@ -69,22 +70,33 @@ func (r *Reconciler) compareRelease(ctx context.Context, req *request, rel *helm
 	if err != nil {
 		return nil, fmt.Errorf("spec.driftDetection.ignore: %w", err)
 	}
-	d := &drift{inputs: inputs, compared: comps}
+	d := &drift{}
 	for _, c := range comps {
-		switch {
-		case c.Err != nil:
+		if c.Err != nil {
 			return nil, c.Err
-		case c.Live == nil:
-			d.changed = append(d.changed, c.Subject+" removed")
-		case c.Predicted != nil:
+		}
+		if c.Live != nil && c.Predicted == nil {
+			continue
+		}
+		desired := c.Desired.DeepCopy()
+		if c.Live != nil {
 			live, predicted := c.Live.DeepCopy(), c.Predicted.DeepCopy()
 			if err := norm.Normalize(live, predicted); err != nil {
 				return nil, err
 			}
-			if !diff.Equal(live, predicted) {
-				d.changed = append(d.changed, c.Subject+" changed")
+			if diff.Equal(live, predicted) {
+				continue
 			}
+			d.changed = append(d.changed, c.Subject+" changed")
+		} else {
+			d.changed = append(d.changed, c.Subject+" removed")
 		}
+		// What is ignored is not applied either, so that correcting drift
+		// never resets a field the user said another party owns.
+		if err := norm.Normalize(nil, desired); err != nil {
+			return nil, err
+		}
+		d.objects = append(d.objects, engine.Input{Obj: desired, Source: c.Source})
 	}
 	return d, nil
 }
@@ -132,7 +144,7 @@ func (r *Reconciler) detectDrift(ctx context.Context, req *request, rel *helm.Re
 // mode the drift is only reported.
 func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.Release) error {
 	obj := req.obj
-	if obj.GetDriftDetection().GetMode() != helmv2.DriftDetectionEnabled || req.drift == nil {
+	if obj.GetDriftDetection().GetMode() != helmv2.DriftDetectionEnabled || req.drift == nil || len(req.drift.objects) == 0 {
 		return nil
 	}
 	conditions.Set(obj, meta.ReadyCondition, metav1.ConditionUnknown, meta.ProgressingReason, "correcting cluster drift")
@@ -140,18 +152,7 @@ func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.R
 	if err != nil {
 		return err
 	}
-	var inputs []engine.Input
-	var compared []engine.Comparison
-	for i, c := range req.drift.compared {
-		if c.Live == nil || (c.Predicted != nil && !diff.Equal(c.Live, c.Predicted)) {
-			inputs = append(inputs, req.drift.inputs[i])
-			compared = append(compared, c)
-		}
-	}
-	if len(inputs) == 0 {
-		inputs, compared = req.drift.inputs, req.drift.compared
-	}
-	_, err = eng.Apply(ctx, inputs, engine.ApplyOptions{DefaultNamespace: rel.Namespace, Force: true, Compared: compared})
+	_, err = eng.Apply(ctx, req.drift.objects, engine.ApplyOptions{DefaultNamespace: rel.Namespace, Force: true})
 	name := fmt.Sprintf("%s/%s.v%d", rel.Namespace, rel.Name, rel.Version)
 	if err != nil {
 		obj.Status.Failures++

@@ -16,7 +16,11 @@ import (
 // deletes the HelmChart made for it and lets the object go.
 func (r *Reconciler) finalize(ctx context.Context, obj *helmv2.HelmRelease) error {
 	if !obj.Spec.Suspend && obj.Status.StorageNamespace != "" {
-		if err := r.uninstall(ctx, obj, obj.Status.StorageNamespace, obj.GetReleaseNamespace()); err != nil {
+		name, ns := releaseName(obj), obj.GetReleaseNamespace()
+		if l := obj.Status.History.Latest(); l != nil {
+			name, ns = l.Name, l.Namespace // what was released, whatever the spec says now
+		}
+		if err := r.uninstall(ctx, obj, obj.Status.StorageNamespace, name, ns); err != nil {
 			return err
 		}
 	}
@@ -26,14 +30,13 @@ func (r *Reconciler) finalize(ctx context.Context, obj *helmv2.HelmRelease) erro
 	return lifecycle.RemoveFinalizer(ctx, r.Client, obj, helmv2.HelmReleaseFinalizer)
 }
 
-// uninstall removes the release from storageNS (its objects in ns).
-func (r *Reconciler) uninstall(ctx context.Context, obj *helmv2.HelmRelease, storageNS, ns string) error {
+// uninstall removes release name from storageNS (its objects in ns).
+func (r *Reconciler) uninstall(ctx context.Context, obj *helmv2.HelmRelease, storageNS, name, ns string) error {
 	tgt, err := r.target(ctx, obj)
 	if err != nil {
 		log.FromContext(ctx).Info("cannot reach the release's cluster; leaving the release", "error", err.Error())
 		return nil
 	}
-	name := releaseName(obj)
 	releases := &helm.Releases{Cluster: tgt.cluster, StorageNamespace: storageNS}
 	last, err := releases.Last(name)
 	if err != nil {
@@ -56,23 +59,25 @@ func (r *Reconciler) uninstall(ctx context.Context, obj *helmv2.HelmRelease, sto
 }
 
 // uninstallStaleTarget uninstalls the release made under an older release
-// name or storage namespace (the spec changed them), so that the new one
-// starts afresh. It reports whether it did.
-func (r *Reconciler) uninstallStaleTarget(ctx context.Context, req *request) bool {
+// name, namespace or storage namespace (the spec changed them), so that
+// the new one starts afresh. It reports whether it did; on failure nothing
+// is forgotten, so the old release is never orphaned.
+func (r *Reconciler) uninstallStaleTarget(ctx context.Context, req *request) (bool, error) {
 	obj := req.obj
 	latest := obj.Status.History.Latest()
 	if latest == nil || obj.Status.StorageNamespace == "" {
-		return false
+		return false, nil
 	}
 	if latest.Name == req.name && latest.Namespace == req.ns && obj.Status.StorageNamespace == obj.GetStorageNamespace() {
-		return false
+		return false, nil
 	}
 	releases := &helm.Releases{Cluster: req.target.cluster, StorageNamespace: obj.Status.StorageNamespace}
 	if err := releases.Uninstall(latest.Name, latest.Namespace, uninstallOptions(obj.GetUninstall(), obj.GetTimeout().Duration)); err != nil {
-		log.FromContext(ctx).Info("uninstall of the previous release failed", "error", err.Error())
+		return false, fmt.Errorf("uninstall release %s/%s made before the release name or namespace changed: %w", latest.Namespace, latest.Name, err)
 	}
+	log.FromContext(ctx).Info("uninstalled the release of the previous name or namespace", "release", latest.Namespace+"/"+latest.Name)
 	obj.Status.History = nil
 	obj.Status.ClearFailures()
 	obj.Status.StorageNamespace = ""
-	return true
+	return true, nil
 }

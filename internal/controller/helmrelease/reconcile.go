@@ -2,6 +2,9 @@ package helmrelease
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -31,8 +34,6 @@ const (
 // reconcile runs the prerequisites and then the release loop.
 func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRelease) (ctrl.Result, error) {
 	lifecycle.HandleRequest(obj, &obj.Status.LastHandledReconcileAt)
-	force := handleAnnotation(obj, meta.ForceRequestAnnotation, &obj.Status.LastHandledForceAt)
-	reset := handleAnnotation(obj, helmv2.ResetRequestAnnotation, &obj.Status.LastHandledResetAt)
 	if obj.Generation != obj.Status.ObservedGeneration {
 		conditions.MarkReconciling(obj, meta.ProgressingReason, "Fulfilling prerequisites")
 	}
@@ -66,21 +67,29 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 	}
 
 	req := &request{
-		obj:      obj,
-		chart:    ch,
-		values:   values,
-		digest:   configDigest(values),
-		revision: ch.Metadata.Version,
-		force:    force,
-		target:   tgt,
-		name:     releaseName(obj),
-		ns:       obj.GetReleaseNamespace(),
-		releases: &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory()},
-		save:     func() error { return r.patchStatus(ctx, before, obj) },
+		obj:            obj,
+		chart:          ch,
+		values:         values,
+		digest:         configDigest(values),
+		revision:       ch.Metadata.Version,
+		postRenderers:  specDigest(obj.Spec.PostRenderers),
+		commonMetadata: specDigest(obj.Spec.CommonMetadata),
+		target:         tgt,
+		name:           releaseName(obj),
+		ns:             obj.GetReleaseNamespace(),
+		releases:       &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory()},
+		save:           func() error { return r.patchStatus(ctx, before, obj) },
 	}
-	if r.uninstallStaleTarget(ctx, req) {
+	if done, err := r.uninstallStaleTarget(ctx, req); err != nil {
+		return r.failed(ctx, obj, helmv2.UninstallFailedReason, err, false)
+	} else if done {
 		return ctrl.Result{Requeue: true}, nil
 	}
+	// forceAt and resetAt are taken only now that the release can act on
+	// them: a request made while a prerequisite fails is not lost.
+	force := handleAnnotation(obj, meta.ForceRequestAnnotation, &obj.Status.LastHandledForceAt)
+	reset := handleAnnotation(obj, helmv2.ResetRequestAnnotation, &obj.Status.LastHandledResetAt)
+	req.force = force
 	obj.Status.StorageNamespace = obj.GetStorageNamespace()
 	if reset || mustResetFailures(obj, req) {
 		obj.Status.ClearFailures()
@@ -128,4 +137,15 @@ func mustResetFailures(obj *helmv2.HelmRelease, req *request) bool {
 	return s.LastAttemptedGeneration != obj.Generation ||
 		s.LastAttemptedRevision != req.revision ||
 		(s.LastAttemptedConfigDigest != "" && s.LastAttemptedConfigDigest != req.digest)
+}
+
+// specDigest is "sha256:<hex>" of v as JSON, or "" when v is empty, so
+// that a spec without post-renderers or common metadata needs no digest.
+func specDigest(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil || string(data) == "null" || string(data) == "[]" || string(data) == "{}" {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -24,12 +24,16 @@ type request struct {
 	values   map[string]any
 	digest   string // config digest of values
 	revision string // chart version
-	force    bool
-	target   *target
-	name, ns string // release name and namespace
-	releases *helm.Releases
-	save     func() error // writes status now (before a long action)
-	drift    *drift       // the last comparison, for drift correction
+	// postRenderers and commonMetadata are digests of those parts of the
+	// spec; a change upgrades the release.
+	postRenderers, commonMetadata string
+	force                         bool
+	target                        *target
+	name, ns                      string // release name and namespace
+	releases                      *helm.Releases
+	save                          func() error // writes status now (before a long action)
+	ctx                           context.Context
+	drift                         *drift // the last comparison, for drift correction
 }
 
 var (
@@ -220,6 +224,9 @@ func (r *Reconciler) state(ctx context.Context, req *request, last *helm.Release
 	if configDigest(last.Config) != req.digest {
 		return stateOutOfSync, "release config values changed", nil
 	}
+	if obj.Status.ObservedPostRenderersDigest != req.postRenderers || obj.Status.ObservedCommonMetadataDigest != req.commonMetadata {
+		return stateOutOfSync, "post-renderers or common metadata changed", nil
+	}
 	test := obj.GetTest()
 	if test.Enable && latest.TestHooks == nil {
 		return stateUntested, "release has not been tested", nil
@@ -228,7 +235,9 @@ func (r *Reconciler) state(ctx context.Context, req *request, last *helm.Release
 	if rem.action != "" && !rem.ignoreTestFailures(obj) && testFailed(latest) {
 		return stateFailed, "release has test in failed phase", nil
 	}
-	if mode := obj.GetDriftDetection().GetMode(); mode != helmv2.DriftDetectionDisabled {
+	if obj.GetDriftDetection().GetMode() == helmv2.DriftDetectionDisabled {
+		conditions.Delete(obj, helmv2.DriftedCondition)
+	} else {
 		drifted, err := r.detectDrift(ctx, req, last)
 		if err != nil {
 			return 0, "", err
@@ -244,12 +253,13 @@ func (r *Reconciler) state(ctx context.Context, req *request, last *helm.Release
 // start of a long action is visible.
 func (r *Reconciler) progress(req *request, action string, timeout time.Duration) {
 	msg := fmt.Sprintf("Running '%s' action with timeout of %s", action, timeout)
+	conditions.Delete(req.obj, meta.StalledCondition)
 	conditions.Set(req.obj, meta.ReconcilingCondition, metav1.ConditionTrue, meta.ProgressingReason, "%s", msg)
 	if action == "install" || action == "upgrade" {
 		conditions.Set(req.obj, meta.ReadyCondition, metav1.ConditionUnknown, meta.ProgressingReason, "%s", msg)
 	}
 	if err := req.save(); err != nil {
-		log.Log.V(1).Info("status write before action failed", "error", err.Error())
+		log.FromContext(req.ctx).V(1).Info("status write before action failed", "error", err.Error())
 	}
 }
 
@@ -340,6 +350,8 @@ func stored(req *request, rel *helm.Release) *helm.Release {
 // succeeded records a successful install or upgrade.
 func (r *Reconciler) succeeded(req *request, reason, msg string) {
 	obj := req.obj
+	obj.Status.ObservedPostRenderersDigest = req.postRenderers
+	obj.Status.ObservedCommonMetadataDigest = req.commonMetadata
 	conditions.Set(obj, helmv2.ReleasedCondition, metav1.ConditionTrue, reason, "%s", msg)
 	conditions.Delete(obj, helmv2.RemediatedCondition)
 	if obj.GetTest().Enable {
@@ -488,6 +500,16 @@ func (r *Reconciler) rollback(req *request, last *helm.Release) error {
 		conditions.Delete(obj, meta.ReconcilingCondition)
 		return errStalled
 	}
+	if !inStorage(req, prev.Version) {
+		prev = nil
+	}
+	if prev == nil {
+		summarize(obj)
+		conditions.Set(obj, meta.StalledCondition, metav1.ConditionTrue, missingRollbackReason,
+			"Failed to perform remediation: missing target release for rollback")
+		conditions.Delete(obj, meta.ReconcilingCondition)
+		return errStalled
+	}
 	spec := obj.GetRollback()
 	timeout := spec.GetTimeout(obj.GetTimeout()).Duration
 	r.progress(req, "rollback", timeout)
@@ -515,6 +537,21 @@ func (r *Reconciler) rollback(req *request, last *helm.Release) error {
 	conditions.Set(obj, helmv2.RemediatedCondition, metav1.ConditionTrue, helmv2.RollbackSucceededReason, "%s", msg)
 	r.event(obj, corev1.EventTypeNormal, helmv2.RollbackSucceededReason, msg)
 	return nil
+}
+
+// inStorage reports whether Helm's storage still holds revision version
+// of the release (maxHistory may have pruned it).
+func inStorage(req *request, version int) bool {
+	h, err := req.releases.History(req.name)
+	if err != nil {
+		return true // let the rollback report the storage error
+	}
+	for _, rel := range h {
+		if rel.Version == version {
+			return true
+		}
+	}
+	return false
 }
 
 // uninstallRemediation removes a failed release so that the next attempt

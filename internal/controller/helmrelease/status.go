@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -234,7 +235,7 @@ func fullName(s *helmv2.Snapshot) string {
 	if s == nil {
 		return ""
 	}
-	return s.Namespace + "/" + s.Name + ".v" + itoa(s.Version)
+	return s.Namespace + "/" + s.Name + ".v" + strconv.Itoa(s.Version)
 }
 
 // chartName is "<chart>@<version>".
@@ -243,11 +244,6 @@ func chartName(s *helmv2.Snapshot) string {
 		return ""
 	}
 	return s.ChartName + "@" + s.ChartVersion
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 // configDigest is "sha256:<hex>" of the values as YAML with sorted keys

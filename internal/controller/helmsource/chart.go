@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -155,10 +156,11 @@ func valuesFiles(obj *sourcev1.HelmChart) []string {
 }
 
 // upToDate reports whether the stored artifact is the chart for this
-// version, built from source revision with the current values files.
+// version, built from source revision with the current spec (any new
+// generation builds again).
 func (r *ChartReconciler) upToDate(obj *sourcev1.HelmChart, version, sourceRevision string) bool {
 	a := obj.Status.Artifact
-	return a != nil && r.Storage.Exists(a.Path) && a.Revision == version &&
+	return a != nil && r.Storage.Exists(a.Path) && a.Revision == version && obj.Status.ObservedGeneration == obj.Generation &&
 		obj.Status.ObservedChartName == obj.Spec.Chart &&
 		(sourceRevision == "" || obj.Status.ObservedSourceArtifactRevision == sourceRevision) &&
 		slices.Equal(obj.Status.ObservedValuesFiles, valuesFiles(obj))
@@ -180,6 +182,9 @@ func (r *ChartReconciler) repository(ctx context.Context, obj *sourcev1.HelmChar
 // fromRepository resolves the version in the repository's index (or
 // among the registry's tags) and pulls the chart when it is new.
 func (r *ChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.HelmChart, st *status, force bool) error {
+	if err := helm.CheckVersion(obj.Spec.Version); err != nil {
+		return &failure{reason: "InvalidChartReference", stalled: true, err: fmt.Errorf("invalid chart reference: %w", err)}
+	}
 	repo, err := r.repository(ctx, obj)
 	if err != nil {
 		return err
@@ -224,7 +229,8 @@ func (r *ChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.Helm
 		pull = func() ([]byte, error) { return r.Helm.DownloadChart(ctx, repo.Spec.URL, cv, auth) }
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	if !force && r.upToDate(obj, version, "") {
+	final := withValuesGeneration(obj, version)
+	if !force && r.upToDate(obj, final, "") {
 		r.markStored(obj, sourceRevision, sourcev1.ChartPullSucceededReason, "pulled")
 		return nil
 	}
@@ -234,7 +240,7 @@ func (r *ChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.Helm
 	}
 	ch, err := helm.LoadArchive(data)
 	if err != nil {
-		return &failure{reason: chartPullErrorReason, stalled: true, err: fmt.Errorf("chart '%s' version '%s': %w", obj.Spec.Chart, version, err)}
+		return &failure{reason: chartPullErrorReason, condition: sourcev1.FetchFailedCondition, err: fmt.Errorf("chart '%s' version '%s': %w", obj.Spec.Chart, version, err)}
 	}
 	files, err := chartValuesFiles(obj, func(name string) []byte { return helm.ChartFile(ch, name) })
 	if err != nil {
@@ -244,11 +250,14 @@ func (r *ChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.Helm
 		if err := helm.MergeValuesFiles(ch, files); err != nil {
 			return &failure{reason: chartPackageErrorReason, stalled: true, err: err}
 		}
+	}
+	if final != version || len(files) > 0 {
+		ch.Metadata.Version = final
 		if data, err = helm.Package(ch); err != nil {
 			return &failure{reason: chartPackageErrorReason, err: err}
 		}
 	}
-	return r.store(ctx, obj, st, data, version, sourceRevision, sourcev1.ChartPullSucceededReason, "pulled")
+	return r.store(ctx, obj, st, data, final, sourceRevision, sourcev1.ChartPullSucceededReason, "pulled")
 }
 
 // fromGit packages the chart at spec.chart (a path) in the GitRepository's
@@ -312,11 +321,28 @@ func (r *ChartReconciler) fromGit(ctx context.Context, obj *sourcev1.HelmChart, 
 	if obj.Spec.ReconcileStrategy == "Revision" {
 		ch.Metadata.Version = revisionVersion(ch.Metadata.Version, a.Revision)
 	}
+	ch.Metadata.Version = withValuesGeneration(obj, ch.Metadata.Version)
 	data, err := helm.Package(ch)
 	if err != nil {
 		return &failure{reason: chartPackageErrorReason, err: err}
 	}
 	return r.store(ctx, obj, st, data, ch.Metadata.Version, a.Revision, sourcev1.ChartPackageSucceededReason, "packaged")
+}
+
+// withValuesGeneration adds the object's generation to a chart version as
+// build metadata when values files are merged into it ("6.0.3+2"), as
+// Flux does, so that changed values files make a new chart version and
+// the HelmReleases using it upgrade.
+func withValuesGeneration(obj *sourcev1.HelmChart, version string) string {
+	files := valuesFiles(obj)
+	if len(files) == 0 || (len(files) == 1 && files[0] == "values.yaml") {
+		return version
+	}
+	gen := strconv.FormatInt(obj.Generation, 10)
+	if strings.Contains(version, "+") {
+		return version + "." + gen
+	}
+	return version + "+" + gen
 }
 
 // revisionVersion adds the source revision's digest to a chart version as

@@ -33,14 +33,14 @@ type failure struct {
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
 
-// fetchFailure maps an internal/helm error to Flux's reasons.
+// fetchFailure maps an internal/helm error to Flux's reasons. Fetch
+// failures are retried: a server that answers with garbage today may be
+// fixed tomorrow without anyone editing the object (only settings that can
+// never work stall, and they are checked before fetching).
 func fetchFailure(reason string, err error) *failure {
 	f := &failure{reason: reason, condition: sourcev1.FetchFailedCondition, err: err}
-	switch {
-	case errors.Is(err, helm.ErrAuthentication):
+	if errors.Is(err, helm.ErrAuthentication) {
 		f.reason = sourcev1.AuthenticationFailedReason
-	case errors.Is(err, helm.ErrInvalid):
-		f.stalled = true
 	}
 	return f
 }

@@ -3,6 +3,7 @@ package helmsource
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -101,6 +102,10 @@ func (r *RepositoryReconciler) reconcileIndex(ctx context.Context, obj *sourcev1
 		conditions.Delete(obj, sourcev1.FetchFailedCondition)
 		conditions.MarkReady(obj, meta.SucceededReason, "Helm repository is ready")
 		return nil
+	}
+	if u, err := url.Parse(obj.Spec.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &failure{reason: sourcev1.URLInvalidReason, stalled: true,
+			err: fmt.Errorf("invalid Helm repository URL '%s': an HTTP repository needs an http:// or https:// URL (type: oci for oci://)", obj.Spec.URL)}
 	}
 	auth, err := repositoryAuth(ctx, r.APIReader, obj)
 	if err != nil {
