@@ -112,10 +112,18 @@ type Wait struct {
 	Enabled bool
 	// ForJobs also waits for Jobs to complete.
 	ForJobs bool
+	// Legacy polls each object instead of watching the release's
+	// namespace (Flux's waitStrategy "legacy"): cheaper when a namespace
+	// holds many releases, since the watcher reads every object of the
+	// kinds it waits for in the namespace.
+	Legacy bool
 }
 
 func (w Wait) strategy() kube.WaitStrategy {
-	if w.Enabled {
+	switch {
+	case w.Enabled && w.Legacy:
+		return kube.LegacyStrategy
+	case w.Enabled:
 		return kube.StatusWatcherStrategy
 	}
 	return kube.HookOnlyStrategy
@@ -150,6 +158,7 @@ func (r *Releases) Install(ctx context.Context, name string, ch *Chart, vals map
 	in.Timeout = o.Timeout
 	in.WaitStrategy = o.Wait.strategy()
 	in.WaitForJobs = o.Wait.ForJobs
+	in.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
 	in.DisableHooks = o.DisableHooks
 	in.DisableOpenAPIValidation = o.DisableOpenAPIValidation
 	in.SkipSchemaValidation = o.DisableSchemaValidation
@@ -196,6 +205,7 @@ func (r *Releases) Upgrade(ctx context.Context, name string, ch *Chart, vals map
 	up.Timeout = o.Timeout
 	up.WaitStrategy = o.Wait.strategy()
 	up.WaitForJobs = o.Wait.ForJobs
+	up.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
 	up.DisableHooks = o.DisableHooks
 	up.DisableOpenAPIValidation = o.DisableOpenAPIValidation
 	up.SkipSchemaValidation = o.DisableSchemaValidation

@@ -278,7 +278,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 	opts := helm.InstallOptions{
 		Namespace:                req.ns,
 		Timeout:                  timeout,
-		Wait:                     helm.Wait{Enabled: !spec.DisableWait, ForJobs: !spec.DisableWaitForJobs},
+		Wait:                     wait(obj, !spec.DisableWait, !spec.DisableWaitForJobs),
 		DisableHooks:             spec.DisableHooks,
 		DisableOpenAPIValidation: spec.DisableOpenAPIValidation,
 		DisableSchemaValidation:  spec.DisableSchemaValidation,
@@ -292,7 +292,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 	start := time.Now()
 	rel, err := req.releases.Install(ctx, req.name, req.chart, req.values, opts)
 	recordAttempt(obj, helmv2.ReleaseActionInstall, start)
-	req.target.cluster.Invalidate()
+	invalidateForCRDs(req)
 	if err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionInstall, helmv2.InstallFailedReason,
 			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
@@ -313,7 +313,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 	opts := helm.UpgradeOptions{
 		Namespace:                req.ns,
 		Timeout:                  timeout,
-		Wait:                     helm.Wait{Enabled: !spec.DisableWait, ForJobs: !spec.DisableWaitForJobs},
+		Wait:                     wait(obj, !spec.DisableWait, !spec.DisableWaitForJobs),
 		DisableHooks:             spec.DisableHooks,
 		DisableOpenAPIValidation: spec.DisableOpenAPIValidation,
 		DisableSchemaValidation:  spec.DisableSchemaValidation,
@@ -326,7 +326,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 	start := time.Now()
 	rel, err := req.releases.Upgrade(ctx, req.name, req.chart, req.values, opts)
 	recordAttempt(obj, helmv2.ReleaseActionUpgrade, start)
-	req.target.cluster.Invalidate()
+	invalidateForCRDs(req)
 	if err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionUpgrade, helmv2.UpgradeFailedReason,
 			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
@@ -516,7 +516,7 @@ func (r *Reconciler) rollback(req *request, last *helm.Release) error {
 	err := req.releases.Rollback(req.name, req.ns, helm.RollbackOptions{
 		Version:         prev.Version,
 		Timeout:         timeout,
-		Wait:            helm.Wait{Enabled: !spec.DisableWait, ForJobs: !spec.DisableWaitForJobs},
+		Wait:            wait(obj, !spec.DisableWait, !spec.DisableWaitForJobs),
 		DisableHooks:    spec.DisableHooks,
 		Force:           spec.Force,
 		CleanupOnFail:   spec.CleanupOnFail,
@@ -589,6 +589,37 @@ func uninstallOptions(spec helmv2.Uninstall, timeout time.Duration) helm.Uninsta
 		KeepHistory:         spec.KeepHistory,
 		DeletionPropagation: spec.GetDeletionPropagation(),
 	}
+}
+
+// wait says how an action waits: spec.waitStrategy "legacy" polls each
+// object; the default watches (Helm 4's status watcher).
+func wait(obj *helmv2.HelmRelease, enabled, forJobs bool) helm.Wait {
+	legacy := obj.Spec.WaitStrategy != nil && obj.Spec.WaitStrategy.Name == helmv2.WaitStrategyLegacy
+	return helm.Wait{Enabled: enabled, ForJobs: forJobs, Legacy: legacy}
+}
+
+// invalidateForCRDs forgets the cluster's discovery after a release that
+// may have added CRDs, so the next release sees their kinds; others keep
+// the shared discovery (thrown away after every install, it cost each
+// release a discovery round and the OpenAPI documents).
+func invalidateForCRDs(req *request) {
+	if len(req.chart.CRDObjects()) > 0 || chartHasCRDTemplates(req.chart) {
+		req.target.cluster.Invalidate()
+	}
+}
+
+func chartHasCRDTemplates(ch *helm.Chart) bool {
+	for _, t := range ch.Templates {
+		if strings.Contains(string(t.Data), "CustomResourceDefinition") {
+			return true
+		}
+	}
+	for _, d := range ch.Dependencies() {
+		if len(d.CRDObjects()) > 0 || chartHasCRDTemplates(d) {
+			return true
+		}
+	}
+	return false
 }
 
 // ssaMode maps the API's server-side apply mode to Helm's.
