@@ -109,3 +109,24 @@ func artifactOf(revision string, st artifact.Stored) *meta.Artifact {
 		Size:           &size,
 	}
 }
+
+// prelude runs the first steps of every Helm source reconcile: a deleted
+// object loses its artifacts and its finalizer, a live one gets the
+// finalizer, a suspended one is left alone. done means the reconcile ends
+// here.
+func prelude(ctx context.Context, c client.Client, storage *artifact.Storage, kind string, obj client.Object, suspended bool) (bool, error) {
+	if !obj.GetDeletionTimestamp().IsZero() {
+		if err := storage.Delete(kind, obj.GetNamespace(), obj.GetName()); err != nil {
+			return true, err
+		}
+		return true, lifecycle.RemoveFinalizer(ctx, c, obj, sourcev1.SourceFinalizer)
+	}
+	if err := lifecycle.EnsureFinalizer(ctx, c, obj, sourcev1.SourceFinalizer); err != nil {
+		return true, err
+	}
+	if suspended {
+		log.FromContext(ctx).V(1).Info("reconciliation is suspended")
+		return true, nil
+	}
+	return false, nil
+}

@@ -59,18 +59,8 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !obj.DeletionTimestamp.IsZero() {
-		if err := r.Storage.Delete(RepositoryArtifactKind, obj.Namespace, obj.Name); err != nil {
-			return ctrl.Result{}, err
-		}
-		return ctrl.Result{}, lifecycle.RemoveFinalizer(ctx, r.Client, obj, sourcev1.SourceFinalizer)
-	}
-	if err := lifecycle.EnsureFinalizer(ctx, r.Client, obj, sourcev1.SourceFinalizer); err != nil {
+	if done, err := prelude(ctx, r.Client, r.Storage, RepositoryArtifactKind, obj, obj.Spec.Suspend); done || err != nil {
 		return ctrl.Result{}, err
-	}
-	if obj.Spec.Suspend {
-		log.FromContext(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
 	}
 	st := &status{client: r.Client, events: r.Events}
 	before := obj.DeepCopy()
