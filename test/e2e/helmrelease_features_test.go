@@ -165,9 +165,7 @@ metadata:
 spec:
   interval: 1h
 %s`, name, ns, body))
-		t.Cleanup(func() {
-			_ = c.Delete(ctx, &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
-		})
+		t.Cleanup(func() { deleteHelmRelease(t, c, ns, name) })
 	}
 	ready := func(t *testing.T, name string) *helmv2.HelmRelease {
 		t.Helper()

@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -76,9 +77,7 @@ data:
 	for _, o := range seedObjects(t, filepath.Join(seedDir, "07-flux-helmrelease-podinfo.yaml")) {
 		checkAppliedAsWritten(t, newApplier(t), o)
 	}
-	t.Cleanup(func() {
-		_ = c.Delete(ctx, &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "podinfo"}})
-	})
+	t.Cleanup(func() { deleteHelmRelease(t, c, "default", "podinfo") })
 
 	t.Run("the newest 6.0.x (6.0.3) is installed as a Helm release", func(t *testing.T) {
 		hr := waitHelmRelease(t, c, "default", "podinfo", func(hr *helmv2.HelmRelease) bool {
@@ -184,9 +183,7 @@ spec:
     remediation:
       retries: 3
 `)
-		t.Cleanup(func() {
-			_ = c.Delete(ctx, &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "broken"}})
-		})
+		t.Cleanup(func() { deleteHelmRelease(t, c, "default", "broken") })
 		hr := waitHelmRelease(t, c, "default", "broken", func(hr *helmv2.HelmRelease) bool {
 			return apimeta.IsStatusConditionTrue(hr.Status.Conditions, "Stalled")
 		}, 4*time.Minute)
@@ -233,6 +230,18 @@ spec:
 		}
 		waitGone(t, c, time.Minute, "HelmChart flux-system/default-podinfo", "flux-system", "default-podinfo", &sourcev1.HelmChart{})
 	})
+}
+
+// deleteHelmRelease deletes a HelmRelease and waits until it is gone
+// (uninstalled), so later tests' Tether processes do not meet it.
+func deleteHelmRelease(t *testing.T, c client.Client, ns, name string) {
+	t.Helper()
+	err := c.Delete(context.Background(), &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete HelmRelease %s/%s: %v", ns, name, err)
+		return
+	}
+	waitGone(t, c, time.Minute, "HelmRelease "+ns+"/"+name, ns, name, &helmv2.HelmRelease{})
 }
 
 func isReady(conds []metav1.Condition) bool { return apimeta.IsStatusConditionTrue(conds, "Ready") }

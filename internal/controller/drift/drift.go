@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	wq "k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -75,8 +77,32 @@ func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, err
 	return &Watcher{cache: cc, ctrl: c, opts: opts, watched: map[schema.GroupVersionKind]bool{}}, nil
 }
 
-// Ensure watches objects of kind gvk, once.
+// syncTimeout bounds how long Ensure waits for a new watch to list its
+// objects.
+const syncTimeout = 30 * time.Second
+
+// Ensure watches objects of kind gvk, once. The first call returns when
+// the watch has listed the kind's objects (or after syncTimeout): an
+// object changed before that would come in as part of the initial list,
+// which is not an event, so the caller reads live state only after the
+// watch can see every later change.
 func (w *Watcher) Ensure(gvk schema.GroupVersionKind) error {
+	if err := w.ensure(gvk); err != nil {
+		return err
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(gvk)
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	inf, err := w.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil // the watch itself reports; drift is still caught by the periodic resync
+	}
+	toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced)
+	return nil
+}
+
+func (w *Watcher) ensure(gvk schema.GroupVersionKind) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.watched[gvk] {

@@ -15,12 +15,11 @@ import (
 // finalize uninstalls the release (unless suspended, or never made),
 // deletes the HelmChart made for it and lets the object go.
 func (r *Reconciler) finalize(ctx context.Context, obj *helmv2.HelmRelease) error {
-	if !obj.Spec.Suspend && obj.Status.StorageNamespace != "" {
-		name, ns := releaseName(obj), obj.GetReleaseNamespace()
-		if l := obj.Status.History.Latest(); l != nil {
-			name, ns = l.Name, l.Namespace // what was released, whatever the spec says now
-		}
-		if err := r.uninstall(ctx, obj, obj.Status.StorageNamespace, name, ns); err != nil {
+	// Only what this object released is uninstalled (nothing when it never
+	// made a release: a HelmRelease whose installs were all refused must
+	// not be kept from going away).
+	if l := obj.Status.History.Latest(); !obj.Spec.Suspend && obj.Status.StorageNamespace != "" && l != nil {
+		if err := r.uninstall(ctx, obj, obj.Status.StorageNamespace, l.Name, l.Namespace); err != nil {
 			return err
 		}
 	}
