@@ -143,7 +143,21 @@ type InstallOptions struct {
 	ServerSideApply          bool
 	TakeOwnership            bool
 	PostRenderer             postrenderer.PostRenderer
-	Description              string
+	// PostRenderStrategy is "combined" (hooks and templates together,
+	// Helm 4's default, also when empty), "separate" or "nohooks".
+	PostRenderStrategy string
+	Description        string
+}
+
+// postRenderStrategy maps a strategy name to Helm's.
+func postRenderStrategy(s string) action.PostRenderStrategy {
+	switch s {
+	case "separate":
+		return action.PostRenderStrategySeparate
+	case "nohooks":
+		return action.PostRenderStrategyNoHooks
+	}
+	return action.PostRenderStrategyCombined
 }
 
 // Install installs ch as release name.
@@ -169,7 +183,7 @@ func (r *Releases) Install(ctx context.Context, name string, ch *Chart, vals map
 	in.ForceConflicts = o.ServerSideApply
 	in.TakeOwnership = o.TakeOwnership
 	in.PostRenderer = o.PostRenderer
-	in.PostRenderStrategy = action.PostRenderStrategyNoHooks
+	in.PostRenderStrategy = postRenderStrategy(o.PostRenderStrategy)
 	in.Description = o.Description
 	out, err := in.RunWithContext(ctx, ch, vals)
 	return asRelease(out), err
@@ -190,7 +204,9 @@ type UpgradeOptions struct {
 	ServerSideApply string
 	TakeOwnership   bool
 	PostRenderer    postrenderer.PostRenderer
-	Description     string
+	// PostRenderStrategy is as for InstallOptions.
+	PostRenderStrategy string
+	Description        string
 }
 
 // Upgrade upgrades release name to ch with vals (values are never reused
@@ -216,7 +232,7 @@ func (r *Releases) Upgrade(ctx context.Context, name string, ch *Chart, vals map
 	up.ForceConflicts = up.ServerSideApply != "false"
 	up.TakeOwnership = o.TakeOwnership
 	up.PostRenderer = o.PostRenderer
-	up.PostRenderStrategy = action.PostRenderStrategyNoHooks
+	up.PostRenderStrategy = postRenderStrategy(o.PostRenderStrategy)
 	up.ResetValues = true
 	up.MaxHistory = r.MaxHistory
 	up.Description = o.Description

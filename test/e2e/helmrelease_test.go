@@ -208,6 +208,9 @@ spec:
 		if n := strings.Count(events, "UninstallSucceeded"); n < 1 {
 			t.Errorf("no uninstall remediation event: %s", events)
 		}
+		if !strings.Contains(events, "Last Helm logs:") {
+			t.Errorf("the InstallFailed events do not carry Helm's last log lines: %s", events)
+		}
 		time.Sleep(3 * time.Second)
 		again := getHelmRelease(t, c, "default", "broken")
 		if again.Status.InstallFailures != 4 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tether-gitops/tether/internal/controller/helmrelease"
 	"github.com/tether-gitops/tether/internal/controller/helmsource"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
@@ -21,7 +22,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		APIReader:         mgr.GetAPIReader(),
 		Helm:              hc,
 		Storage:           storage,
-		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
 	}
@@ -33,7 +34,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		APIReader:         mgr.GetAPIReader(),
 		Helm:              hc,
 		Storage:           storage,
-		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
 	}
@@ -46,7 +47,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Config:                 cfg,
 		Storage:                storage,
 		Renderer:               renderer,
-		Events:                 mgr.GetEventRecorder("tether-helm-controller"),
+		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
 		Concurrency:            max(opts.Concurrency, 8),
 		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
 	}

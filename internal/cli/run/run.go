@@ -26,6 +26,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/scheme"
@@ -128,7 +129,7 @@ func Run(ctx context.Context, opts *Options) error {
 		APIReader:         mgr.GetAPIReader(),
 		Fetcher:           fetcher,
 		Storage:           storage,
-		Events:            mgr.GetEventRecorder("tether-source-controller"),
+		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		MaxArtifactSize:   opts.MaxArtifactSize,
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
@@ -143,7 +144,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Config:                 cfg,
 		Storage:                storage,
 		Renderer:               renderer,
-		Events:                 mgr.GetEventRecorder("tether-kustomize-controller"),
+		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
 		Concurrency:            opts.Concurrency,
 		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
 	}
@@ -157,7 +158,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Fetcher:                fetcher,
 		Helm:                   helmClient,
 		Renderer:               renderer,
-		Events:                 mgr.GetEventRecorder("tether-application-controller"),
+		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-application-controller")),
 		Concurrency:            max(opts.Concurrency, 8),
 		ResyncPeriod:           opts.AppResyncPeriod,
 		ControlPlaneNamespace:  opts.ArgoCDNamespace,

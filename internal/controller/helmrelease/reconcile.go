@@ -66,6 +66,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		return r.failed(ctx, obj, helmv2.InitFailedReason, err, false)
 	}
 
+	logs := &logBuffer{}
 	req := &request{
 		obj:            obj,
 		chart:          ch,
@@ -77,7 +78,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		target:         tgt,
 		name:           releaseName(obj),
 		ns:             obj.GetReleaseNamespace(),
-		releases:       &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory()},
+		releases:       &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory(), Log: logs},
+		logs:           logs,
 		save:           func() error { return r.patchStatus(ctx, before, obj) },
 	}
 	if done, err := r.uninstallStaleTarget(ctx, req); err != nil {

@@ -33,7 +33,8 @@ type request struct {
 	releases                      *helm.Releases
 	save                          func() error // writes status now (before a long action)
 	ctx                           context.Context
-	drift                         *drift // the last comparison, for drift correction
+	logs                          *logBuffer // Helm's last log lines, for warning events
+	drift                         *drift     // the last comparison, for drift correction
 }
 
 var (
@@ -288,6 +289,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 		ServerSideApply:          spec.ServerSideApply == nil || *spec.ServerSideApply,
 		TakeOwnership:            !spec.DisableTakeOwnership,
 		PostRenderer:             r.postRenderer(ctx, obj),
+		PostRenderStrategy:       string(obj.Spec.PostRenderStrategy),
 	}
 	start := time.Now()
 	rel, err := req.releases.Install(ctx, req.name, req.chart, req.values, opts)
@@ -322,6 +324,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 		ServerSideApply:          ssaMode(spec.ServerSideApply),
 		TakeOwnership:            !spec.DisableTakeOwnership,
 		PostRenderer:             r.postRenderer(ctx, obj),
+		PostRenderStrategy:       string(obj.Spec.PostRenderStrategy),
 	}
 	start := time.Now()
 	rel, err := req.releases.Upgrade(ctx, req.name, req.chart, req.values, opts)
@@ -370,7 +373,7 @@ func (r *Reconciler) actionFailed(req *request, before *helm.Release, action hel
 	obj := req.obj
 	obj.Status.Failures++
 	conditions.Set(obj, helmv2.ReleasedCondition, metav1.ConditionFalse, reason, "%s", msg)
-	r.event(obj, corev1.EventTypeWarning, reason, msg)
+	r.event(obj, corev1.EventTypeWarning, reason, req.logs.withLogs(msg))
 	now, err := req.releases.Last(req.name)
 	wrote := err == nil && now != nil && (before == nil || now.Version > before.Version)
 	if !wrote {
@@ -397,7 +400,7 @@ func (r *Reconciler) unlock(req *request, last *helm.Release) error {
 		obj.Status.Failures++
 		msg := fmt.Sprintf("Unlock of Helm release %s with chart %s in %s state failed: %s", fullName(snap), chartName(snap), status, trimErr(err))
 		conditions.Set(obj, helmv2.ReleasedCondition, metav1.ConditionFalse, pendingReleaseReason, "%s", msg)
-		r.event(obj, corev1.EventTypeWarning, pendingReleaseReason, msg)
+		r.event(obj, corev1.EventTypeWarning, pendingReleaseReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
 	}
 	msg := fmt.Sprintf("Unlocked Helm release %s with chart %s in %s state", fullName(snap), chartName(snap), status)
@@ -428,7 +431,7 @@ func (r *Reconciler) test(req *request, last *helm.Release) {
 		obj.Status.Failures++
 		msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", fullName(snap), chartName(snap), trimErr(err))
 		conditions.Set(obj, helmv2.TestSuccessCondition, metav1.ConditionFalse, helmv2.TestFailedReason, "%s", msg)
-		r.event(obj, corev1.EventTypeWarning, helmv2.TestFailedReason, msg)
+		r.event(obj, corev1.EventTypeWarning, helmv2.TestFailedReason, req.logs.withLogs(msg))
 		rem := remediationOf(obj, obj.Status.LastAttemptedReleaseAction)
 		if !rem.ignoreTestFailures(obj) {
 			rem.countFailure(obj)
@@ -530,7 +533,7 @@ func (r *Reconciler) rollback(req *request, last *helm.Release) error {
 		obj.Status.Failures++
 		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", fullName(prev), chartName(prev), trimErr(err))
 		conditions.Set(obj, helmv2.RemediatedCondition, metav1.ConditionFalse, helmv2.RollbackFailedReason, "%s", msg)
-		r.event(obj, corev1.EventTypeWarning, helmv2.RollbackFailedReason, msg)
+		r.event(obj, corev1.EventTypeWarning, helmv2.RollbackFailedReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
 	}
 	msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s succeeded", fullName(prev), chartName(prev))
@@ -570,7 +573,7 @@ func (r *Reconciler) uninstallRemediation(req *request, last *helm.Release) erro
 		obj.Status.Failures++
 		msg := fmt.Sprintf("Helm uninstall remediation for release %s with chart %s failed: %s", fullName(snap), chartName(snap), trimErr(err))
 		conditions.Set(obj, helmv2.RemediatedCondition, metav1.ConditionFalse, helmv2.UninstallFailedReason, "%s", msg)
-		r.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, msg)
+		r.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
 	}
 	snap.Status = string(helm.StatusUninstalled)

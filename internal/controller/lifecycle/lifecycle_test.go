@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -19,5 +21,16 @@ func TestHandleRequest(t *testing.T) {
 	}
 	if HandleRequest(obj, &obj.Status.LastHandledReconcileAt) {
 		t.Fatal("the same request was handled twice")
+	}
+}
+
+func TestTruncateNote(t *testing.T) {
+	long := strings.Repeat("é", 700) // 1,400 bytes
+	got := truncateNote(long)
+	if len(got) > MaxEventNote || !strings.HasSuffix(got, "...") || !utf8.ValidString(got) {
+		t.Errorf("len %d, valid %v", len(got), utf8.ValidString(got))
+	}
+	if s := "short"; truncateNote(s) != s {
+		t.Errorf("a short note changed")
 	}
 }
