@@ -13,6 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,6 +41,9 @@ func TestHelmReleaseFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
+	if _, _, err := reg.PushChart(ctx, filepath.Join(chartsDir, "withcrd"), ""); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range []string{"6.0.0", "6.1.0"} {
 		if _, err := private.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
 			t.Fatal(err)
@@ -253,6 +257,29 @@ kind: Namespace
 metadata:
   name: helm-custom-storage
 `)
+
+	t.Run("a chart's CRDs are created before its objects, with the origin labels", func(t *testing.T) {
+		hr("with-crds", `  chart:
+    spec:
+      chart: withcrd
+      sourceRef: {kind: HelmRepository, name: oci}`)
+		ready(t, "with-crds")
+		crd := &unstructured.Unstructured{}
+		crd.SetAPIVersion("apiextensions.k8s.io/v1")
+		crd.SetKind("CustomResourceDefinition")
+		if err := c.Get(ctx, types.NamespacedName{Name: "widgets.test.tether.dev"}, crd); err != nil {
+			t.Fatal(err)
+		}
+		if crd.GetLabels()[helmv2.NameLabel] != "with-crds" {
+			t.Errorf("CRD labels %v", crd.GetLabels())
+		}
+		widget := &unstructured.Unstructured{}
+		widget.SetAPIVersion("test.tether.dev/v1")
+		widget.SetKind("Widget")
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "with-crds-widget"}, widget); err != nil {
+			t.Errorf("the chart's Widget: %v", err)
+		}
+	})
 
 	t.Run("a chart from a repository over TLS with a CA from certSecretRef", func(t *testing.T) {
 		h := ready(t, "from-tls")

@@ -276,6 +276,10 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 	spec := obj.GetInstall()
 	timeout := spec.GetTimeout(obj.GetTimeout()).Duration
 	r.progress(req, "install", timeout)
+	if err := r.crds(ctx, req, crdPolicy(spec.CRDs, spec.SkipCRDs)); err != nil {
+		return r.actionFailed(req, last, helmv2.ReleaseActionInstall, helmv2.InstallFailedReason,
+			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+	}
 	opts := helm.InstallOptions{
 		Namespace:                req.ns,
 		Timeout:                  timeout,
@@ -284,7 +288,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 		DisableOpenAPIValidation: spec.DisableOpenAPIValidation,
 		DisableSchemaValidation:  spec.DisableSchemaValidation,
 		Replace:                  spec.Replace,
-		SkipCRDs:                 spec.SkipCRDs || spec.CRDs == helmv2.Skip,
+		SkipCRDs:                 true, // applied by policy first (r.crds)
 		CreateNamespace:          spec.CreateNamespace,
 		ServerSideApply:          spec.ServerSideApply == nil || *spec.ServerSideApply,
 		TakeOwnership:            !spec.DisableTakeOwnership,
@@ -312,6 +316,10 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 	spec := obj.GetUpgrade()
 	timeout := spec.GetTimeout(obj.GetTimeout()).Duration
 	r.progress(req, "upgrade", timeout)
+	if err := r.crds(ctx, req, crdPolicy(spec.CRDs, false)); err != nil {
+		return r.actionFailed(req, last, helmv2.ReleaseActionUpgrade, helmv2.UpgradeFailedReason,
+			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+	}
 	opts := helm.UpgradeOptions{
 		Namespace:                req.ns,
 		Timeout:                  timeout,
@@ -592,6 +600,18 @@ func uninstallOptions(spec helmv2.Uninstall, timeout time.Duration) helm.Uninsta
 		KeepHistory:         spec.KeepHistory,
 		DeletionPropagation: spec.GetDeletionPropagation(),
 	}
+}
+
+// crds applies the chart's CRDs by policy and makes discovery learn them.
+func (r *Reconciler) crds(ctx context.Context, req *request, policy helmv2.CRDsPolicy) error {
+	wrote, err := applyCRDs(ctx, req, policy)
+	if wrote {
+		req.target.cluster.Invalidate()
+		if mapper, ok := req.target.client.RESTMapper().(interface{ Reset() }); ok {
+			mapper.Reset()
+		}
+	}
+	return err
 }
 
 // wait says how an action waits: spec.waitStrategy "legacy" polls each
