@@ -129,24 +129,33 @@ func (w Wait) strategy() kube.WaitStrategy {
 	return kube.HookOnlyStrategy
 }
 
-// InstallOptions are the settings of an install.
-type InstallOptions struct {
-	Namespace                string
-	Timeout                  time.Duration
+// ActionOptions are the settings installs and upgrades share.
+type ActionOptions struct {
+	// Namespace is the release namespace.
+	Namespace string
+	// Timeout bounds the action, hooks and wait included.
+	Timeout time.Duration
+	// Wait says what the action waits for after applying.
 	Wait                     Wait
 	DisableHooks             bool
 	DisableOpenAPIValidation bool
 	DisableSchemaValidation  bool
-	Replace                  bool
 	SkipCRDs                 bool
-	CreateNamespace          bool
-	ServerSideApply          bool
-	TakeOwnership            bool
-	PostRenderer             postrenderer.PostRenderer
+	// TakeOwnership adopts existing objects that no release owns.
+	TakeOwnership bool
+	// PostRenderer runs over the rendered manifests.
+	PostRenderer postrenderer.PostRenderer
 	// PostRenderStrategy is "combined" (hooks and templates together,
 	// Helm 4's default, also when empty), "separate" or "nohooks".
 	PostRenderStrategy string
-	Description        string
+}
+
+// InstallOptions are the settings of an install.
+type InstallOptions struct {
+	ActionOptions
+	Replace         bool
+	CreateNamespace bool
+	ServerSideApply bool
 }
 
 // postRenderStrategy maps a strategy name to Helm's.
@@ -168,45 +177,24 @@ func (r *Releases) Install(ctx context.Context, name string, ch *Chart, vals map
 	}
 	in := action.NewInstall(cfg)
 	in.ReleaseName = name
-	in.Namespace = o.Namespace
-	in.Timeout = o.Timeout
-	in.WaitStrategy = o.Wait.strategy()
-	in.WaitForJobs = o.Wait.ForJobs
-	in.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
-	in.DisableHooks = o.DisableHooks
-	in.DisableOpenAPIValidation = o.DisableOpenAPIValidation
-	in.SkipSchemaValidation = o.DisableSchemaValidation
-	in.Replace = o.Replace
-	in.SkipCRDs = o.SkipCRDs
-	in.CreateNamespace = o.CreateNamespace
-	in.ServerSideApply = o.ServerSideApply
-	in.ForceConflicts = o.ServerSideApply
-	in.TakeOwnership = o.TakeOwnership
-	in.PostRenderer = o.PostRenderer
-	in.PostRenderStrategy = postRenderStrategy(o.PostRenderStrategy)
-	in.Description = o.Description
+	in.Namespace, in.Timeout = o.Namespace, o.Timeout
+	in.WaitStrategy, in.WaitForJobs, in.WaitOptions = o.Wait.strategy(), o.Wait.ForJobs, []kube.WaitOption{kube.WithWaitContext(ctx)}
+	in.DisableHooks, in.DisableOpenAPIValidation, in.SkipSchemaValidation = o.DisableHooks, o.DisableOpenAPIValidation, o.DisableSchemaValidation
+	in.SkipCRDs, in.TakeOwnership = o.SkipCRDs, o.TakeOwnership
+	in.PostRenderer, in.PostRenderStrategy = o.PostRenderer, postRenderStrategy(o.PostRenderStrategy)
+	in.Replace, in.CreateNamespace = o.Replace, o.CreateNamespace
+	in.ServerSideApply, in.ForceConflicts = o.ServerSideApply, o.ServerSideApply
 	out, err := in.RunWithContext(ctx, ch, vals)
 	return asRelease(out), err
 }
 
 // UpgradeOptions are the settings of an upgrade.
 type UpgradeOptions struct {
-	Namespace                string
-	Timeout                  time.Duration
-	Wait                     Wait
-	DisableHooks             bool
-	DisableOpenAPIValidation bool
-	DisableSchemaValidation  bool
-	Force                    bool
-	CleanupOnFail            bool
-	SkipCRDs                 bool
+	ActionOptions
+	Force         bool
+	CleanupOnFail bool
 	// ServerSideApply is "auto" (as the release was made), "true" or "false".
 	ServerSideApply string
-	TakeOwnership   bool
-	PostRenderer    postrenderer.PostRenderer
-	// PostRenderStrategy is as for InstallOptions.
-	PostRenderStrategy string
-	Description        string
 }
 
 // Upgrade upgrades release name to ch with vals (values are never reused
@@ -217,25 +205,16 @@ func (r *Releases) Upgrade(ctx context.Context, name string, ch *Chart, vals map
 		return nil, err
 	}
 	up := action.NewUpgrade(cfg)
-	up.Namespace = o.Namespace
-	up.Timeout = o.Timeout
-	up.WaitStrategy = o.Wait.strategy()
-	up.WaitForJobs = o.Wait.ForJobs
-	up.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
-	up.DisableHooks = o.DisableHooks
-	up.DisableOpenAPIValidation = o.DisableOpenAPIValidation
-	up.SkipSchemaValidation = o.DisableSchemaValidation
-	up.ForceReplace = o.Force
-	up.CleanupOnFail = o.CleanupOnFail
-	up.SkipCRDs = o.SkipCRDs
+	up.Namespace, up.Timeout = o.Namespace, o.Timeout
+	up.WaitStrategy, up.WaitForJobs, up.WaitOptions = o.Wait.strategy(), o.Wait.ForJobs, []kube.WaitOption{kube.WithWaitContext(ctx)}
+	up.DisableHooks, up.DisableOpenAPIValidation, up.SkipSchemaValidation = o.DisableHooks, o.DisableOpenAPIValidation, o.DisableSchemaValidation
+	up.SkipCRDs, up.TakeOwnership = o.SkipCRDs, o.TakeOwnership
+	up.PostRenderer, up.PostRenderStrategy = o.PostRenderer, postRenderStrategy(o.PostRenderStrategy)
+	up.ForceReplace, up.CleanupOnFail = o.Force, o.CleanupOnFail
 	up.ServerSideApply = defaultString(o.ServerSideApply, "auto")
 	up.ForceConflicts = up.ServerSideApply != "false"
-	up.TakeOwnership = o.TakeOwnership
-	up.PostRenderer = o.PostRenderer
-	up.PostRenderStrategy = postRenderStrategy(o.PostRenderStrategy)
 	up.ResetValues = true
 	up.MaxHistory = r.MaxHistory
-	up.Description = o.Description
 	out, err := up.RunWithContext(ctx, name, ch, vals)
 	return asRelease(out), err
 }

@@ -281,19 +281,11 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
 	}
 	opts := helm.InstallOptions{
-		Namespace:                req.ns,
-		Timeout:                  timeout,
-		Wait:                     wait(obj, !spec.DisableWait, !spec.DisableWaitForJobs),
-		DisableHooks:             spec.DisableHooks,
-		DisableOpenAPIValidation: spec.DisableOpenAPIValidation,
-		DisableSchemaValidation:  spec.DisableSchemaValidation,
-		Replace:                  spec.Replace,
-		SkipCRDs:                 true, // applied by policy first (r.crds)
-		CreateNamespace:          spec.CreateNamespace,
-		ServerSideApply:          spec.ServerSideApply == nil || *spec.ServerSideApply,
-		TakeOwnership:            !spec.DisableTakeOwnership,
-		PostRenderer:             r.postRenderer(ctx, obj),
-		PostRenderStrategy:       string(obj.Spec.PostRenderStrategy),
+		ActionOptions: r.actionOptions(ctx, req, timeout, actionSpec{spec.DisableWait, spec.DisableWaitForJobs, spec.DisableHooks,
+			spec.DisableOpenAPIValidation, spec.DisableSchemaValidation, spec.DisableTakeOwnership}),
+		Replace:         spec.Replace,
+		CreateNamespace: spec.CreateNamespace,
+		ServerSideApply: spec.ServerSideApply == nil || *spec.ServerSideApply,
 	}
 	start := time.Now()
 	rel, err := req.releases.Install(ctx, req.name, req.chart, req.values, opts)
@@ -321,18 +313,11 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
 	}
 	opts := helm.UpgradeOptions{
-		Namespace:                req.ns,
-		Timeout:                  timeout,
-		Wait:                     wait(obj, !spec.DisableWait, !spec.DisableWaitForJobs),
-		DisableHooks:             spec.DisableHooks,
-		DisableOpenAPIValidation: spec.DisableOpenAPIValidation,
-		DisableSchemaValidation:  spec.DisableSchemaValidation,
-		Force:                    spec.Force,
-		CleanupOnFail:            spec.CleanupOnFail,
-		ServerSideApply:          ssaMode(spec.ServerSideApply),
-		TakeOwnership:            !spec.DisableTakeOwnership,
-		PostRenderer:             r.postRenderer(ctx, obj),
-		PostRenderStrategy:       string(obj.Spec.PostRenderStrategy),
+		ActionOptions: r.actionOptions(ctx, req, timeout, actionSpec{spec.DisableWait, spec.DisableWaitForJobs, spec.DisableHooks,
+			spec.DisableOpenAPIValidation, spec.DisableSchemaValidation, spec.DisableTakeOwnership}),
+		Force:           spec.Force,
+		CleanupOnFail:   spec.CleanupOnFail,
+		ServerSideApply: ssaMode(spec.ServerSideApply),
 	}
 	start := time.Now()
 	rel, err := req.releases.Upgrade(ctx, req.name, req.chart, req.values, opts)
@@ -356,6 +341,30 @@ func stored(req *request, rel *helm.Release) *helm.Release {
 		return last
 	}
 	return rel
+}
+
+// actionSpec is what spec.install and spec.upgrade share.
+type actionSpec struct {
+	disableWait, disableWaitForJobs, disableHooks     bool
+	disableOpenAPIValidation, disableSchemaValidation bool
+	disableTakeOwnership                              bool
+}
+
+// actionOptions are the settings an install or upgrade shares. CRDs are
+// applied by policy before the action (r.crds), so Helm skips them.
+func (r *Reconciler) actionOptions(ctx context.Context, req *request, timeout time.Duration, a actionSpec) helm.ActionOptions {
+	return helm.ActionOptions{
+		Namespace:                req.ns,
+		Timeout:                  timeout,
+		Wait:                     wait(req.obj, !a.disableWait, !a.disableWaitForJobs),
+		DisableHooks:             a.disableHooks,
+		DisableOpenAPIValidation: a.disableOpenAPIValidation,
+		DisableSchemaValidation:  a.disableSchemaValidation,
+		SkipCRDs:                 true,
+		TakeOwnership:            !a.disableTakeOwnership,
+		PostRenderer:             r.postRenderer(ctx, req.obj),
+		PostRenderStrategy:       string(req.obj.Spec.PostRenderStrategy),
+	}
 }
 
 // succeeded records a successful install or upgrade.
