@@ -259,7 +259,6 @@ type UninstallOptions struct {
 	DisableHooks        bool
 	KeepHistory         bool
 	DeletionPropagation string
-	Description         string
 }
 
 // Uninstall removes release name and its objects.
@@ -275,7 +274,6 @@ func (r *Releases) Uninstall(name, namespace string, o UninstallOptions) error {
 	un.KeepHistory = o.KeepHistory
 	un.IgnoreNotFound = true
 	un.DeletionPropagation = defaultString(o.DeletionPropagation, "background")
-	un.Description = o.Description
 	_, err = un.Run(name)
 	return err
 }

@@ -1,9 +1,6 @@
 package helm
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -76,17 +73,6 @@ func setPath(dest map[string]any, path, value string) error {
 		return strvals.ParseIntoString(path+"="+v[1:len(v)-1], dest)
 	}
 	return strvals.ParseInto(path+"="+value, dest)
-}
-
-// Digest is "sha256:<hex>" of values in canonical JSON (sorted keys), so
-// equal values give equal digests.
-func Digest(values map[string]any) string {
-	data, err := json.Marshal(values)
-	if err != nil {
-		data = []byte(fmt.Sprint(values))
-	}
-	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // SetValue sets name=value in dest as `helm --set` does, or as

@@ -194,37 +194,6 @@ func TestComposeValuesKeepsInputs(t *testing.T) {
 	}
 }
 
-func TestDigest(t *testing.T) {
-	tests := []struct {
-		name      string
-		a, b      map[string]any
-		wantEqual bool
-	}{
-		{name: "equal maps", a: map[string]any{"x": 1, "y": map[string]any{"z": "a"}}, b: map[string]any{"y": map[string]any{"z": "a"}, "x": 1}, wantEqual: true},
-		{name: "int and float of the same number", a: map[string]any{"x": 1}, b: map[string]any{"x": 1.0}, wantEqual: true},
-		{name: "different values", a: map[string]any{"x": 1}, b: map[string]any{"x": 2}, wantEqual: false},
-		{name: "number and string", a: map[string]any{"x": 1}, b: map[string]any{"x": "1"}, wantEqual: false},
-		{name: "list order matters", a: map[string]any{"l": []any{1, 2}}, b: map[string]any{"l": []any{2, 1}}, wantEqual: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			da, db := Digest(tt.a), Digest(tt.b)
-			for _, d := range []string{da, db} {
-				if !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 {
-					t.Errorf("digest %q is not sha256:<hex>", d)
-				}
-			}
-			if (da == db) != tt.wantEqual {
-				t.Errorf("Digest(%v) = %s, Digest(%v) = %s; equal %v, want %v", tt.a, da, tt.b, db, da == db, tt.wantEqual)
-			}
-		})
-	}
-	// Canonical JSON: {"a":1,"b":2} whatever the map's order.
-	if got, want := Digest(map[string]any{"b": 2, "a": 1}), "sha256:43258cff783fe7036d8a43033f830adfc60ec037382473548ac742b888292777"; got != want {
-		t.Errorf("Digest = %s, want %s (sha256 of {\"a\":1,\"b\":2})", got, want)
-	}
-}
-
 func TestSetValue(t *testing.T) {
 	tests := []struct {
 		name, path, value string

@@ -15,8 +15,6 @@ import (
 
 // target is the cluster and identity a HelmRelease releases with.
 type target struct {
-	key     string
-	config  *rest.Config
 	cluster *helm.Cluster
 	client  client.Client
 }
@@ -46,7 +44,7 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 	r.targets.mu.Lock()
 	defer r.targets.mu.Unlock()
 	if e, ok := r.targets.clusters[key]; ok {
-		return &target{key: key, config: cfg, cluster: e.cluster, client: e.client}, nil
+		return &target{cluster: e.cluster, client: e.client}, nil
 	}
 	hc, err := helm.NewCluster(cfg)
 	if err != nil {
@@ -60,7 +58,7 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 		r.targets.clusters = map[string]*clusterEntry{}
 	}
 	r.targets.clusters[key] = &clusterEntry{cluster: hc, client: c}
-	return &target{key: key, config: cfg, cluster: hc, client: c}, nil
+	return &target{cluster: hc, client: c}, nil
 }
 
 // engine compares and applies the release's objects on the target with
