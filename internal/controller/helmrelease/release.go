@@ -73,6 +73,14 @@ func (r *Reconciler) releaseLoop(ctx context.Context, req *request) error {
 		ran[action] = true
 		return true
 	}
+	// act runs an action unless it ran already in this reconcile, which
+	// would mean the loop is going round in circles: it stops instead.
+	act := func(action string, run func() error) error {
+		if !once(action) {
+			return r.stop(obj, errActionFailed)
+		}
+		return run()
+	}
 	for range 10 {
 		last, err := req.releases.Last(req.name)
 		if err != nil {
@@ -102,18 +110,12 @@ func (r *Reconciler) releaseLoop(ctx context.Context, req *request) error {
 			summarize(obj)
 			return nil
 		case stateLocked:
-			if !once("unlock") {
-				return r.stop(obj, errActionFailed)
-			}
-			if err := r.unlock(req, last); err != nil {
+			if err := act("unlock", func() error { return r.unlock(req, last) }); err != nil {
 				return err
 			}
 		case stateUnmanaged:
 			obj.Status.History = nil
-			if !once("upgrade") {
-				return r.stop(obj, errActionFailed)
-			}
-			if err := r.upgrade(ctx, req, last); err != nil {
+			if err := act("upgrade", func() error { return r.upgrade(ctx, req, last) }); err != nil {
 				return err
 			}
 		case stateAbsent:
@@ -121,10 +123,7 @@ func (r *Reconciler) releaseLoop(ctx context.Context, req *request) error {
 			if rem.exhausted(obj) && !req.force {
 				return r.stall(obj, "cannot install release")
 			}
-			if !once("install") {
-				return r.stop(obj, errActionFailed)
-			}
-			if err := r.install(ctx, req, last); err != nil {
+			if err := act("install", func() error { return r.install(ctx, req, last) }); err != nil {
 				return err
 			}
 		case stateOutOfSync:
@@ -132,18 +131,18 @@ func (r *Reconciler) releaseLoop(ctx context.Context, req *request) error {
 			if rem.exhausted(obj) && !req.force {
 				return r.stall(obj, "cannot upgrade release")
 			}
-			if !once("upgrade") {
-				return r.stop(obj, errActionFailed)
-			}
-			if err := r.upgrade(ctx, req, last); err != nil {
+			if err := act("upgrade", func() error { return r.upgrade(ctx, req, last) }); err != nil {
 				return err
 			}
 		case stateUntested:
-			if !once("test") {
-				return r.stop(obj, errActionFailed)
+			err := act("test", func() error {
+				replaceRemediated(obj)
+				r.test(req, last)
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			replaceRemediated(obj)
-			r.test(req, last)
 		case stateDrifted:
 			if !once("drift") {
 				summarize(obj)
