@@ -10,10 +10,19 @@
 // selfHeal). Every app deploys to one shared destination namespace, as the
 // Kustomization benchmark does, so the two and the ceiling apply the same
 // objects.
+//
+// TestApplicationScale names the destination as most single-cluster users
+// do (https://kubernetes.default.svc); TestApplicationScaleClusterSecret
+// names it through an Argo CD cluster Secret pointing at the same API
+// server, as users register every other cluster, so the two figures show
+// what a registered cluster costs. TETHER_BENCH_DESTINATION=in-cluster or
+// cluster-secret runs one of them alone.
 package applications
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -21,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,17 +51,68 @@ func TestMain(m *testing.M) {
 const argocd = "argocd"
 
 func TestApplicationScale(t *testing.T) {
-	results := harness.Scale(t, env, measureTether, 100, 1000)
+	onlyDestination(t, "in-cluster")
+	results := harness.Scale(t, env, measureTether(inCluster), 100, 1000)
 	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS", harness.Table("time to all Synced and Healthy", "apps/s", results))
 }
 
-// measureTether creates an Application per app folder and waits until all
-// are Synced to the head commit and Healthy.
-func measureTether(t *testing.T, c client.Client, r *harness.Round) harness.Result {
+func TestApplicationScaleClusterSecret(t *testing.T) {
+	onlyDestination(t, "cluster-secret")
+	results := harness.ScaleAs(t, env, "secret-apps", measureTether(registeredCluster), 100, 1000)
+	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS_SECRET",
+		"Destination given as an Argo CD cluster Secret (same API server):\n\n"+harness.Table("time to all Synced and Healthy", "apps/s", results))
+}
+
+// onlyDestination skips the test when TETHER_BENCH_DESTINATION names
+// another destination.
+func onlyDestination(t *testing.T, name string) {
+	if d := os.Getenv("TETHER_BENCH_DESTINATION"); d != "" && d != name {
+		t.Skipf("TETHER_BENCH_DESTINATION=%s", d)
+	}
+}
+
+// inCluster is the destination of Tether's own cluster, by its usual URL.
+func inCluster(*testing.T, client.Client) argov1.ApplicationDestination {
+	return argov1.ApplicationDestination{Server: argov1.KubernetesInternalAPIServerAddr}
+}
+
+// benchCluster names the cluster Secret of registeredCluster.
+const benchCluster = "bench-cluster"
+
+// registeredCluster registers the benchmark's API server with an Argo CD
+// cluster Secret (bearer token and CA, as `argocd cluster add` writes
+// them) and returns a destination naming it.
+func registeredCluster(t *testing.T, c client.Client) argov1.ApplicationDestination {
+	cfg, err := json.Marshal(map[string]any{"bearerToken": env.Config.BearerToken,
+		"tlsClientConfig": map[string]any{"caData": base64.StdEncoding.EncodeToString(env.Config.CAData)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: benchCluster, Namespace: argocd,
+		Labels: map[string]string{argov1.LabelKeySecretType: argov1.SecretTypeCluster}},
+		StringData: map[string]string{"name": benchCluster, "server": env.Config.Host, "config": string(cfg)}}
+	if err := c.Create(context.Background(), secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return argov1.ApplicationDestination{Name: benchCluster}
+}
+
+// measureTether returns the measurement of Tether with Applications whose
+// destination dest gives: it creates an Application per app folder and
+// waits until all are Synced to the head commit and Healthy.
+func measureTether(dest func(*testing.T, client.Client) argov1.ApplicationDestination) harness.Measure {
+	return func(t *testing.T, c client.Client, r *harness.Round) harness.Result {
+		return measure(t, c, r, dest)
+	}
+}
+
+func measure(t *testing.T, c client.Client, r *harness.Round, dest func(*testing.T, client.Client) argov1.ApplicationDestination) harness.Result {
 	ctx := context.Background()
 	if err := harness.CreateNamespace(c, argocd); err != nil {
 		t.Fatal(err)
 	}
+	d := dest(t, c)
+	d.Namespace = r.Name
 	selector := client.MatchingLabels{"bench": r.Name}
 	// The next size starts without these apps. They have no finalizer:
 	// their objects stay.
@@ -61,7 +123,7 @@ func measureTether(t *testing.T, c client.Client, r *harness.Round) harness.Resu
 	})
 	start := time.Now()
 	for a := range r.Apps {
-		if err := c.Create(ctx, application(r, a)); err != nil {
+		if err := c.Create(ctx, application(r, a, d)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,15 +137,15 @@ func measureTether(t *testing.T, c client.Client, r *harness.Round) harness.Resu
 }
 
 // application is app a of the round: its folder of the repository's
-// HEAD, synced automatically into the round's namespace.
-func application(r *harness.Round, a int) *argov1.Application {
+// HEAD, synced automatically to dest.
+func application(r *harness.Round, a int, dest argov1.ApplicationDestination) *argov1.Application {
 	return &argov1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-app-%04d", r.Name, a), Namespace: argocd,
 			Labels: map[string]string{"bench": r.Name}},
 		Spec: argov1.ApplicationSpec{
 			Project:     argov1.DefaultAppProjectName,
 			Source:      &argov1.ApplicationSource{RepoURL: r.URL, TargetRevision: "HEAD", Path: harness.AppPath(a)},
-			Destination: argov1.ApplicationDestination{Server: argov1.KubernetesInternalAPIServerAddr, Namespace: r.Name},
+			Destination: dest,
 			SyncPolicy:  &argov1.SyncPolicy{Automated: &argov1.SyncPolicyAutomated{Prune: true, SelfHeal: true}},
 		},
 	}

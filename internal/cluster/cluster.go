@@ -20,11 +20,28 @@ import (
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 )
 
-// Options say what credentials Tether accepts.
+// Options say what credentials Tether accepts and how hard the clients
+// made from them may use their cluster.
 type Options struct {
 	// AllowPlugins permits exec credential plugins (they run code in
 	// Tether's process environment).
 	AllowPlugins bool
+	// QPS and Burst bound the requests of clients made from the
+	// configurations this package returns, as --kube-api-qps and
+	// --kube-api-burst bound Tether's own; zero leaves client-go's
+	// defaults (5 and 10), which throttle a busy controller.
+	QPS   float32
+	Burst int
+}
+
+// limit gives cfg the request budget of opts.
+func (opts Options) limit(cfg *rest.Config) {
+	if opts.QPS > 0 {
+		cfg.QPS = opts.QPS
+	}
+	if opts.Burst > 0 {
+		cfg.Burst = opts.Burst
+	}
 }
 
 // Cluster is a registered cluster.
@@ -128,6 +145,7 @@ func FromSecret(s *corev1.Secret, opts Options) (*Cluster, error) {
 		}
 		rc.Proxy = http.ProxyURL(u)
 	}
+	opts.limit(rc)
 	cl.Config, cl.ID = rc, cl.Secret+"@"+fingerprint(s.Data)
 	return cl, nil
 }

@@ -116,3 +116,35 @@ func TestLookupByNameOrServer(t *testing.T) {
 		t.Fatalf("unknown name: %v", err)
 	}
 }
+
+// TestClientsGetTheProcessBudget: configurations made from a cluster Secret
+// or a kubeconfig carry Tether's request budget, not client-go's default
+// of 5 requests a second (which left Applications on a registered cluster
+// waiting in client-side throttling).
+func TestClientsGetTheProcessBudget(t *testing.T) {
+	opts := Options{QPS: 300, Burst: 600}
+	cl, err := FromSecret(clusterSecret("prod", map[string]string{"server": "https://prod:6443", "config": `{"bearerToken":"t"}`}), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.Config.QPS != 300 || cl.Config.Burst != 600 {
+		t.Errorf("cluster Secret: QPS %v burst %d, want 300 and 600", cl.Config.QPS, cl.Config.Burst)
+	}
+	kc := []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://remote:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`)
+	cfg, err := FromKubeconfig(kc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.QPS != 300 || cfg.Burst != 600 {
+		t.Errorf("kubeconfig: QPS %v burst %d, want 300 and 600", cfg.QPS, cfg.Burst)
+	}
+	if cfg, err := FromKubeconfig(kc, Options{}); err != nil || cfg.QPS != 0 || cfg.Burst != 0 {
+		t.Errorf("no budget given: QPS %v burst %d (err %v), want client-go's defaults (zero)", cfg.QPS, cfg.Burst, err)
+	}
+}

@@ -31,6 +31,7 @@ func FromKubeconfig(data []byte, opts Options) (*rest.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.limit(cfg)
 	return cfg, nil
 }
 

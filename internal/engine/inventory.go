@@ -25,9 +25,20 @@ type Entry struct {
 // Inventory is the set of objects an owner has applied, in apply order.
 type Inventory []Entry
 
+// ID is the one identity every dialect gives an object: Flux's inventory
+// form "<namespace>_<name>_<group>_<kind>", with an empty namespace for
+// cluster-scoped objects, an empty group for the core group, and each
+// colon of a name (RBAC names such as "system:auth-delegator") written as
+// "__" so that the id parses back. Build ids only with ID or EntryOf:
+// an id built by hand differs from the engine's for such names.
+func ID(gk schema.GroupKind, namespace, name string) string {
+	return object.ObjMetadata{Namespace: namespace, Name: name, GroupKind: gk}.String()
+}
+
 // EntryOf returns obj's inventory entry.
 func EntryOf(obj *unstructured.Unstructured) Entry {
-	return Entry{ID: object.UnstructuredToObjMetadata(obj).String(), Version: obj.GroupVersionKind().Version}
+	gvk := obj.GroupVersionKind()
+	return Entry{ID: ID(gvk.GroupKind(), obj.GetNamespace(), obj.GetName()), Version: gvk.Version}
 }
 
 // InventoryOf returns the inventory of objs in the order Apply applies

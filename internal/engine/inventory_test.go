@@ -105,3 +105,28 @@ func TestInventoryOf(t *testing.T) {
 		t.Errorf("InventoryOf = %v, want %v", got, want)
 	}
 }
+
+// TestIDIsTheEntryID: ID, the id every dialect builds for status and
+// comparisons, is exactly EntryOf's, colons in RBAC names included (an
+// Application once built "_system:reader_..." by hand and never found its
+// own ClusterRole in the engine's results).
+func TestIDIsTheEntryID(t *testing.T) {
+	for _, tc := range []struct{ apiVersion, kind, namespace, name, want string }{
+		{"v1", "ConfigMap", "apps", "settings", "apps_settings__ConfigMap"},
+		{"rbac.authorization.k8s.io/v1", "ClusterRole", "", "system:reader", "_system__reader_rbac.authorization.k8s.io_ClusterRole"},
+		{"rbac.authorization.k8s.io/v1", "RoleBinding", "apps", "system:a:b", "apps_system__a__b_rbac.authorization.k8s.io_RoleBinding"},
+	} {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(tc.apiVersion)
+		u.SetKind(tc.kind)
+		u.SetNamespace(tc.namespace)
+		u.SetName(tc.name)
+		id := ID(u.GroupVersionKind().GroupKind(), tc.namespace, tc.name)
+		if id != tc.want || EntryOf(u).ID != id {
+			t.Errorf("%s %s: ID %q, EntryOf %q, want %q", tc.kind, tc.name, id, EntryOf(u).ID, tc.want)
+		}
+		if m, err := (Entry{ID: id, Version: "v1"}).ObjMetadata(); err != nil || m.Name != tc.name {
+			t.Errorf("%q does not parse back to name %q: %v, %v", id, tc.name, m, err)
+		}
+	}
+}

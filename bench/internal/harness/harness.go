@@ -78,6 +78,14 @@ type Measure func(t *testing.T, c client.Client, r *Round) Result
 // the same number of objects, then Tether with measure.
 func Scale(t *testing.T, env *testenv.Env, measure Measure, defaults ...int) []Result {
 	t.Helper()
+	return ScaleAs(t, env, "apps", measure, defaults...)
+}
+
+// ScaleAs is Scale with the rounds named "<prefix>-<n>" (repository and
+// destination namespace), so that two variants measured in one run never
+// find each other's objects already in place.
+func ScaleAs(t *testing.T, env *testenv.Env, prefix string, measure Measure, defaults ...int) []Result {
+	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +104,7 @@ func Scale(t *testing.T, env *testenv.Env, measure Measure, defaults ...int) []R
 	for _, n := range Sizes(defaults...) {
 		t.Run(fmt.Sprintf("%d apps", n), func(t *testing.T) {
 			ceiling := Ceiling(t, env.Config, n*ObjectsPerApp)
-			res := measure(t, c, start(t, env, c, srv, n))
+			res := measure(t, c, start(t, env, c, srv, prefix, n))
 			res.Apps, res.Ceiling = n, ceiling
 			results = append(results, res)
 		})
@@ -108,8 +116,8 @@ func Scale(t *testing.T, env *testenv.Env, measure Measure, defaults ...int) []R
 type Round struct {
 	// Apps is how many apps to create.
 	Apps int
-	// Name ("apps-<n>") names the repository and the namespace the apps
-	// deploy to.
+	// Name ("apps-<n>", or the prefix given to ScaleAs) names the
+	// repository and the namespace the apps deploy to.
 	Name string
 	// URL is the repository's URL, under RepoHost.
 	URL string
@@ -125,8 +133,8 @@ type Round struct {
 
 // start commits AppFiles(n) to a new repository, creates the namespace,
 // starts tether and starts the clock.
-func start(t *testing.T, env *testenv.Env, c client.Client, srv *gitserver.Server, n int) *Round {
-	name := fmt.Sprintf("apps-%d", n)
+func start(t *testing.T, env *testenv.Env, c client.Client, srv *gitserver.Server, prefix string, n int) *Round {
+	name := fmt.Sprintf("%s-%d", prefix, n)
 	repo := srv.CreateRepo(t, name)
 	r := &Round{Apps: n, Name: name, URL: RepoHost + name + ".git", Head: repo.Commit(t, "master", AppFiles(n), "apps"), env: env}
 	if err := CreateNamespace(c, name); err != nil {

@@ -42,14 +42,14 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		return err
 	}
 	releases := &helmrelease.Reconciler{
-		Client:                 mgr.GetClient(),
-		APIReader:              mgr.GetAPIReader(),
-		Config:                 cfg,
-		Storage:                storage,
-		Renderer:               renderer,
-		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
-		Concurrency:            max(opts.Concurrency, 8),
-		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Config:      cfg,
+		Storage:     storage,
+		Renderer:    renderer,
+		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
+		Concurrency: max(opts.Concurrency, 8),
+		Clusters:    opts.clusterOptions(),
 	}
 	return releases.SetupWithManager(mgr)
 }

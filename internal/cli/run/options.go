@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tether-gitops/tether/internal/cluster"
 )
 
 // Options holds the flags of `tether run`. Every field has a default that
@@ -114,4 +116,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
+}
+
+// clusterOptions are what remote clusters' credentials may do, and the
+// request budget of their clients: the same as Tether's own client, so
+// that an Argo CD cluster Secret or a Flux kubeConfig pointing at a
+// cluster is as fast as the cluster Tether runs in.
+func (o *Options) clusterOptions() cluster.Options {
+	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst}
 }

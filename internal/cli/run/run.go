@@ -146,7 +146,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Renderer:               renderer,
 		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
 		Concurrency:            opts.Concurrency,
-		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
+		Clusters:               opts.clusterOptions(),
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
@@ -163,7 +163,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ResyncPeriod:           opts.AppResyncPeriod,
 		ControlPlaneNamespace:  opts.ArgoCDNamespace,
 		AppNamespaces:          opts.ApplicationNamespaces,
-		AllowKubeconfigPlugins: opts.AllowKubeconfigPlugins,
+		Clusters:               opts.clusterOptions(),
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err

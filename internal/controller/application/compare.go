@@ -174,7 +174,7 @@ func (r *Reconciler) leftovers(ctx context.Context, app *argov1.Application, des
 			continue
 		}
 		gk := schema.GroupKind{Group: st.Group, Kind: st.Kind}
-		if want[idOf(gk, st.Namespace, st.Name)] {
+		if want[engine.ID(gk, st.Namespace, st.Name)] {
 			continue
 		}
 		live := &metav1.PartialObjectMetadata{}
@@ -222,12 +222,7 @@ func rememberApplied(app *argov1.Application) {
 
 // statusID is the engine's id of an object listed in status.resources.
 func statusID(r argov1.ResourceStatus) string {
-	return idOf(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Namespace, r.Name)
-}
-
-// idOf is the engine's object id ("<namespace>_<name>_<group>_<kind>").
-func idOf(gk schema.GroupKind, namespace, name string) string {
-	return namespace + "_" + name + "_" + gk.Group + "_" + gk.Kind
+	return engine.ID(schema.GroupKind{Group: r.Group, Kind: r.Kind}, r.Namespace, r.Name)
 }
 
 func rulesOf(in []argov1.ResourceIgnoreDifferences) []diff.Rule {

@@ -49,7 +49,7 @@ func (r *Reconciler) destination(ctx context.Context, app *argov1.Application) (
 	if d.Server == argov1.KubernetesInternalAPIServerAddr || d.Name == argov1.InClusterName {
 		return &destination{name: argov1.InClusterName, server: argov1.KubernetesInternalAPIServerAddr, reader: r.APIReader, client: r.Client}, nil
 	}
-	cl, err := cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
+	cl, err := cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, r.Clusters)
 	if err != nil {
 		return nil, fmt.Errorf("spec.destination: %w", err)
 	}

@@ -1,6 +1,7 @@
 package application
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/diff"
+	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/source/git"
 )
 
 func leftover(wave string) *extraneous {
@@ -181,6 +184,42 @@ func TestServedNamespaces_CVE_2024_31990(t *testing.T) {
 		app.Namespace = ns
 		if got := r.served(app); got != want {
 			t.Errorf("app in %s served = %v, want %v", ns, got, want)
+		}
+	}
+}
+
+// TestStatusIDIsTheEngineID: an object listed in status.resources is found
+// again among the engine's results, whatever its name (a hand-built id
+// missed RBAC names with colons, and the app stayed OutOfSync forever).
+func TestStatusIDIsTheEngineID(t *testing.T) {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("rbac.authorization.k8s.io/v1")
+	u.SetKind("ClusterRole")
+	u.SetName("system:tether:reader")
+	rs := argov1.ResourceStatus{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Name: "system:tether:reader"}
+	if got, want := statusID(rs), engine.EntryOf(u).ID; got != want {
+		t.Errorf("statusID %q, engine id %q", got, want)
+	}
+}
+
+// TestRefOf: targetRevision as Argo CD reads it. HEAD and an empty
+// revision follow the remote's default branch, whatever its name.
+func TestRefOf(t *testing.T) {
+	hash := "0123456789abcdef0123456789ABCDEF01234567"
+	for _, tc := range []struct {
+		rev  string
+		want git.Ref
+	}{
+		{"", git.Ref{Name: "HEAD"}},
+		{"HEAD", git.Ref{Name: "HEAD"}},
+		{" HEAD ", git.Ref{Name: "HEAD"}},
+		{"main", git.Ref{Branch: "main"}},
+		{"v1.2.0", git.Ref{Branch: "v1.2.0"}}, // a tag when no such branch: see resolve
+		{hash, git.Ref{Commit: strings.ToLower(hash)}},
+		{"refs/pull/3/head", git.Ref{Name: "refs/pull/3/head"}},
+	} {
+		if got := refOf(tc.rev); got != tc.want {
+			t.Errorf("refOf(%q) = %+v, want %+v", tc.rev, got, tc.want)
 		}
 	}
 }

@@ -84,9 +84,9 @@ type Reconciler struct {
 	// ControlPlaneNamespace names apps in tracking annotations
 	// (DefaultControlPlaneNamespace when empty).
 	ControlPlaneNamespace string
-	// AllowKubeconfigPlugins permits exec credential plugins in cluster
-	// Secrets.
-	AllowKubeconfigPlugins bool
+	// Clusters says what cluster Secrets may do (run credential plugins)
+	// and the request budget of their clients.
+	Clusters cluster.Options
 	// AppNamespaces are other namespaces (globs, as in Argo CD's
 	// --application-namespaces) whose Applications are reconciled; by
 	// default only those in ControlPlaneNamespace are.

@@ -69,12 +69,13 @@ func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts f
 var fullHash = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
 // refOf reads targetRevision as Argo CD does: empty or HEAD follows the
-// default branch, a full hash pins a commit, anything else is a branch or,
+// branch the remote's HEAD names (its default branch, not Flux's
+// "master"), a full hash pins a commit, anything else is a branch or,
 // failing that, a tag.
 func refOf(targetRevision string) git.Ref {
 	switch rev := strings.TrimSpace(targetRevision); {
 	case rev == "" || rev == "HEAD":
-		return git.Ref{}
+		return git.Ref{Name: "HEAD"}
 	case fullHash.MatchString(rev):
 		return git.Ref{Commit: strings.ToLower(rev)}
 	case strings.HasPrefix(rev, "refs/"):

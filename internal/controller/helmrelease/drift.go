@@ -186,7 +186,7 @@ func inventoryOf(rel *helm.Release, mapper apimeta.RESTMapper) *helmv2.ResourceI
 			}
 		}
 		inv.Entries = append(inv.Entries, helmv2.ResourceRef{
-			ID:      strings.Join([]string{ns, o.GetName(), gvk.Group, gvk.Kind}, "_"),
+			ID:      engine.ID(gvk.GroupKind(), ns, o.GetName()),
 			Version: gvk.Version,
 		})
 	}

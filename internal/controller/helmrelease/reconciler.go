@@ -24,6 +24,7 @@ import (
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
@@ -53,9 +54,9 @@ type Reconciler struct {
 	Events lifecycle.EventRecorder
 	// Concurrency is how many HelmReleases are reconciled at once.
 	Concurrency int
-	// AllowKubeconfigPlugins lets kubeconfigs in spec.kubeConfig run exec
-	// and auth-provider credential plugins inside Tether.
-	AllowKubeconfigPlugins bool
+	// Clusters says what kubeconfigs in spec.kubeConfig may do (run
+	// credential plugins) and the request budget of their clients.
+	Clusters cluster.Options
 	// DependencyRequeue is how long a HelmRelease waits for a dependency
 	// that is not ready (30s when zero).
 	DependencyRequeue time.Duration

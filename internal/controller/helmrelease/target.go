@@ -30,8 +30,7 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 	cfg := rest.CopyConfig(r.Config)
 	key := "local"
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
-		remote, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, obj.Namespace, kc.SecretRef.Name, kc.SecretRef.Key,
-			cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
+		remote, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, obj.Namespace, kc.SecretRef.Name, kc.SecretRef.Key, r.Clusters)
 		if err != nil {
 			return nil, err
 		}

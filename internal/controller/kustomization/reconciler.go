@@ -23,6 +23,7 @@ import (
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
@@ -55,9 +56,9 @@ type Reconciler struct {
 	Events EventRecorder
 	// Concurrency is how many Kustomizations are reconciled at once.
 	Concurrency int
-	// AllowKubeconfigPlugins lets kubeconfigs in spec.kubeConfig run exec
-	// and auth-provider credential plugins inside Tether.
-	AllowKubeconfigPlugins bool
+	// Clusters says what kubeconfigs in spec.kubeConfig may do (run
+	// credential plugins) and the request budget of their clients.
+	Clusters cluster.Options
 
 	artifacts   *artifactCache
 	clients     targets

@@ -73,10 +73,10 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 
 // remoteConfig reads the kubeconfig of spec.kubeConfig. Exec and
 // auth-provider credential plugins would run code inside Tether
-// (CVE-2022-24817), so they are refused unless AllowKubeconfigPlugins is
+// (CVE-2022-24817), so they are refused unless Clusters.AllowPlugins is
 // set.
 func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *meta.SecretKeyReference) (*rest.Config, string, error) {
-	cfg, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, namespace, ref.Name, ref.Key, cluster.Options{AllowPlugins: r.AllowKubeconfigPlugins})
+	cfg, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, namespace, ref.Name, ref.Key, r.Clusters)
 	if err != nil {
 		return nil, "", fail(meta.ReconciliationFailedReason, err)
 	}

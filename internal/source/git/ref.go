@@ -27,6 +27,8 @@ type Ref struct {
 	SemVer string
 	// Name follows any reference by its full name, such as
 	// "refs/heads/main", "refs/tags/v1.0.0" or "refs/pull/42/head".
+	// "HEAD" follows the branch the remote's HEAD names: its default
+	// branch, which is what Argo CD's targetRevision HEAD means.
 	Name string
 	// Commit pins a full 40-character SHA-1 commit hash.
 	Commit string
@@ -169,11 +171,13 @@ func resolveIn(refs map[string]string, ref Ref) (Resolved, error) {
 		}
 		return Resolved{Commit: commit, RefName: name, Revision: revision(name, commit, false)}, nil
 	case kindName:
-		hash, ok := lookup(refs, ref.Name)
+		hash, target, ok := lookup(refs, ref.Name)
 		if !ok {
 			return Resolved{}, ErrRefNotFound
 		}
-		return Resolved{Commit: hash, RefName: ref.Name, Revision: revision(ref.Name, hash, true)}, nil
+		// The revision names the reference as written; the checkout
+		// fetches what a symbolic one (HEAD) points at.
+		return Resolved{Commit: hash, RefName: target, Revision: revision(ref.Name, hash, true)}, nil
 	case kindSemVer:
 		tag, err := highestTag(tagNames(refs), ref.SemVer)
 		if err != nil {
@@ -189,34 +193,35 @@ func resolveIn(refs map[string]string, ref Ref) (Resolved, error) {
 
 // resolveName resolves a branch or tag by its full name.
 func resolveName(refs map[string]string, name string) (Resolved, error) {
-	hash, ok := lookup(refs, name)
+	hash, _, ok := lookup(refs, name)
 	if !ok {
 		return Resolved{}, ErrRefNotFound
 	}
 	return Resolved{Commit: hash, RefName: name, Revision: revision(name, hash, false)}, nil
 }
 
-// lookup returns the commit name points at: the peeled entry of an
-// annotated tag when there is one, the target of a symbolic reference
-// (such as HEAD), else the entry itself.
-func lookup(refs map[string]string, name string) (string, bool) {
+// lookup returns the commit name points at (the peeled entry of an
+// annotated tag when there is one, else the entry itself) and the name of
+// the reference that holds it: name, or the target of a symbolic
+// reference such as HEAD.
+func lookup(refs map[string]string, name string) (hash, target string, ok bool) {
 	for range 5 { // symbolic references rarely chain; never loop forever
 		if !strings.HasSuffix(name, peeledSuffix) {
 			if hash, ok := refs[name+peeledSuffix]; ok {
-				return hash, true
+				return hash, name, true
 			}
 		}
 		hash, ok := refs[name]
 		if !ok {
-			return "", false
+			return "", "", false
 		}
-		target, symbolic := strings.CutPrefix(hash, "ref: ")
+		next, symbolic := strings.CutPrefix(hash, "ref: ")
 		if !symbolic {
-			return hash, true
+			return hash, name, true
 		}
-		name = target
+		name = next
 	}
-	return "", false
+	return "", "", false
 }
 
 // tagNames lists the tags of a listing, without the "refs/tags/" prefix.

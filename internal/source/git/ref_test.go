@@ -115,7 +115,7 @@ func TestResolveIn(t *testing.T) {
 		{Ref{SemVer: ">=3"}, Resolved{}, ErrNoMatchingTag},
 		{Ref{Name: "refs/pull/7/head"}, Resolved{hashC, "refs/pull/7/head", "refs/pull/7/head@sha1:" + hashC}, nil},
 		{Ref{Name: "refs/tags/v1.1.0"}, Resolved{hashB, "refs/tags/v1.1.0", "refs/tags/v1.1.0@sha1:" + hashB}, nil},
-		{Ref{Name: "HEAD"}, Resolved{hashA, "HEAD", "HEAD@sha1:" + hashA}, nil},
+		{Ref{Name: "HEAD"}, Resolved{hashA, "refs/heads/master", "HEAD@sha1:" + hashA}, nil},
 		{Ref{Name: "refs/heads/nope"}, Resolved{}, ErrRefNotFound},
 		{Ref{Commit: hashC}, Resolved{hashC, "", "sha1:" + hashC}, nil},
 		{Ref{Commit: strings.ToUpper(hashC[:2]) + hashC[2:], Tag: "ignored"}, Resolved{hashC, "", "sha1:" + hashC}, nil},
@@ -131,6 +131,30 @@ func TestResolveIn(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%v: got %+v, want %+v", tt.ref, got, tt.want)
 		}
+	}
+}
+
+// TestResolveRemoteHead: Ref{Name: "HEAD"} follows whatever branch the
+// remote's HEAD names, not Flux's default branch; a server that does not
+// say which branch HEAD is gives its commit, fetched as HEAD.
+func TestResolveRemoteHead(t *testing.T) {
+	mainRepo := map[string]string{"HEAD": "ref: refs/heads/main", "refs/heads/main": hashB, "refs/heads/develop": hashC}
+	if got, err := resolveIn(mainRepo, Ref{Name: "HEAD"}); err != nil || got != (Resolved{hashB, "refs/heads/main", "HEAD@sha1:" + hashB}) {
+		t.Errorf("HEAD -> main: got %+v, %v", got, err)
+	}
+	if _, err := resolveIn(mainRepo, Ref{}); !errors.Is(err, ErrRefNotFound) {
+		t.Errorf("the zero Ref follows Flux's default branch master, which this repository lacks: error %v", err)
+	}
+	develop := map[string]string{"HEAD": "ref: refs/heads/develop", "refs/heads/main": hashB, "refs/heads/develop": hashC}
+	if got, err := resolveIn(develop, Ref{Name: "HEAD"}); err != nil || got.Commit != hashC || got.RefName != "refs/heads/develop" {
+		t.Errorf("HEAD -> develop: got %+v, %v", got, err)
+	}
+	detached := map[string]string{"HEAD": hashA, "refs/heads/main": hashB}
+	if got, err := resolveIn(detached, Ref{Name: "HEAD"}); err != nil || got.Commit != hashA || got.RefName != "HEAD" {
+		t.Errorf("HEAD without symref: got %+v, %v", got, err)
+	}
+	if _, err := resolveIn(map[string]string{"HEAD": "ref: refs/heads/gone"}, Ref{Name: "HEAD"}); !errors.Is(err, ErrRefNotFound) {
+		t.Errorf("HEAD naming a missing branch: error %v", err)
 	}
 }
 

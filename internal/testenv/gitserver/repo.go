@@ -112,6 +112,14 @@ func (r *Repo) Tag(t testing.TB, name, commit string) {
 	r.s.git(t, r.work, "push", "-q", "-f", "origin", "refs/tags/"+name+":refs/tags/"+name)
 }
 
+// SetDefaultBranch points the repository's HEAD at branch, as choosing
+// the default branch on a Git hosting service does: clients that follow
+// HEAD (Argo CD's targetRevision HEAD) then follow branch.
+func (r *Repo) SetDefaultBranch(t testing.TB, branch string) {
+	t.Helper()
+	r.s.git(t, r.Path, "symbolic-ref", "HEAD", "refs/heads/"+branch)
+}
+
 // Head returns the hash of the commit branch points at. It fails the test
 // when the branch does not exist.
 func (r *Repo) Head(t testing.TB, branch string) string {
