@@ -208,7 +208,11 @@ func (r *Reconciler) renderChart(ctx context.Context, app *argov1.Application, s
 	if err != nil {
 		return nil, err
 	}
-	return argoHooks(objs), nil
+	out := make([]render.Object, len(objs))
+	for i, o := range objs {
+		out[i] = render.Object{Obj: o.Obj, Source: o.Source}
+	}
+	return argoHooks(out), nil
 }
 
 // Helm hook annotations.
@@ -219,16 +223,24 @@ const (
 	helmResourcePolicy   = "helm.sh/resource-policy"
 )
 
-// argoHooks maps Helm hooks to Argo CD's, as Argo CD does: pre-install and
+// argoHooks maps Helm hooks to Argo CD's, as Argo CD does in every kind
+// of source (a chart, a plain folder, a Kustomize build): pre-install and
 // pre-upgrade run as PreSync, post-install and post-upgrade as PostSync,
 // crd-install objects are ordinary objects; other hooks (tests, deletion
 // and rollback hooks) are left out. An object that carries an Argo CD hook
 // annotation keeps it and its Helm hook annotations are ignored.
-// helm.sh/resource-policy: keep becomes Delete=false.
-func argoHooks(objs []helm.Object) []render.Object {
+// helm.sh/resource-policy: keep becomes Delete=false. Objects that change
+// are copied first: rendered objects may be shared through a cache.
+func argoHooks(objs []render.Object) []render.Object {
 	out := make([]render.Object, 0, len(objs))
 	for _, o := range objs {
 		ann := o.Obj.GetAnnotations()
+		if _, isHook := ann[helmHook]; !isHook && ann[helmResourcePolicy] != "keep" {
+			out = append(out, o)
+			continue
+		}
+		o.Obj = o.Obj.DeepCopy()
+		ann = o.Obj.GetAnnotations()
 		if ann[helmResourcePolicy] == "keep" {
 			ann[argov1.AnnotationSyncOptions] = joinOption(ann[argov1.AnnotationSyncOptions], "Delete=false")
 		}
@@ -260,10 +272,8 @@ func argoHooks(objs []helm.Object) []render.Object {
 				}
 			}
 		}
-		if len(ann) > 0 {
-			o.Obj.SetAnnotations(ann)
-		}
-		out = append(out, render.Object{Obj: o.Obj, Source: o.Source})
+		o.Obj.SetAnnotations(ann)
+		out = append(out, o)
 	}
 	return out
 }

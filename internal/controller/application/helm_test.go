@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/render"
 )
 
 // CVE-2022-24348 / CVE-2022-31036: value files resolve inside the checkout
@@ -68,12 +70,12 @@ func TestHelmValueFilesStayInsideTheCheckout(t *testing.T) {
 }
 
 func TestArgoHooksFromHelmHooks(t *testing.T) {
-	obj := func(ann map[string]string) helm.Object {
+	obj := func(ann map[string]string) render.Object {
 		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": map[string]any{"name": "j"}}}
 		if ann != nil {
 			u.SetAnnotations(ann)
 		}
-		return helm.Object{Obj: u}
+		return render.Object{Obj: u}
 	}
 	cases := []struct {
 		name string
@@ -93,7 +95,12 @@ func TestArgoHooksFromHelmHooks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := argoHooks([]helm.Object{obj(c.ann)})
+			in := obj(c.ann)
+			before := in.Obj.DeepCopy()
+			out := argoHooks([]render.Object{in})
+			if !reflect.DeepEqual(in.Obj, before) {
+				t.Errorf("the input object was changed; rendered objects may be shared through a cache")
+			}
 			if (len(out) == 1) != c.keep {
 				t.Fatalf("kept %d objects, want keep=%v", len(out), c.keep)
 			}

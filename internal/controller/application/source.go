@@ -141,7 +141,7 @@ func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, 
 	if err != nil {
 		return "", "", nil, fmt.Errorf("render %s at %s: %w", displayPath(src.Path), shortHash(res.Commit), err)
 	}
-	return res.Commit, typ, objs, nil
+	return res.Commit, typ, argoHooks(objs), nil
 }
 
 // renderOptions translates an Argo CD source into render options: a folder
