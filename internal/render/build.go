@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -27,10 +28,24 @@ const maxAbandoned = 4
 
 var errBusy = errors.New("kustomize: too many builds still running past their deadline; retry later")
 
-// build runs kustomize on dir, giving up when ctx ends. Plugins, exec and
-// container functions and Helm are off; files load from anywhere in fs
+// deadlineKey carries Renderer.Timeout to build in a context.
+type deadlineKey struct{}
+
+// withBuildTimeout bounds the kustomize builds under ctx by d (0: no
+// bound) from the moment each starts, not while it waits for its turn.
+func withBuildTimeout(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, deadlineKey{}, d)
+}
+
+// build runs kustomize on dir, on the file system fsFor returns for the
+// build's context, giving up when ctx ends or the build outlives the
+// timeout withBuildTimeout set (ErrTimeout). Plugins, exec and container
+// functions and Helm are off; files load from anywhere in the file system
 // (which holds only the source), as in Flux.
-func build(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+func build(ctx context.Context, fsFor func(context.Context) filesys.FileSystem, dir string) (resmap.ResMap, error) {
 	if abandoned.Load() >= maxAbandoned {
 		return nil, errBusy
 	}
@@ -38,6 +53,22 @@ func build(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMa
 	case buildLock <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
+	}
+	outer := ctx
+	timeout, _ := ctx.Value(deadlineKey{}).(time.Duration)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	fs := fsFor(ctx)
+	failed := func() error {
+		if outer.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// Not a context error: the caller is still waiting, and the
+			// next attempt would take as long.
+			return fmt.Errorf("kustomize build %s: %w (%s)", relPath(dir), ErrTimeout, timeout)
+		}
+		return fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
 	}
 	type outcome struct {
 		m   resmap.ResMap
@@ -62,8 +93,8 @@ func build(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMa
 	select {
 	case out := <-done:
 		<-buildLock
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), err)
+		if ctx.Err() != nil {
+			return nil, failed()
 		}
 		if out.err != nil {
 			return nil, kustomizeError(dir, out.err)
@@ -75,7 +106,7 @@ func build(ctx context.Context, fs filesys.FileSystem, dir string) (resmap.ResMa
 		abandoned.Add(1)
 		<-buildLock
 		go func() { <-done; abandoned.Add(-1) }()
-		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
+		return nil, failed()
 	}
 }
 

@@ -37,7 +37,7 @@ func renderKustomize(ctx context.Context, root string, o Options) ([]Object, err
 	if err := c.check(dir); err != nil {
 		return nil, err
 	}
-	m, err := build(ctx, newConfinedFS(ctx, mem, o.AllowRemoteBases), dir)
+	m, err := build(ctx, func(ctx context.Context) filesys.FileSystem { return newConfinedFS(ctx, mem, o.AllowRemoteBases) }, dir)
 	if err != nil {
 		return nil, err
 	}

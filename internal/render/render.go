@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,6 +27,8 @@ var (
 	ErrTooLarge = errors.New("source is larger than the render limit")
 	// ErrTooManyObjects: the render produced more than Options.MaxObjects.
 	ErrTooManyObjects = errors.New("render produced more objects than the limit")
+	// ErrTimeout: a kustomize build ran longer than Renderer.Timeout.
+	ErrTimeout = errors.New("the render took longer than its deadline")
 )
 
 // Object is one rendered Kubernetes object and the file it came from.
@@ -40,6 +43,13 @@ type Object struct {
 // Renderer renders sources and remembers the results of recent renders.
 // It is safe for concurrent use.
 type Renderer struct {
+	// Timeout bounds each kustomize build from the moment it starts (not
+	// while it waits for another build); 0 leaves builds bounded by the
+	// caller's context alone. A build past it fails with ErrTimeout, so
+	// one tenant's pathological kustomization cannot hold the builds of
+	// the others (CVE-2022-24878).
+	Timeout time.Duration
+
 	group singleflight.Group
 
 	mu      sync.Mutex
@@ -74,7 +84,7 @@ func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) (
 			return copyObjects(res.objects), res.err
 		}
 		ch := r.group.DoChan(ck, func() (any, error) {
-			objs, err := render(ctx, root, o)
+			objs, err := render(withBuildTimeout(ctx, r.Timeout), root, o)
 			r.store(ck, objs, err)
 			return objs, err
 		})

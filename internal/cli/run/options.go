@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tether-gitops/tether/internal/cluster"
+	"github.com/tether-gitops/tether/internal/source/git"
 )
 
 // Options holds the flags of `tether run`. Every field has a default that
@@ -59,10 +60,20 @@ type Options struct {
 	// AllowKubeconfigPlugins lets kubeconfigs in Kustomization
 	// spec.kubeConfig run exec or auth-provider credential plugins.
 	AllowKubeconfigPlugins bool
+	// RenderTimeout bounds each Kustomize build; 0 leaves it unbounded.
+	RenderTimeout time.Duration
+	// GitMaxFiles and GitMaxBytes bound one Git checkout on disk: its
+	// files and folders, and the bytes of its files.
+	GitMaxFiles int
+	GitMaxBytes int64
 	// MetricsAddr serves Prometheus metrics; "0" disables it.
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" disables it.
 	HealthAddr string
+	// PprofAddr serves Go's profiler (/debug/pprof/); "0", the default,
+	// disables it: profiles show what the process is doing, so it is for
+	// a developer's loopback address, never a public one.
+	PprofAddr string
 	// LeaderElection makes replicas elect one active controller.
 	LeaderElection bool
 	// LeaderElectionNamespace holds the election lease.
@@ -81,12 +92,16 @@ func DefaultOptions() *Options {
 		ArtifactRetention: 2,
 		MaxArtifactSize:   100 << 20,
 		GitResolveTTL:     10 * time.Second,
+		GitMaxFiles:       git.DefaultMaxFiles,
+		GitMaxBytes:       git.DefaultMaxBytes,
 		Concurrency:       4,
 		RenderCacheSize:   256,
+		RenderTimeout:     time.Minute,
 		AppResyncPeriod:   3 * time.Minute,
 		ArgoCDNamespace:   "argocd",
 		MetricsAddr:       ":8080",
 		HealthAddr:        ":9440",
+		PprofAddr:         "0",
 		LogLevel:          "info",
 	}
 }
@@ -108,11 +123,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ArgoCDNamespace, "argocd-namespace", o.ArgoCDNamespace, "Argo CD's control-plane namespace; Applications elsewhere are tracked as <namespace>_<name>")
 	fs.StringSliceVar(&o.ApplicationNamespaces, "application-namespaces", nil, "more namespaces (globs, comma-separated) whose Argo CD Applications are reconciled; by default only --argocd-namespace's")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
+	fs.IntVar(&o.GitMaxFiles, "git-max-files", o.GitMaxFiles, "most files and folders one Git checkout may hold; a commit with more fails and nothing of it is kept")
+	fs.Int64Var(&o.GitMaxBytes, "git-max-bytes", o.GitMaxBytes, "most bytes the files of one Git checkout may hold; a commit with more fails and nothing of it is kept")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
+	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "longest one Kustomize build may run; past it the build fails and others go on (0: no limit)")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")
 	fs.BoolVar(&o.AllowKubeconfigPlugins, "allow-kubeconfig-plugins", o.AllowKubeconfigPlugins, "let kubeconfigs of remote clusters run exec/auth-provider credential plugins inside Tether (off: CVE-2022-24817)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
 	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the health probes (\"0\" disables them)")
+	fs.StringVar(&o.PprofAddr, "pprof-addr", o.PprofAddr, "address of Go's profiler, /debug/pprof/ (\"0\" disables it; use a loopback address such as 127.0.0.1:6060)")
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")

@@ -89,7 +89,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")
 	}
-	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite})
+	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite,
+		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes})
 	if err != nil {
 		listener.Close()
 		return fmt.Errorf("git fetcher: %w", err)
@@ -103,6 +104,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Scheme:                  s,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "tether-controller-leader",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
@@ -138,32 +140,33 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	renderer := render.NewRenderer(opts.RenderCacheSize)
+	renderer.Timeout = opts.RenderTimeout
 	kustomizations := &kustomization.Reconciler{
-		Client:                 mgr.GetClient(),
-		APIReader:              mgr.GetAPIReader(),
-		Config:                 cfg,
-		Storage:                storage,
-		Renderer:               renderer,
-		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
-		Concurrency:            opts.Concurrency,
-		Clusters:               opts.clusterOptions(),
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Config:      cfg,
+		Storage:     storage,
+		Renderer:    renderer,
+		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
+		Concurrency: opts.Concurrency,
+		Clusters:    opts.clusterOptions(),
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	helmClient := &helm.Client{Rewrite: rewrites.Rewrite}
 	apps := &application.Reconciler{
-		Client:                 mgr.GetClient(),
-		APIReader:              mgr.GetAPIReader(),
-		Fetcher:                fetcher,
-		Helm:                   helmClient,
-		Renderer:               renderer,
-		Events:                 lifecycle.Bounded(mgr.GetEventRecorder("tether-application-controller")),
-		Concurrency:            max(opts.Concurrency, 8),
-		ResyncPeriod:           opts.AppResyncPeriod,
-		ControlPlaneNamespace:  opts.ArgoCDNamespace,
-		AppNamespaces:          opts.ApplicationNamespaces,
-		Clusters:               opts.clusterOptions(),
+		Client:                mgr.GetClient(),
+		APIReader:             mgr.GetAPIReader(),
+		Fetcher:               fetcher,
+		Helm:                  helmClient,
+		Renderer:              renderer,
+		Events:                lifecycle.Bounded(mgr.GetEventRecorder("tether-application-controller")),
+		Concurrency:           max(opts.Concurrency, 8),
+		ResyncPeriod:          opts.AppResyncPeriod,
+		ControlPlaneNamespace: opts.ArgoCDNamespace,
+		AppNamespaces:         opts.ApplicationNamespaces,
+		Clusters:              opts.clusterOptions(),
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err

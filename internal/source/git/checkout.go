@@ -172,7 +172,8 @@ func (f *Fetcher) clone(ctx context.Context, r *remote, res Resolved, key string
 		return "", err
 	}
 	tree := filepath.Join(work, "tree")
-	if err := writeCommit(repo, res.Commit, tree); err != nil {
+	limits := &budget{maxFiles: f.opts.MaxFiles, maxBytes: f.opts.MaxBytes}
+	if err := writeCommit(repo, res.Commit, tree, limits); err != nil {
 		return "", fmt.Errorf("write files of commit %s: %w", res.Commit, err)
 	}
 	final := filepath.Join(f.checkoutsDir(), key, res.Commit)

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -346,5 +347,73 @@ func TestCheckoutWithoutFetchByHash(t *testing.T) {
 		if s := f.Stats(); s.Fetches != 3 {
 			t.Errorf("%d fetches, want 3 (shallow, refused by hash, full branch)", s.Fetches)
 		}
+	})
+}
+
+// TestCheckoutLimits: a commit with more files or bytes than the limits
+// allow (a "git bomb" packs small and unpacks huge) fails with
+// ErrTooLarge naming the limit, and leaves nothing on disk; a commit within
+// them checks out.
+func TestCheckoutLimits(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "bomb")
+	files := map[string]string{}
+	same := strings.Repeat("x", 1000) // one blob, many paths: a tiny pack
+	for i := range 40 {
+		files[fmt.Sprintf("d%d/f%d", i%4, i)] = same
+	}
+	head := repo.Commit(t, "main", files, "bomb")
+	ref := Ref{Branch: "main"}
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"files", Options{MaxFiles: 30}, "more than 30 files"},
+		{"bytes", Options{MaxBytes: 20_000}, "more than 20000 bytes"},
+		{"within", Options{MaxFiles: 44, MaxBytes: 40_000}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFetcher(t, tc.opts)
+			res, err := f.Resolve(testCtx(t), repo.URL, ref, nil, false)
+			if err != nil || res.Commit != head {
+				t.Fatalf("resolve: %+v, %v", res, err)
+			}
+			dir, release, err := f.Checkout(testCtx(t), repo.URL, ref, res, nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("within the limits: %v", err)
+				}
+				release()
+				if got := readFile(t, dir, "d3/f39"); got != same {
+					t.Errorf("d3/f39 = %q", got)
+				}
+				return
+			}
+			if err == nil {
+				release()
+				t.Fatalf("checked out %s over the limit", dir)
+			}
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want ErrTooLarge saying %q", err, tc.want)
+			}
+			for _, sub := range []string{"checkouts", "tmp"} {
+				var left []string
+				_ = filepathWalkFiles(f.opts.CacheDir+"/"+sub, func(p string) { left = append(left, p) })
+				if len(left) > 0 {
+					t.Errorf("%s holds %d files after the refusal, first %s", sub, len(left), left[0])
+				}
+			}
+		})
+	}
+}
+
+// filepathWalkFiles calls fn with every regular file under dir.
+func filepathWalkFiles(dir string, fn func(string)) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			fn(p)
+		}
+		return err
 	})
 }

@@ -151,7 +151,7 @@ func peeledTip(repo *gogit.Repository) (string, error) {
 // writeCommit writes the files of commit into the new directory dst. All
 // writes go through an os.Root, so no entry can land outside dst, and
 // symbolic links are created as links with their target as committed.
-func writeCommit(repo *gogit.Repository, commit, dst string) error {
+func writeCommit(repo *gogit.Repository, commit, dst string, b *budget) error {
 	c, err := repo.CommitObject(plumbing.NewHash(commit))
 	if err != nil {
 		return err
@@ -168,14 +168,33 @@ func writeCommit(repo *gogit.Repository, commit, dst string) error {
 		return err
 	}
 	defer root.Close()
-	return writeTree(repo, root, tree, "", 0)
+	return writeTree(repo, root, tree, "", 0, b)
+}
+
+// budget counts what a checkout has written against its limits.
+type budget struct {
+	files, maxFiles int
+	bytes, maxBytes int64
+}
+
+// take accounts for one more entry of size bytes, or refuses it.
+func (b *budget) take(size int64) error {
+	b.files++
+	b.bytes += size
+	switch {
+	case b.files > b.maxFiles:
+		return &kindedError{kind: ErrTooLarge, err: fmt.Errorf("the commit has more than %d files and folders, the checkout limit", b.maxFiles)}
+	case b.bytes > b.maxBytes:
+		return &kindedError{kind: ErrTooLarge, err: fmt.Errorf("the commit's files hold more than %d bytes, the checkout limit", b.maxBytes)}
+	}
+	return nil
 }
 
 // maxTreeDepth bounds directory nesting, against malicious trees.
 const maxTreeDepth = 256
 
 // writeTree writes the entries of tree under the directory dir of root.
-func writeTree(repo *gogit.Repository, root *os.Root, tree *object.Tree, dir string, depth int) error {
+func writeTree(repo *gogit.Repository, root *os.Root, tree *object.Tree, dir string, depth int, b *budget) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("%s: directories nested deeper than %d", dir, maxTreeDepth)
 	}
@@ -184,13 +203,23 @@ func writeTree(repo *gogit.Repository, root *os.Root, tree *object.Tree, dir str
 			return fmt.Errorf("%s: %w", path.Join(dir, e.Name), err)
 		}
 		name := path.Join(dir, e.Name)
+		var size int64
+		if e.Mode.IsFile() {
+			var err error
+			if size, err = repo.Storer.EncodedObjectSize(e.Hash); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		if err := b.take(size); err != nil {
+			return err
+		}
 		var err error
 		switch e.Mode {
 		case filemode.Dir:
 			var sub *object.Tree
 			if sub, err = repo.TreeObject(e.Hash); err == nil {
 				if err = root.Mkdir(name, 0o755); err == nil {
-					err = writeTree(repo, root, sub, name, depth+1)
+					err = writeTree(repo, root, sub, name, depth+1, b)
 				}
 			}
 		case filemode.Submodule: // not fetched; git leaves an empty directory

@@ -44,6 +44,9 @@ var (
 	// hash or semver range, a URL scheme Tether does not fetch, missing
 	// credentials for SSH); retrying will not help.
 	ErrInvalid = errors.New("invalid request")
+	// ErrTooLarge means a commit holds more files or bytes than
+	// Options.MaxFiles or Options.MaxBytes allow; nothing of it is kept.
+	ErrTooLarge = errors.New("checkout over its limits")
 )
 
 // Error describes a failed Resolve or Checkout. Its message names the URL

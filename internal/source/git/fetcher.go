@@ -22,6 +22,8 @@ const (
 	DefaultResolveTTL  = 10 * time.Second
 	DefaultTimeout     = 60 * time.Second
 	DefaultKeepCommits = 2
+	DefaultMaxFiles    = 100_000
+	DefaultMaxBytes    = 1 << 30
 )
 
 // Options configure NewFetcher.
@@ -42,6 +44,14 @@ type Options struct {
 	// in use, the most recently checked out first; DefaultKeepCommits when
 	// zero. Checkouts in use always stay.
 	KeepCommits int
+	// MaxFiles and MaxBytes bound what one checkout writes to disk: its
+	// files, folders and links, and the bytes of its files. They are
+	// checked while writing, before each file, so a small pack that
+	// unpacks into a huge tree (a "git bomb") fails with ErrTooLarge and
+	// leaves nothing behind, instead of filling the disk every tenant
+	// shares. DefaultMaxFiles and DefaultMaxBytes when zero.
+	MaxFiles int
+	MaxBytes int64
 }
 
 // Fetcher is Tether's one Git client, shared by every controller. It asks
@@ -75,6 +85,12 @@ func NewFetcher(opts Options) (*Fetcher, error) {
 	}
 	if opts.KeepCommits <= 0 {
 		opts.KeepCommits = DefaultKeepCommits
+	}
+	if opts.MaxFiles <= 0 {
+		opts.MaxFiles = DefaultMaxFiles
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	f := &Fetcher{
 		opts:      opts,
