@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -19,7 +20,12 @@ type Clients struct {
 	mu      sync.Mutex
 	clients map[string]client.Client
 	http    map[string]*http.Client // the transport each client uses
+	checked map[string]time.Time    // last successful Version per id
 }
+
+// versionCheckTTL is how long a successful Version answers for a cluster
+// without asking it again.
+const versionCheckTTL = 30 * time.Second
 
 // For returns the client of the cluster id, making it from cfg the first
 // time. A changed Secret has a new id and so gets a new client.
@@ -50,17 +56,31 @@ func (c *Clients) For(id string, cfg *rest.Config, scheme *runtime.Scheme) (clie
 
 // Version asks the cluster id (made by For) for its version over the
 // client's own connections: a cheap check that the credentials work and
-// the server answers.
+// the server answers. A success answers for versionCheckTTL, so that the
+// apps of one cluster do not ask once each; a changed Secret has a new id
+// and is asked at once.
 func (c *Clients) Version(ctx context.Context, id string, cfg *rest.Config) error {
 	c.mu.Lock()
-	httpClient := c.http[id]
+	httpClient, last := c.http[id], c.checked[id]
 	c.mu.Unlock()
 	if httpClient == nil {
 		return fmt.Errorf("no client for %s yet", cfg.Host)
+	}
+	if time.Since(last) < versionCheckTTL {
+		return nil
 	}
 	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
 	if err != nil {
 		return err
 	}
-	return dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	if err := dc.RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.checked == nil {
+		c.checked = map[string]time.Time{}
+	}
+	c.checked[id] = time.Now()
+	c.mu.Unlock()
+	return nil
 }

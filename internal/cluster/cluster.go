@@ -32,6 +32,9 @@ type Options struct {
 	// defaults (5 and 10), which throttle a busy controller.
 	QPS   float32
 	Burst int
+	// UserAgent names Tether in the clusters' audit logs; empty leaves
+	// client-go's.
+	UserAgent string
 }
 
 // limit gives cfg the request budget of opts.
@@ -41,6 +44,9 @@ func (opts Options) limit(cfg *rest.Config) {
 	}
 	if opts.Burst > 0 {
 		cfg.Burst = opts.Burst
+	}
+	if opts.UserAgent != "" {
+		cfg.UserAgent = opts.UserAgent
 	}
 }
 
@@ -181,6 +187,15 @@ func fingerprint(data map[string][]byte) string {
 // server URL) among the cluster Secrets in namespace, read afresh so that a
 // new or changed Secret is used at once.
 func Lookup(ctx context.Context, reader client.Reader, namespace string, dest argov1.ApplicationDestination, opts Options) (*Cluster, error) {
+	secrets, err := listClusterSecrets(ctx, reader, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return match(secrets, dest, opts)
+}
+
+// listClusterSecrets lists the cluster Secrets of namespace, by name.
+func listClusterSecrets(ctx context.Context, reader client.Reader, namespace string) ([]corev1.Secret, error) {
 	var secrets corev1.SecretList
 	err := reader.List(ctx, &secrets, client.InNamespace(namespace),
 		client.MatchingLabels{argov1.LabelKeySecretType: argov1.SecretTypeCluster})
@@ -188,8 +203,14 @@ func Lookup(ctx context.Context, reader client.Reader, namespace string, dest ar
 		return nil, fmt.Errorf("list cluster secrets in %s: %w", namespace, err)
 	}
 	sort.Slice(secrets.Items, func(i, j int) bool { return secrets.Items[i].Name < secrets.Items[j].Name })
-	for i := range secrets.Items {
-		s := &secrets.Items[i]
+	return secrets.Items, nil
+}
+
+// match finds the Secret of the cluster dest names (by name, else by
+// server URL) and reads it.
+func match(secrets []corev1.Secret, dest argov1.ApplicationDestination, opts Options) (*Cluster, error) {
+	for i := range secrets {
+		s := &secrets[i]
 		name, server := string(s.Data["name"]), strings.TrimRight(strings.TrimSpace(string(s.Data["server"])), "/")
 		if (dest.Name != "" && name == dest.Name) || (dest.Name == "" && server == strings.TrimRight(dest.Server, "/")) {
 			return FromSecret(s, opts)

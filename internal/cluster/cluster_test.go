@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
@@ -146,5 +147,57 @@ current-context: x
 	}
 	if cfg, err := FromKubeconfig(kc, Options{}); err != nil || cfg.QPS != 0 || cfg.Burst != 0 {
 		t.Errorf("no budget given: QPS %v burst %d (err %v), want client-go's defaults (zero)", cfg.QPS, cfg.Burst, err)
+	}
+}
+
+// countingReader counts List calls.
+type countingReader struct {
+	client.Reader
+	lists int
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.Reader.List(ctx, list, opts...)
+}
+
+// TestRegistryListsOnlyOnChange: while the index shows the same cluster
+// Secrets, lookups are answered from memory; a changed or new Secret is
+// listed and used at once.
+func TestRegistryListsOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	fc := fake.NewClientBuilder().WithObjects(
+		clusterSecret("a", map[string]string{"name": "prod", "server": "https://prod:6443"}),
+	).Build()
+	reader := &countingReader{Reader: fc}
+	g := &Registry{Reader: reader, Index: fc, Namespace: "argocd", Options: Options{QPS: 50}}
+	for range 5 {
+		cl, err := g.Lookup(ctx, argov1.ApplicationDestination{Name: "prod"})
+		if err != nil || cl.Server != "https://prod:6443" || cl.Config.QPS != 50 {
+			t.Fatalf("lookup: %+v, %v", cl, err)
+		}
+	}
+	if reader.lists != 1 {
+		t.Errorf("5 lookups with nothing changed listed %d times, want 1", reader.lists)
+	}
+	var s corev1.Secret
+	if err := fc.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "a"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	s.Data["server"] = []byte("https://prod-2:6443")
+	if err := fc.Update(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := g.Lookup(ctx, argov1.ApplicationDestination{Name: "prod"}); err != nil || cl.Server != "https://prod-2:6443" {
+		t.Fatalf("after a change: %+v, %v", cl, err)
+	}
+	if err := fc.Create(ctx, clusterSecret("b", map[string]string{"name": "staging", "server": "https://staging:6443"})); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := g.Lookup(ctx, argov1.ApplicationDestination{Name: "staging"}); err != nil || cl.Server != "https://staging:6443" {
+		t.Fatalf("a new cluster: %+v, %v", cl, err)
+	}
+	if reader.lists != 3 {
+		t.Errorf("listed %d times, want 3 (first lookup, after the change, after the new Secret)", reader.lists)
 	}
 }

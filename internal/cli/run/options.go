@@ -142,5 +142,5 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // that an Argo CD cluster Secret or a Flux kubeConfig pointing at a
 // cluster is as fast as the cluster Tether runs in.
 func (o *Options) clusterOptions() cluster.Options {
-	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst}
+	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst, UserAgent: userAgent}
 }

@@ -196,9 +196,13 @@ func restConfig(opts *Options) (*rest.Config, error) {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
-	cfg.UserAgent = "tether"
+	cfg.UserAgent = userAgent
 	return cfg, nil
 }
+
+// userAgent names Tether's requests in API servers' audit logs, on every
+// cluster it talks to.
+const userAgent = "tether"
 
 // listenStorage opens the artifact server's listener and works out the
 // address to advertise in artifact URLs.

@@ -48,6 +48,7 @@ type comparison struct {
 	hooks      []render.Object
 	extraneous []*extraneous
 	normalizer *diff.Normalizer
+	scripts    *health.Scripts // argocd-cm's Lua health checks, for the sync's waits too
 }
 
 // hookTypes returns obj's hook types (argocd.argoproj.io/hook); none when
@@ -82,7 +83,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, t *ta
 	if err != nil {
 		return nil, fmt.Errorf("spec.ignoreDifferences: %w", err)
 	}
-	c := &comparison{m: m, normalizer: norm}
+	c := &comparison{m: m, normalizer: norm, scripts: t.health}
 	var inputs []engine.Input
 	for _, o := range m.objects {
 		switch types := hookTypes(o.Obj); {
@@ -110,7 +111,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, t *ta
 				res.sync = argov1.SyncStatusCodeSynced
 			}
 		}
-		res.health = healthOf(cmp.Live)
+		res.health = healthOf(ctx, c.scripts, cmp.Live)
 		c.resources = append(c.resources, res)
 	}
 	c.extraneous, err = r.leftovers(ctx, app, t.dest, c.resources)
@@ -141,22 +142,6 @@ func (r *Reconciler) equal(norm *diff.Normalizer, live, predicted *unstructured.
 		return !engine.Drifted(live, predicted)
 	}
 	return diff.Equal(l, p)
-}
-
-// healthOf judges a live object with Argo CD's rules: Missing when it is
-// absent, nil when its kind has no health.
-func healthOf(live *unstructured.Unstructured) *argov1.HealthStatus {
-	if live == nil {
-		return &argov1.HealthStatus{Status: argov1.HealthStatusMissing}
-	}
-	res, err := health.Assess(live)
-	switch {
-	case err != nil:
-		return &argov1.HealthStatus{Status: argov1.HealthStatusUnknown, Message: err.Error()}
-	case res == nil:
-		return nil
-	}
-	return &argov1.HealthStatus{Status: argov1.HealthStatusCode(res.Status), Message: res.Message}
 }
 
 // leftovers finds the objects the app tracked at its last refresh

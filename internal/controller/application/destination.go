@@ -49,7 +49,13 @@ func (r *Reconciler) destination(ctx context.Context, app *argov1.Application) (
 	if d.Server == argov1.KubernetesInternalAPIServerAddr || d.Name == argov1.InClusterName {
 		return &destination{name: argov1.InClusterName, server: argov1.KubernetesInternalAPIServerAddr, reader: r.APIReader, client: r.Client}, nil
 	}
-	cl, err := cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, r.Clusters)
+	var cl *cluster.Cluster
+	var err error
+	if r.registry != nil {
+		cl, err = r.registry.Lookup(ctx, d)
+	} else {
+		cl, err = cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, r.Clusters)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spec.destination: %w", err)
 	}
@@ -133,6 +139,7 @@ func (r *Reconciler) watchClusters(mgr ctrl.Manager, c controller.Controller) er
 	if err := mgr.Add(sc); err != nil {
 		return err
 	}
+	r.registry = &cluster.Registry{Reader: r.APIReader, Index: sc, Namespace: r.ControlPlaneNamespace, Options: r.Clusters}
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return c.Watch(source.Kind[client.Object](sc, secret, handler.EnqueueRequestsFromMapFunc(r.remoteApps)))

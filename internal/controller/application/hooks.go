@@ -205,7 +205,7 @@ func (s *syncRun) waitStep(ctx context.Context, resources []*resource, hooks []*
 			if err != nil {
 				return false, err
 			}
-			h := healthOf(live)
+			h := healthOf(ctx, s.cmp.scripts, live)
 			switch {
 			case h == nil || h.Status == argov1.HealthStatusHealthy || h.Status == argov1.HealthStatusSuspended:
 			case h.Status == argov1.HealthStatusDegraded:
@@ -235,7 +235,7 @@ func (s *syncRun) checkHook(ctx context.Context, h *hookRun) error {
 		return err
 	}
 	res := &s.results[h.result]
-	switch hs := healthOf(live); {
+	switch hs := healthOf(ctx, s.cmp.scripts, live); {
 	case live == nil:
 		h.done, h.failed = true, true
 		res.HookPhase, res.Message = argov1.OperationFailed, "hook deleted before it completed"

@@ -12,6 +12,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/health"
 	"github.com/tether-gitops/tether/internal/project"
 )
 
@@ -21,9 +22,10 @@ const projectIndex = ".spec.project"
 
 // target is where and under which rules an app syncs.
 type target struct {
-	proj *project.Project
-	dest *destination
-	eng  *engine.Engine
+	proj   *project.Project
+	dest   *destination
+	eng    *engine.Engine
+	health *health.Scripts // argocd-cm's Lua health checks; nil: none
 }
 
 // validate checks what must hold before anything is fetched and returns
@@ -69,7 +71,11 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*ta
 	if err != nil {
 		return nil, err
 	}
-	return &target{proj: proj, dest: dest, eng: eng}, nil
+	scripts, err := r.healthScripts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &target{proj: proj, dest: dest, eng: eng, health: scripts}, nil
 }
 
 // project reads the app's AppProject from the control-plane namespace.

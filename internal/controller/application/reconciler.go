@@ -96,6 +96,7 @@ type Reconciler struct {
 
 	watcher  *drift.Watcher
 	clusters cluster.Clients
+	registry *cluster.Registry // cluster Secrets, listed only when they change
 	mgr      ctrl.Manager
 	ctrl     controller.Controller
 	remote   map[string]*drift.Watcher // per registered cluster (Secret version)
@@ -105,6 +106,7 @@ type Reconciler struct {
 	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
 	helmCharts   chartBytes      // chart archives, by URL, chart, version and credential
 	capabilities capabilityCache // destination clusters' versions and APIs, for helm template
+	luaHealth    healthScriptCache
 }
 
 // SetupWithManager registers the controller and its watches of the
