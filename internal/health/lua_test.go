@@ -51,8 +51,8 @@ func TestLuaHealthScripts(t *testing.T) {
 		"resource.customizations.health._ConfigMap":                  `return {status = "Suspended", message = obj.metadata.name}`,
 		"resource.customizations.health.*.crossplane.io_*":           `return {status = "Degraded", message = "any crossplane kind"}`,
 		"resource.customizations.health.apps_Deployment":             `return {status = "Degraded", message = "overrides the built-in rule"}`,
-		"resource.customizations": "example.com/Widget:\n  health.lua: |\n    return {status = \"Healthy\", message = tostring(#obj.spec.parts)}\n",
-		"unrelated.key": "not lua at all (",
+		"resource.customizations":                                    "example.com/Widget:\n  health.lua: |\n    return {status = \"Healthy\", message = tostring(#obj.spec.parts)}\n",
+		"unrelated.key":                                              "not lua at all (",
 	})
 	if err != nil {
 		t.Fatal(err)
