@@ -64,8 +64,10 @@ func (e *Env) auditArgs() ([]string, error) {
 		return nil, err
 	}
 	e.auditLog = filepath.Join(e.Dir, "logs", "audit.log")
+	// The log is never rotated (the API server's default rotates at 100
+	// MB, after which counts from an earlier mark came out empty).
 	return []string{"--audit-policy-file", policy, "--audit-log-path", e.auditLog,
-		"--audit-log-mode", "blocking", "--audit-log-format", "json"}, nil
+		"--audit-log-mode", "blocking", "--audit-log-format", "json", "--audit-log-maxsize", "100000"}, nil
 }
 
 // AuditEvents returns every request recorded so far. It fails when the
