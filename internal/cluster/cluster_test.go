@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/secretset"
 )
 
 func TestCheckKubeconfigRefusesFilesAndPlugins(t *testing.T) {
@@ -170,7 +171,8 @@ func TestRegistryListsOnlyOnChange(t *testing.T) {
 		clusterSecret("a", map[string]string{"name": "prod", "server": "https://prod:6443"}),
 	).Build()
 	reader := &countingReader{Reader: fc}
-	g := &Registry{Reader: reader, Index: fc, Namespace: "argocd", Options: Options{QPS: 50}}
+	g := &Registry{Secrets: &secretset.Set{Reader: reader, Index: fc, Namespace: "argocd",
+		Labels: client.MatchingLabels{argov1.LabelKeySecretType: argov1.SecretTypeCluster}}, Options: Options{QPS: 50}}
 	for range 5 {
 		cl, err := g.Lookup(ctx, argov1.ApplicationDestination{Name: "prod"})
 		if err != nil || cl.Server != "https://prod:6443" || cl.Config.QPS != 50 {

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	labelselection "k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +24,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/cluster"
+	"github.com/tether-gitops/tether/internal/secretset"
 )
 
 // destination is the cluster an app deploys to: the one Tether runs in,
@@ -125,28 +127,43 @@ func (d *destination) defaultNamespace(obj *unstructured.Unstructured, ns string
 	return nil
 }
 
-// watchClusters wakes the apps on registered clusters when a cluster
-// Secret is added, changed or removed, so the change is used at once. The
-// watch is metadata-only and limited to the control-plane namespace and
-// the cluster label: no Secret data is held in memory.
-func (r *Reconciler) watchClusters(mgr ctrl.Manager, c controller.Controller) error {
-	sel := labels.SelectorFromSet(labels.Set{argov1.LabelKeySecretType: argov1.SecretTypeCluster})
-	sc, err := cache.New(mgr.GetConfig(), cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultNamespaces: map[string]cache.Config{r.ControlPlaneNamespace: {}}, DefaultLabelSelector: sel})
+// watchSecrets watches Argo CD's cluster, repository and repo-creds
+// Secrets, metadata only and limited to the control-plane namespace and
+// those labels (no Secret data is held in memory), so that they are
+// listed with their data only when one changes, and wakes the apps on
+// registered clusters when a cluster Secret is added, changed or removed,
+// so the change is used at once.
+func (r *Reconciler) watchSecrets(mgr ctrl.Manager, c controller.Controller) error {
+	types := []string{argov1.SecretTypeCluster, argov1.SecretTypeRepository, argov1.SecretTypeRepoCreds}
+	req, err := labels.NewRequirement(argov1.LabelKeySecretType, labelselection.In, types)
 	if err != nil {
-		return fmt.Errorf("cluster secret cache: %w", err)
+		return err
+	}
+	sc, err := cache.New(mgr.GetConfig(), cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultNamespaces: map[string]cache.Config{r.ControlPlaneNamespace: {}}, DefaultLabelSelector: labels.NewSelector().Add(*req)})
+	if err != nil {
+		return fmt.Errorf("argo cd secret cache: %w", err)
 	}
 	if err := mgr.Add(sc); err != nil {
 		return err
 	}
-	r.registry = &cluster.Registry{Reader: r.APIReader, Index: sc, Namespace: r.ControlPlaneNamespace, Options: r.Clusters}
+	set := func(typ string) *secretset.Set {
+		return &secretset.Set{Reader: r.APIReader, Index: sc, Namespace: r.ControlPlaneNamespace,
+			Labels: client.MatchingLabels{argov1.LabelKeySecretType: typ}}
+	}
+	r.registry = &cluster.Registry{Secrets: set(argov1.SecretTypeCluster), Options: r.Clusters}
+	r.repoSecrets, r.repoCreds = set(argov1.SecretTypeRepository), set(argov1.SecretTypeRepoCreds)
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return c.Watch(source.Kind[client.Object](sc, secret, handler.EnqueueRequestsFromMapFunc(r.remoteApps)))
 }
 
-// remoteApps are the apps whose destination is not the local cluster.
-func (r *Reconciler) remoteApps(ctx context.Context, _ client.Object) []reconcile.Request {
+// remoteApps are the apps whose destination is not the local cluster, when
+// obj is a cluster Secret.
+func (r *Reconciler) remoteApps(ctx context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetLabels()[argov1.LabelKeySecretType] != argov1.SecretTypeCluster {
+		return nil
+	}
 	var apps argov1.ApplicationList
 	if err := r.Client.List(ctx, &apps); err != nil {
 		return nil

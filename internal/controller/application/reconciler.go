@@ -27,6 +27,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/cluster"
+	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
@@ -97,6 +98,9 @@ type Reconciler struct {
 	watcher  *drift.Watcher
 	clusters cluster.Clients
 	registry *cluster.Registry // cluster Secrets, listed only when they change
+	// repository and repo-creds Secrets, listed only when they change;
+	// nil lists them on every use
+	repoSecrets, repoCreds *secretset.Set
 	mgr      ctrl.Manager
 	ctrl     controller.Controller
 	remote   map[string]*drift.Watcher // per registered cluster (Secret version)
@@ -143,7 +147,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.Add(defaultProject{client: mgr.GetClient(), namespace: r.ControlPlaneNamespace}); err != nil {
 		return err
 	}
-	if err := r.watchClusters(mgr, c); err != nil {
+	if err := r.watchSecrets(mgr, c); err != nil {
 		return err
 	}
 	r.mgr, r.ctrl, r.remote = mgr, c, map[string]*drift.Watcher{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -55,14 +55,12 @@ func (r *Reconciler) repoSecret(ctx context.Context, projectName, repoURL string
 	want := normalizeRepoURL(repoURL)
 	var best *corev1.Secret
 	for _, typ := range []string{argov1.SecretTypeRepository, argov1.SecretTypeRepoCreds} {
-		var list corev1.SecretList
-		if err := r.APIReader.List(ctx, &list, client.InNamespace(r.ControlPlaneNamespace),
-			client.MatchingLabels{argov1.LabelKeySecretType: typ}); err != nil {
-			return nil, fmt.Errorf("list %s secrets: %w", typ, err)
+		items, err := r.secretsOfType(ctx, typ)
+		if err != nil {
+			return nil, err
 		}
-		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
-		for i := range list.Items {
-			s := &list.Items[i]
+		for i := range items {
+			s := &items[i]
 			if p := string(s.Data["project"]); p != "" && p != projectName {
 				continue
 			}
@@ -77,6 +75,21 @@ func (r *Reconciler) repoSecret(ctx context.Context, projectName, repoURL string
 		}
 	}
 	return best, nil
+}
+
+// secretsOfType lists the control-plane namespace's Secrets of an Argo CD
+// secret type, by name; from the watched sets when they are set up. The
+// result is shared: callers must not modify it.
+func (r *Reconciler) secretsOfType(ctx context.Context, typ string) ([]corev1.Secret, error) {
+	set := r.repoSecrets
+	if typ == argov1.SecretTypeRepoCreds {
+		set = r.repoCreds
+	}
+	if set == nil {
+		set = &secretset.Set{Reader: r.APIReader, Namespace: r.ControlPlaneNamespace,
+			Labels: client.MatchingLabels{argov1.LabelKeySecretType: typ}}
+	}
+	return set.List(ctx)
 }
 
 // trustFor adds Argo CD's known hosts (SSH) or the host's CA certificates

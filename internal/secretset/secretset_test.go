@@ -1,0 +1,87 @@
+package secretset
+
+import (
+	"context"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+)
+
+type countingReader struct {
+	client.Reader
+	lists int
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.Reader.List(ctx, list, opts...)
+}
+
+func secret(name, typ string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd",
+		Labels: map[string]string{"argocd.argoproj.io/secret-type": typ}}, Data: map[string][]byte{"url": []byte(name)}}
+}
+
+// TestSetListsOnlyOnChange: with an index, Secrets are listed with their
+// data once, and again only when one of them (or the set) changes; other
+// labels and namespaces are not part of the set; without an index every
+// call lists.
+func TestSetListsOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	other := secret("elsewhere", "repository")
+	other.Namespace = "default"
+	fc := fake.NewClientBuilder().WithObjects(secret("b", "repository"), secret("a", "repository"), secret("c", "cluster"), other).Build()
+	reader := &countingReader{Reader: fc}
+	set := &Set{Reader: reader, Index: fc, Namespace: "argocd", Labels: client.MatchingLabels{"argocd.argoproj.io/secret-type": "repository"}}
+	names := func() string {
+		t.Helper()
+		got, err := set.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := ""
+		for _, x := range got {
+			s += x.Name
+		}
+		return s
+	}
+	for range 3 {
+		if got := names(); got != "ab" {
+			t.Fatalf("listed %q, want ab (sorted, this label and namespace only)", got)
+		}
+	}
+	if reader.lists != 1 {
+		t.Errorf("3 calls listed %d times, want 1", reader.lists)
+	}
+	var a corev1.Secret
+	if err := fc.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "a"}, &a); err != nil {
+		t.Fatal(err)
+	}
+	a.Data["url"] = []byte("changed")
+	if err := fc.Update(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	names()
+	if err := fc.Delete(ctx, secret("b", "repository")); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); got != "a" {
+		t.Errorf("after a deletion: %q", got)
+	}
+	if reader.lists != 3 {
+		t.Errorf("listed %d times, want 3 (first, after the change, after the deletion)", reader.lists)
+	}
+	noIndex := &Set{Reader: reader, Namespace: "argocd", Labels: set.Labels}
+	before := reader.lists
+	for range 2 {
+		if _, err := noIndex.List(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reader.lists-before != 2 {
+		t.Errorf("without an index: %d lists for 2 calls", reader.lists-before)
+	}
+}
