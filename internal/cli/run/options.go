@@ -60,6 +60,9 @@ type Options struct {
 	// AllowKubeconfigPlugins lets kubeconfigs in Kustomization
 	// spec.kubeConfig run exec or auth-provider credential plugins.
 	AllowKubeconfigPlugins bool
+	// OperationProcessors is how many Argo CD syncs run at once, apart
+	// from the workers that compare apps.
+	OperationProcessors int
 	// RenderTimeout bounds each Kustomize build; 0 leaves it unbounded.
 	RenderTimeout time.Duration
 	// GitMaxFiles and GitMaxBytes bound one Git checkout on disk: its
@@ -85,24 +88,25 @@ type Options struct {
 // DefaultOptions returns the defaults documented in `tether run --help`.
 func DefaultOptions() *Options {
 	return &Options{
-		QPS:               100,
-		Burst:             200,
-		StoragePath:       defaultStoragePath(),
-		StorageAddr:       ":9090",
-		ArtifactRetention: 2,
-		MaxArtifactSize:   100 << 20,
-		GitResolveTTL:     10 * time.Second,
-		GitMaxFiles:       git.DefaultMaxFiles,
-		GitMaxBytes:       git.DefaultMaxBytes,
-		Concurrency:       4,
-		RenderCacheSize:   256,
-		RenderTimeout:     time.Minute,
-		AppResyncPeriod:   3 * time.Minute,
-		ArgoCDNamespace:   "argocd",
-		MetricsAddr:       ":8080",
-		HealthAddr:        ":9440",
-		PprofAddr:         "0",
-		LogLevel:          "info",
+		QPS:                 100,
+		Burst:               200,
+		StoragePath:         defaultStoragePath(),
+		StorageAddr:         ":9090",
+		ArtifactRetention:   2,
+		MaxArtifactSize:     100 << 20,
+		GitResolveTTL:       10 * time.Second,
+		GitMaxFiles:         git.DefaultMaxFiles,
+		GitMaxBytes:         git.DefaultMaxBytes,
+		Concurrency:         4,
+		RenderCacheSize:     256,
+		RenderTimeout:       time.Minute,
+		OperationProcessors: 10,
+		AppResyncPeriod:     3 * time.Minute,
+		ArgoCDNamespace:     "argocd",
+		MetricsAddr:         ":8080",
+		HealthAddr:          ":9440",
+		PprofAddr:           "0",
+		LogLevel:            "info",
 	}
 }
 
@@ -126,6 +130,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.GitMaxFiles, "git-max-files", o.GitMaxFiles, "most files and folders one Git checkout may hold; a commit with more fails and nothing of it is kept")
 	fs.Int64Var(&o.GitMaxBytes, "git-max-bytes", o.GitMaxBytes, "most bytes the files of one Git checkout may hold; a commit with more fails and nothing of it is kept")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
+	fs.IntVar(&o.OperationProcessors, "operation-processors", o.OperationProcessors, "Argo CD syncs run at the same time, apart from the --concurrent workers that compare apps (Argo CD's --operation-processors)")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "longest one Kustomize build may run; past it the build fails and others go on (0: no limit)")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")
 	fs.BoolVar(&o.AllowKubeconfigPlugins, "allow-kubeconfig-plugins", o.AllowKubeconfigPlugins, "let kubeconfigs of remote clusters run exec/auth-provider credential plugins inside Tether (off: CVE-2022-24817)")

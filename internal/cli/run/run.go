@@ -163,6 +163,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Renderer:              renderer,
 		Events:                lifecycle.Bounded(mgr.GetEventRecorder("tether-application-controller")),
 		Concurrency:           max(opts.Concurrency, 8),
+		OperationProcessors:   opts.OperationProcessors,
 		ResyncPeriod:          opts.AppResyncPeriod,
 		ControlPlaneNamespace: opts.ArgoCDNamespace,
 		AppNamespaces:         opts.ApplicationNamespaces,

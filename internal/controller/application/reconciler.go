@@ -27,13 +27,13 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/cluster"
-	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -82,6 +82,10 @@ type Reconciler struct {
 	ResyncPeriod time.Duration
 	// SyncTimeout bounds one sync attempt (DefaultSyncTimeout when 0).
 	SyncTimeout time.Duration
+	// OperationProcessors is how many syncs run at once, apart from the
+	// Concurrency workers that compare apps (DefaultOperationProcessors
+	// when 0).
+	OperationProcessors int
 	// ControlPlaneNamespace names apps in tracking annotations
 	// (DefaultControlPlaneNamespace when empty).
 	ControlPlaneNamespace string
@@ -101,11 +105,12 @@ type Reconciler struct {
 	// repository and repo-creds Secrets, listed only when they change;
 	// nil lists them on every use
 	repoSecrets, repoCreds *secretset.Set
-	mgr      ctrl.Manager
-	ctrl     controller.Controller
-	remote   map[string]*drift.Watcher // per registered cluster (Secret version)
-	mu       sync.Mutex
-	heals    map[types.NamespacedName]healRecord // self-heals in a row per app
+	mgr                    ctrl.Manager
+	ctrl                   controller.Controller
+	remote                 map[string]*drift.Watcher // per registered cluster (Secret version)
+	mu                     sync.Mutex
+	heals                  map[types.NamespacedName]healRecord // self-heals in a row per app
+	ops                    *operations                         // syncs in flight; nil runs them inline
 
 	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
 	helmCharts   chartBytes      // chart archives, by URL, chart, version and credential
@@ -129,6 +134,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.heals = map[types.NamespacedName]healRecord{}
+	r.ops = newOperations(r.OperationProcessors)
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &argov1.Application{}, projectIndex,
 		func(o client.Object) []string { return []string{o.(*argov1.Application).Spec.Project} })
 	if err != nil {
@@ -148,6 +154,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	if err := r.watchSecrets(mgr, c); err != nil {
+		return err
+	}
+	if err := c.Watch(r.ops.source()); err != nil {
 		return err
 	}
 	r.mgr, r.ctrl, r.remote = mgr, c, map[string]*drift.Watcher{}
@@ -227,10 +236,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Read around the cache: a status this controller wrote moments ago
 	// (an operation Running) must not come back stale and run twice.
 	if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) && r.ops != nil {
+			r.ops.cancel(req.NamespacedName)
+		}
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !r.served(app) {
+		return ctrl.Result{}, nil
+	}
+	if r.ops != nil && r.ops.busy(req.NamespacedName) {
+		// The running operation writes the status and queues the app
+		// when it ends; a deletion stops it first.
+		if !app.DeletionTimestamp.IsZero() {
+			r.ops.cancel(req.NamespacedName)
+		}
 		return ctrl.Result{}, nil
 	}
 	if !app.DeletionTimestamp.IsZero() {
@@ -349,10 +369,25 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		return r.requeueAfter(app), nil
 	}
 	app.Operation = nil
-	r.sync(ctx, app, t, m, cmp, d, checkpoint)
-	rememberApplied(app)
-	_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
-	return r.requeueAfter(app), nil
+	if r.ops == nil {
+		r.sync(ctx, app, t, m, cmp, d, checkpoint)
+		rememberApplied(app)
+		_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
+		return r.requeueAfter(app), nil
+	}
+	// The operation is recorded as Running (and the operation field
+	// cleared) before the worker is released, so no other reconcile
+	// starts it again; the sync then runs on the operation pool.
+	if !d.resume || app.Status.OperationState == nil {
+		r.startOperation(app, d.op)
+		d.resume = true
+	}
+	if err := checkpoint(); err != nil {
+		return time.Second, fmt.Errorf("record the operation's start: %w", err)
+	}
+	work := app.DeepCopy()
+	r.ops.start(ctx, keyOf(app), func(ctx context.Context) { r.runOperation(ctx, work, t, m, cmp, d) })
+	return 0, nil
 }
 
 // refresh renders the app's sources and compares them with the cluster,
