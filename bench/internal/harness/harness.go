@@ -63,10 +63,16 @@ func AppFiles(n int) map[string]string {
 
 // TetherArgs are the `tether run` flags every benchmark uses: RepoHost
 // served by srv, 16 workers per kind and an API rate of 500 requests per
-// second (burst 1,000), plus extra.
+// second (burst 1,000), plus extra. TETHER_BENCH_PPROF_ADDR (such as
+// 127.0.0.1:6060) serves Go's profiler from the tether process, to see
+// where its time goes during a run.
 func TetherArgs(srv *gitserver.Server, extra ...string) []string {
-	return append([]string{"--url-rewrite", RepoHost + "=" + srv.URL + "/",
-		"--concurrent", "16", "--kube-api-qps", "500", "--kube-api-burst", "1000", "--log-level", "info"}, extra...)
+	args := []string{"--url-rewrite", RepoHost + "=" + srv.URL + "/",
+		"--concurrent", "16", "--kube-api-qps", "500", "--kube-api-burst", "1000", "--log-level", "info"}
+	if addr := os.Getenv("TETHER_BENCH_PPROF_ADDR"); addr != "" {
+		args = append(args, "--pprof-addr", addr)
+	}
+	return append(args, extra...)
 }
 
 // Measure measures Tether on one size: n apps from the round's repository.
