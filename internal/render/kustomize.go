@@ -17,8 +17,12 @@ import (
 // renderKustomize builds Path with kustomize on an in-memory copy of the
 // source, after writing the Options overlays into its kustomization (a
 // generated one in ModeAuto when it has none), as Flux does.
-func renderKustomize(ctx context.Context, root string, o Options) ([]Object, error) {
-	mem, err := loadSource(ctx, root, o.MaxBytes)
+func renderKustomize(ctx context.Context, root, key string, o Options, trees *treeCache) ([]Object, error) {
+	t, err := trees.load(ctx, root, key, o.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := t.fs()
 	if err != nil {
 		return nil, err
 	}
@@ -42,30 +46,6 @@ func renderKustomize(ctx context.Context, root string, o Options) ([]Object, err
 		return nil, err
 	}
 	return toObjects(ctx, m, o, keepOrigin)
-}
-
-// loadSource copies the regular files of the source into memory under
-// mountDir (symlinks inside the root become copies of their targets).
-func loadSource(ctx context.Context, root string, maxBytes int64) (filesys.FileSystem, error) {
-	src, err := openSource(root, maxBytes)
-	if err != nil {
-		return nil, err
-	}
-	mem := filesys.MakeFsInMemory()
-	if err := mem.MkdirAll(mountDir); err != nil {
-		return nil, err
-	}
-	err = src.walk(ctx, src.root, ".", walkOptions{recurse: true}, func(rel string, isDir bool, data []byte) error {
-		p := path.Join(mountDir, rel)
-		if isDir {
-			return mem.MkdirAll(p)
-		}
-		return mem.WriteFile(p, data)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return mem, nil
 }
 
 // kustomizationFile returns the kustomization file in dir, or "".

@@ -51,6 +51,7 @@ type Renderer struct {
 	Timeout time.Duration
 
 	group singleflight.Group
+	trees *treeCache
 
 	mu      sync.Mutex
 	cache   *lru
@@ -61,7 +62,7 @@ type Renderer struct {
 // NewRenderer returns a Renderer that keeps the results of the last
 // cacheSize renders (0 keeps none).
 func NewRenderer(cacheSize int) *Renderer {
-	return &Renderer{cache: newLRU(cacheSize)}
+	return &Renderer{cache: newLRU(cacheSize), trees: newTreeCache(DefaultTreeCacheSize, DefaultTreeCacheBytes)}
 }
 
 // Render turns the source unpacked at root into objects, reading root
@@ -84,7 +85,7 @@ func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) (
 			return copyObjects(res.objects), res.err
 		}
 		ch := r.group.DoChan(ck, func() (any, error) {
-			objs, err := render(withBuildTimeout(ctx, r.Timeout), root, o)
+			objs, err := render(withBuildTimeout(ctx, r.Timeout), root, key, o, r.trees)
 			r.store(ck, objs, err)
 			return objs, err
 		})
@@ -155,14 +156,15 @@ func copyObjects(objs []Object) []Object {
 	return out
 }
 
-// render runs one render, without the cache.
-func render(ctx context.Context, root string, o Options) ([]Object, error) {
+// render runs one render, without the result cache; Kustomize builds read
+// the source through trees.
+func render(ctx context.Context, root, key string, o Options, trees *treeCache) ([]Object, error) {
 	var objs []Object
 	var err error
 	if o.Mode == ModeDirectory {
 		objs, err = renderDirectory(ctx, root, o)
 	} else {
-		objs, err = renderKustomize(ctx, root, o)
+		objs, err = renderKustomize(ctx, root, key, o, trees)
 	}
 	if err != nil {
 		return nil, err
