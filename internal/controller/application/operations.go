@@ -107,18 +107,11 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, fn fun
 // recorded) on app, a copy nobody else touches, then compares again and
 // writes the status.
 func (r *Reconciler) runOperation(ctx context.Context, app *argov1.Application, t *target, m *manifests, cmp *comparison, d decision) {
-	before := app.DeepCopy()
-	checkpoint := func() error {
-		if err := r.persist(ctx, before, app); err != nil {
-			return err
-		}
-		before = app.DeepCopy()
-		return nil
-	}
+	checkpoint := r.checkpointer(ctx, app)
 	r.sync(ctx, app, t, m, cmp, d, checkpoint)
 	rememberApplied(app)
 	_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
-	if err := r.persist(ctx, before, app); err != nil {
+	if err := checkpoint(); err != nil {
 		log.FromContext(ctx).Info("cannot record the operation's end", "error", err.Error())
 	}
 }

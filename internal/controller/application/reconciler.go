@@ -256,24 +256,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, app)
 	}
-	before := app.DeepCopy()
-	// checkpoint writes what is known so far, so a long sync shows as
-	// Running while it runs.
-	checkpoint := func() error {
-		if err := r.persist(ctx, before, app); err != nil {
-			return err
-		}
-		before = app.DeepCopy()
-		return nil
-	}
+	checkpoint := r.checkpointer(ctx, app)
 	requeue, err := r.reconcile(ctx, app, checkpoint)
-	if perr := r.persist(ctx, before, app); perr != nil {
+	if perr := checkpoint(); perr != nil {
 		return ctrl.Result{}, perr
 	}
 	if err != nil {
 		log.FromContext(ctx).Info("reconcile failed", "error", err.Error())
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// checkpointer returns a function that writes what changed in app since
+// it last ran (or since now), so that a long sync shows as Running while
+// it runs and its end is recorded.
+func (r *Reconciler) checkpointer(ctx context.Context, app *argov1.Application) func() error {
+	before := app.DeepCopy()
+	return func() error {
+		if err := r.persist(ctx, before, app); err != nil {
+			return err
+		}
+		before = app.DeepCopy()
+		return nil
+	}
 }
 
 // persist writes what reconcile changed: first the status, then, when a
