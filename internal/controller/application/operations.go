@@ -3,8 +3,10 @@ package application
 import (
 	"context"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -18,6 +20,15 @@ import (
 // Reconciler.OperationProcessors is 0 (Argo CD's --operation-processors
 // default).
 const DefaultOperationProcessors = 10
+
+// operationRetry is how soon an app whose operation found no free
+// processor is looked at again.
+const operationRetry = 2 * time.Second
+
+// finalWriteTimeout bounds recording an operation's end, which is done
+// even when the operation was cancelled (its app is being deleted: the
+// objects it applied must be in status.resources for the finalizer).
+const finalWriteTimeout = time.Minute
 
 // operations runs syncs on a pool of their own, as Argo CD's operation
 // processors do: a sync that waits for hooks, waves or health never holds
@@ -67,12 +78,33 @@ func (o *operations) cancel(key types.NamespacedName) {
 	}
 }
 
-// start runs fn for key on a processor, with a context that ends with ctx
-// or cancel(key). It reports false when key already has an operation.
-func (o *operations) start(ctx context.Context, key types.NamespacedName, fn func(ctx context.Context)) bool {
+// slot is a reserved processor.
+type slot struct {
+	o    *operations
+	once sync.Once
+}
+
+// free gives the processor back.
+func (s *slot) free() { s.once.Do(func() { <-s.o.slots }) }
+
+// reserve takes a free processor, or returns nil when all are busy.
+func (o *operations) reserve() *slot {
+	select {
+	case o.slots <- struct{}{}:
+		return &slot{o: o}
+	default:
+		return nil
+	}
+}
+
+// start runs fn for key on the reserved processor s, with a context that
+// ends with ctx or cancel(key), and frees s when fn returns. It reports
+// false (and frees s) when key already has an operation.
+func (o *operations) start(ctx context.Context, key types.NamespacedName, s *slot, fn func(ctx context.Context)) bool {
 	o.mu.Lock()
 	if _, ok := o.running[key]; ok {
 		o.mu.Unlock()
+		s.free()
 		return false
 	}
 	parent := ctx
@@ -92,12 +124,7 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, fn fun
 			case <-parent.Done(): // shutting down
 			}
 		}()
-		select {
-		case o.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-o.slots }()
+		defer s.free()
 		fn(ctx)
 	}()
 	return true
@@ -107,11 +134,26 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, fn fun
 // recorded) on app, a copy nobody else touches, then compares again and
 // writes the status.
 func (r *Reconciler) runOperation(ctx context.Context, app *argov1.Application, t *target, m *manifests, cmp *comparison, d decision) {
-	checkpoint := r.checkpointer(ctx, app)
-	r.sync(ctx, app, t, m, cmp, d, checkpoint)
+	w := r.statusWriter(app)
+	r.sync(ctx, app, t, m, cmp, d, func() error { return w.write(ctx) })
 	rememberApplied(app)
-	_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
-	if err := checkpoint(); err != nil {
-		log.FromContext(ctx).Info("cannot record the operation's end", "error", err.Error())
+	if ctx.Err() == nil {
+		_, _, _ = r.refresh(ctx, app, t, fetchOptions{})
+	}
+	// The end is recorded even when ctx ended (a deletion cancelled the
+	// sync), and retried: an end not recorded leaves the operation
+	// Running, and it would run again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	err := wait.ExponentialBackoffWithContext(wctx, wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Steps: 6},
+		func(ctx context.Context) (bool, error) {
+			if err := w.write(ctx); err != nil {
+				log.FromContext(ctx).Info("cannot record the operation's end yet", "error", err.Error())
+				return false, nil
+			}
+			return true, nil
+		})
+	if err != nil {
+		log.FromContext(ctx).Error(err, "the operation's end was not recorded; it will be resumed")
 	}
 }

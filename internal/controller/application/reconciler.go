@@ -256,7 +256,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, app)
 	}
-	checkpoint := r.checkpointer(ctx, app)
+	w := r.statusWriter(app)
+	checkpoint := func() error { return w.write(ctx) }
 	requeue, err := r.reconcile(ctx, app, checkpoint)
 	if perr := checkpoint(); perr != nil {
 		return ctrl.Result{}, perr
@@ -267,18 +268,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// checkpointer returns a function that writes what changed in app since
-// it last ran (or since now), so that a long sync shows as Running while
-// it runs and its end is recorded.
-func (r *Reconciler) checkpointer(ctx context.Context, app *argov1.Application) func() error {
-	before := app.DeepCopy()
-	return func() error {
-		if err := r.persist(ctx, before, app); err != nil {
-			return err
-		}
-		before = app.DeepCopy()
-		return nil
+// statusWriter writes what changed in app since its last write (or since
+// it was made), so that a long sync shows as Running while it runs and its
+// end is recorded.
+type statusWriter struct {
+	r           *Reconciler
+	app, before *argov1.Application
+}
+
+func (r *Reconciler) statusWriter(app *argov1.Application) *statusWriter {
+	return &statusWriter{r: r, app: app, before: app.DeepCopy()}
+}
+
+func (w *statusWriter) write(ctx context.Context) error {
+	if err := w.r.persist(ctx, w.before, w.app); err != nil {
+		return err
 	}
+	w.before = w.app.DeepCopy()
+	return nil
 }
 
 // persist writes what reconcile changed: first the status, then, when a
@@ -383,15 +390,26 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	// The operation is recorded as Running (and the operation field
 	// cleared) before the worker is released, so no other reconcile
 	// starts it again; the sync then runs on the operation pool.
+	// A processor is taken before anything is recorded: an operation never
+	// waits for one with a target checked long before (a project's rules
+	// may change meanwhile); without a free one, the app is looked at
+	// again shortly, afresh.
+	slot := r.ops.reserve()
+	if slot == nil {
+		return operationRetry, nil
+	}
 	if !d.resume || app.Status.OperationState == nil {
 		r.startOperation(app, d.op)
 		d.resume = true
 	}
 	if err := checkpoint(); err != nil {
+		slot.free()
 		return time.Second, fmt.Errorf("record the operation's start: %w", err)
 	}
+	// ctx is the controller's, not ended when Reconcile returns (no
+	// ReconciliationTimeout is set): operations end with the manager.
 	work := app.DeepCopy()
-	r.ops.start(ctx, keyOf(app), func(ctx context.Context) { r.runOperation(ctx, work, t, m, cmp, d) })
+	r.ops.start(ctx, keyOf(app), slot, func(ctx context.Context) { r.runOperation(ctx, work, t, m, cmp, d) })
 	return 0, nil
 }
 
