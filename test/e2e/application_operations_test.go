@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
@@ -82,4 +84,42 @@ func TestApplicationSyncsDoNotStarveCompares(t *testing.T) {
 			t.Errorf("stuck-%d: its sync is no longer waiting (%s), so it proves nothing", i, operationSummary(st))
 		}
 	}
+}
+
+// TestApplicationDeletedDuringSync: an app deleted while its sync waits
+// (here for a Sync hook in wave 1 that never finishes, after wave 0 was
+// applied) stops the sync, records what it applied, and its
+// resources-finalizer deletes those objects with it.
+func TestApplicationDeletedDuringSync(t *testing.T) {
+	c := kubeClient(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "deleted-mid-sync")
+	// A Sync hook in wave 1 that no node can run: it waits after the
+	// ConfigMap of wave 0 was applied.
+	hook := strings.Replace(job("never-done", "Sync", "BeforeHookCreation", ""),
+		"  annotations:\n", "  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n", 1)
+	hook = strings.Replace(hook, "      restartPolicy: Never\n", "      nodeSelector: {no-such-node: \"true\"}\n      restartPolicy: Never\n", 1)
+	repo.Commit(t, "master", map[string]string{
+		"app/cm.yaml":   settingsMap("applied-before-the-wait", "x"),
+		"app/hook.yaml": hook,
+	}, "wave 0 then a stuck hook")
+	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
+		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	applyYAML(t, strings.Replace(headApp("deleted-mid-sync", "deleted-mid-sync", "HEAD", "app", "deleted-mid-sync"),
+		"metadata: {name: deleted-mid-sync, namespace: argocd}",
+		"metadata: {name: deleted-mid-sync, namespace: argocd, finalizers: [resources-finalizer.argocd.argoproj.io]}", 1))
+	t.Cleanup(func() { deleteApp(t, c, "argocd", "deleted-mid-sync") })
+	key := types.NamespacedName{Namespace: "deleted-mid-sync", Name: "applied-before-the-wait"}
+	eventually(t, 90*time.Second, "wave 0 applied and the sync waiting", func(ctx context.Context) error {
+		var app argov1.Application
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "deleted-mid-sync"}, &app); err != nil {
+			return err
+		}
+		if st := app.Status.OperationState; st == nil || st.Phase != argov1.OperationRunning {
+			return fmt.Errorf("operation %s", operationSummary(st))
+		}
+		return c.Get(ctx, key, &corev1.ConfigMap{})
+	})
+	deleteApp(t, c, "argocd", "deleted-mid-sync")
+	waitGone(t, c, 30*time.Second, "the ConfigMap the interrupted sync applied is deleted with the app", key.Namespace, key.Name, &corev1.ConfigMap{})
 }
