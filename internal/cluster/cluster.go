@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/secretset"
 )
 
 // Options say what credentials Tether accepts and how hard the clients
@@ -187,23 +188,9 @@ func fingerprint(data map[string][]byte) string {
 // server URL) among the cluster Secrets in namespace, read afresh so that a
 // new or changed Secret is used at once.
 func Lookup(ctx context.Context, reader client.Reader, namespace string, dest argov1.ApplicationDestination, opts Options) (*Cluster, error) {
-	secrets, err := listClusterSecrets(ctx, reader, namespace)
-	if err != nil {
-		return nil, err
-	}
-	return match(secrets, dest, opts)
-}
-
-// listClusterSecrets lists the cluster Secrets of namespace, by name.
-func listClusterSecrets(ctx context.Context, reader client.Reader, namespace string) ([]corev1.Secret, error) {
-	var secrets corev1.SecretList
-	err := reader.List(ctx, &secrets, client.InNamespace(namespace),
-		client.MatchingLabels{argov1.LabelKeySecretType: argov1.SecretTypeCluster})
-	if err != nil {
-		return nil, fmt.Errorf("list cluster secrets in %s: %w", namespace, err)
-	}
-	sort.Slice(secrets.Items, func(i, j int) bool { return secrets.Items[i].Name < secrets.Items[j].Name })
-	return secrets.Items, nil
+	g := &Registry{Secrets: &secretset.Set{Reader: reader, Namespace: namespace,
+		Labels: client.MatchingLabels{argov1.LabelKeySecretType: argov1.SecretTypeCluster}}, Options: opts}
+	return g.Lookup(ctx, dest)
 }
 
 // match finds the Secret of the cluster dest names (by name, else by

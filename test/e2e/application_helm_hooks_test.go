@@ -49,8 +49,7 @@ func TestApplicationHelmHooksInAFolder(t *testing.T) {
 		"app/post.yaml": helmHookJob("post-install-notify", "post-install"),
 		"app/cm.yaml":   settingsMap("hooked-settings", "one"),
 	}, "helm hooks")
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	startTetherOn(t, srv)
 	applyYAML(t, headApp("helm-hooks-folder", "helm-hooks-folder", "HEAD", "app", "helm-hooks-folder"))
 	t.Cleanup(func() { deleteApp(t, c, "argocd", "helm-hooks-folder") })
 

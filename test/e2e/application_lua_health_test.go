@@ -58,8 +58,7 @@ func TestApplicationLuaHealthCheck(t *testing.T) {
 	srv := gitserver.New(t, gitserver.Options{})
 	repo := srv.CreateRepo(t, "lua-health")
 	first := repo.Commit(t, "master", map[string]string{"app/sm.yaml": serviceMonitor("Degraded")}, "degraded")
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	startTetherOn(t, srv)
 	applyYAML(t, headApp("lua-health", "lua-health", "HEAD", "app", "lua-health"))
 	t.Cleanup(func() { deleteApp(t, c, "argocd", "lua-health") })
 

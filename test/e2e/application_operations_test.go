@@ -45,8 +45,7 @@ func TestApplicationSyncsDoNotStarveCompares(t *testing.T) {
 		"quick/cm.yaml":   settingsMap("quick-settings", "x"),
 	}, "stuck and quick")
 	// --concurrent 4 gives Applications 8 compare workers.
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s", "--concurrent", "4")
+	startTetherOn(t, srv, "--concurrent", "4")
 	const stuck = 8
 	for i := range stuck {
 		name := fmt.Sprintf("stuck-%d", i)
@@ -103,8 +102,7 @@ func TestApplicationDeletedDuringSync(t *testing.T) {
 		"app/cm.yaml":   settingsMap("applied-before-the-wait", "x"),
 		"app/hook.yaml": hook,
 	}, "wave 0 then a stuck hook")
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	startTetherOn(t, srv)
 	applyYAML(t, strings.Replace(headApp("deleted-mid-sync", "deleted-mid-sync", "HEAD", "app", "deleted-mid-sync"),
 		"metadata: {name: deleted-mid-sync, namespace: argocd}",
 		"metadata: {name: deleted-mid-sync, namespace: argocd, finalizers: [resources-finalizer.argocd.argoproj.io]}", 1))

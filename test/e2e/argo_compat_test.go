@@ -14,8 +14,18 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/internal/testenv"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
+
+// startTetherOn runs tether with https://git.example.com/ served by srv,
+// listings of a repository reused for 1 s and apps compared every 2 s,
+// plus extra flags.
+func startTetherOn(t *testing.T, srv *gitserver.Server, extra ...string) *testenv.Tether {
+	t.Helper()
+	return startTether(t, append([]string{"--url-rewrite", "https://git.example.com/=" + srv.URL + "/",
+		"--git-resolve-ttl", "1s", "--app-resync-period", "2s"}, extra...)...)
+}
 
 // headApp is an automated Application of path in repository repo; revision
 // "-" leaves targetRevision out.
@@ -68,8 +78,7 @@ func TestApplicationTargetRevisionHEAD(t *testing.T) {
 	devHead := devRepo.Commit(t, "develop", map[string]string{"app/cm.yaml": settingsMap("dev-settings", "from develop")}, "develop")
 	devRepo.SetDefaultBranch(t, "develop")
 
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	startTetherOn(t, srv)
 	applyYAML(t, headApp("head-explicit", "default-main", "HEAD", "app", "head-explicit")+"---\n"+
 		headApp("head-implied", "default-main", "-", "app", "head-implied")+"---\n"+
 		headApp("head-develop", "default-develop", "HEAD", "app", "head-develop"))
@@ -147,8 +156,7 @@ func TestRBACNamesWithColons(t *testing.T) {
 		"flux/ns.yaml":   "apiVersion: v1\nkind: Namespace\nmetadata: {name: rbac-flux}\n",
 		"flux/rbac.yaml": rbacWithColons("flux-e2e", "rbac-flux"),
 	}, "rbac")
-	startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
-		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
+	startTetherOn(t, srv)
 	applyYAML(t, headApp("rbac-colons", "rbac-colons", "HEAD", "argo", "rbac-argo"))
 	t.Cleanup(func() { deleteApp(t, c, "argocd", "rbac-colons") })
 	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1

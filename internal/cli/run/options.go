@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tether-gitops/tether/internal/cluster"
+	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -100,7 +101,7 @@ func DefaultOptions() *Options {
 		Concurrency:         4,
 		RenderCacheSize:     256,
 		RenderTimeout:       time.Minute,
-		OperationProcessors: 10,
+		OperationProcessors: application.DefaultOperationProcessors,
 		AppResyncPeriod:     3 * time.Minute,
 		ArgoCDNamespace:     "argocd",
 		MetricsAddr:         ":8080",

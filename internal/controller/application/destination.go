@@ -51,13 +51,7 @@ func (r *Reconciler) destination(ctx context.Context, app *argov1.Application) (
 	if d.Server == argov1.KubernetesInternalAPIServerAddr || d.Name == argov1.InClusterName {
 		return &destination{name: argov1.InClusterName, server: argov1.KubernetesInternalAPIServerAddr, reader: r.APIReader, client: r.Client}, nil
 	}
-	var cl *cluster.Cluster
-	var err error
-	if r.registry != nil {
-		cl, err = r.registry.Lookup(ctx, d)
-	} else {
-		cl, err = cluster.Lookup(ctx, r.APIReader, r.ControlPlaneNamespace, d, r.Clusters)
-	}
+	cl, err := r.registry.Lookup(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("spec.destination: %w", err)
 	}

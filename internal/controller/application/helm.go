@@ -230,7 +230,7 @@ const (
 // and rollback hooks) are left out. An object that carries an Argo CD hook
 // annotation keeps it and its Helm hook annotations are ignored.
 // helm.sh/resource-policy: keep becomes Delete=false. Objects that change
-// are copied first: rendered objects may be shared through a cache.
+// are copied first, so the input is left as it was.
 func argoHooks(objs []render.Object) []render.Object {
 	out := make([]render.Object, 0, len(objs))
 	for _, o := range objs {

@@ -102,8 +102,7 @@ type Reconciler struct {
 	watcher  *drift.Watcher
 	clusters cluster.Clients
 	registry *cluster.Registry // cluster Secrets, listed only when they change
-	// repository and repo-creds Secrets, listed only when they change;
-	// nil lists them on every use
+	// repository and repo-creds Secrets, listed only when they change
 	repoSecrets, repoCreds *secretset.Set
 	mgr                    ctrl.Manager
 	ctrl                   controller.Controller

@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
-	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -78,18 +77,13 @@ func (r *Reconciler) repoSecret(ctx context.Context, projectName, repoURL string
 }
 
 // secretsOfType lists the control-plane namespace's Secrets of an Argo CD
-// secret type, by name; from the watched sets when they are set up. The
-// result is shared: callers must not modify it.
+// secret type (repository or repo-creds), by name, from the watched sets.
+// The result is shared: callers must not modify it.
 func (r *Reconciler) secretsOfType(ctx context.Context, typ string) ([]corev1.Secret, error) {
-	set := r.repoSecrets
 	if typ == argov1.SecretTypeRepoCreds {
-		set = r.repoCreds
+		return r.repoCreds.List(ctx)
 	}
-	if set == nil {
-		set = &secretset.Set{Reader: r.APIReader, Namespace: r.ControlPlaneNamespace,
-			Labels: client.MatchingLabels{argov1.LabelKeySecretType: typ}}
-	}
-	return set.List(ctx)
+	return r.repoSecrets.List(ctx)
 }
 
 // trustFor adds Argo CD's known hosts (SSH) or the host's CA certificates
