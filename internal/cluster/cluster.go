@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/ratelimit"
 	"github.com/tether-gitops/tether/internal/secretset"
 )
 
@@ -33,6 +34,10 @@ type Options struct {
 	// defaults (5 and 10), which throttle a busy controller.
 	QPS   float32
 	Burst int
+	// Budget, when set, is the process's budget per API server that
+	// every client made from these configurations draws from, instead of
+	// a QPS and Burst of its own.
+	Budget *ratelimit.Budget
 	// UserAgent names Tether in the clusters' audit logs; empty leaves
 	// client-go's.
 	UserAgent string
@@ -49,6 +54,7 @@ func (opts Options) limit(cfg *rest.Config) {
 	if opts.UserAgent != "" {
 		cfg.UserAgent = opts.UserAgent
 	}
+	opts.Budget.Apply(cfg)
 }
 
 // Cluster is a registered cluster.
