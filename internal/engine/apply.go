@@ -117,7 +117,7 @@ func (e *Engine) Apply(ctx context.Context, objs []Input, opts ApplyOptions) (*R
 		return nil, err
 	}
 	rm := e.manager(opts.Concurrency)
-	changes, err := e.diff(ctx, rm, p, opts, false)
+	changes, err := e.diff(ctx, e.diffManager(opts.Concurrency), p, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +199,9 @@ func (e *Engine) write(ctx context.Context, rm *ssa.ResourceManager, p *plan, ch
 				} else {
 					obj := it.obj.DeepCopy()
 					err = e.client.Patch(ctx, obj, client.Apply, client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
+					if err == nil {
+						e.wrote(it, obj)
+					}
 				}
 				if err != nil {
 					errs[i] = &ObjectError{Source: it.source, Subject: it.subject(), Err: err}

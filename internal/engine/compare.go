@@ -63,7 +63,11 @@ func (e *Engine) Compare(ctx context.Context, objs []Input, opts ApplyOptions) (
 
 func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 	c := Comparison{Change: it.change(ActionUnchanged), Desired: it.obj.DeepCopy()}
-	live, err := e.getLive(ctx, it)
+	live, err := e.readLive(ctx, it)
+	if err == nil && e.unchanged(it, live) {
+		c.Live, c.Predicted = live, live.DeepCopy()
+		return c
+	}
 	switch {
 	case err == nil:
 		c.Live = live
@@ -91,6 +95,8 @@ func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 		c.Action = ActionCreated
 	case c.Predicted != nil && Drifted(c.Live, c.Predicted):
 		c.Action = ActionConfigured
+	case c.Predicted != nil:
+		e.remember(it, c.Live.GetResourceVersion())
 	}
 	return c
 }

@@ -28,7 +28,7 @@ func (e *Engine) Diff(ctx context.Context, objs []Input, opts ApplyOptions) ([]C
 	if err != nil {
 		return nil, err
 	}
-	return e.diff(ctx, e.manager(opts.Concurrency), p, opts, true)
+	return e.diff(ctx, e.diffManager(opts.Concurrency), p, opts, true)
 }
 
 // diff dry-runs every object of the plan, Concurrency at a time, and
@@ -72,6 +72,12 @@ func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, 
 		it.live = c.Live
 		return c.Change, c.Err
 	}
+	// What the live cache remembers saves the dry run: nothing changed
+	// since one found nothing to do.
+	cached, err := e.readLive(ctx, it)
+	if err == nil && e.unchanged(it, cached) {
+		return it.change(ActionUnchanged), nil
+	}
 	entry, live, desired, err := rm.Diff(ctx, it.obj, ssa.DiffOptions{
 		Exclusions:           opts.Exclusions,
 		IfNotPresentSelector: opts.IfNotPresent,
@@ -87,6 +93,11 @@ func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, 
 	}
 	c := it.change(Action(entry.Action))
 	it.validated = c.Action == ActionCreated && live == nil
+	if c.Action == ActionUnchanged && cached != nil {
+		// Read before the diff's own read: if the object moved in
+		// between, the next diff misses this memory, and dry-runs.
+		e.remember(it, cached.GetResourceVersion())
+	}
 	if keepObjects && c.Action == ActionConfigured {
 		c.Live, c.Desired = live, desired
 		if utils.IsSecret(it.obj) {

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/internal/livecache"
 )
 
 // Owner is the identity stamped on everything an Engine applies: the field
@@ -52,6 +54,12 @@ type Engine struct {
 	poller       *polling.StatusPoller
 	pollInterval time.Duration
 	timeout      time.Duration
+	// live, when set, serves reads of live objects and remembers
+	// predictions under memoID (the client's identity and the field
+	// manager); reader reads through it, or is client.
+	live   *livecache.Cache
+	memoID string
+	reader client.Reader
 }
 
 // Option configures New.
@@ -64,6 +72,16 @@ func WithRESTMapper(m meta.RESTMapper) Option { return func(e *Engine) { e.mappe
 // WithPollInterval sets how often Wait and the staged apply poll object
 // status; DefaultPollInterval by default.
 func WithPollInterval(d time.Duration) Option { return func(e *Engine) { e.pollInterval = d } }
+
+// WithLiveCache reads live objects through c, the live cache of the
+// engine's cluster, and lets a Compare or Diff trust c's memory of an
+// earlier dry run instead of sending another: when neither the desired
+// object nor the live one (its resource version) changed since. identity
+// names the credentials the engine's client acts with (an impersonated
+// user, a cluster), for a prediction holds only for who asked.
+func WithLiveCache(c *livecache.Cache, identity string) Option {
+	return func(e *Engine) { e.live, e.memoID = c, identity }
+}
 
 // WithTimeout bounds Apply, Diff and Prune when the caller's context has
 // no deadline; DefaultTimeout by default.
@@ -102,15 +120,43 @@ func New(c client.Client, owner Owner, opts ...Option) (*Engine, error) {
 		return nil, errors.New("engine: no REST mapper: the client has none, pass WithRESTMapper")
 	}
 	e.poller = polling.NewStatusPoller(c, e.mapper, polling.Options{})
+	e.reader = c
+	if e.live != nil {
+		e.reader = e.live.Reader(c)
+		e.memoID += "|" + owner.FieldManager
+	}
 	return e, nil
 }
 
 // manager returns a fresh ssa.ResourceManager: its concurrency is a field,
 // so sharing one between calls with different options would race.
 func (e *Engine) manager(n int) *ssa.ResourceManager {
-	rm := ssa.NewResourceManager(e.client, e.poller, ssa.Owner{Field: e.owner.FieldManager})
+	return e.managerWith(e.client, n)
+}
+
+// diffManager is manager for diffs: it reads live objects through the
+// live cache when there is one.
+func (e *Engine) diffManager(n int) *ssa.ResourceManager {
+	if e.live == nil {
+		return e.manager(n)
+	}
+	return e.managerWith(readThrough{Client: e.client, reader: e.reader}, n)
+}
+
+func (e *Engine) managerWith(c client.Client, n int) *ssa.ResourceManager {
+	rm := ssa.NewResourceManager(c, e.poller, ssa.Owner{Field: e.owner.FieldManager})
 	rm.SetConcurrency(concurrency(n))
 	return rm
+}
+
+// readThrough is a client whose reads go to reader.
+type readThrough struct {
+	client.Client
+	reader client.Reader
+}
+
+func (c readThrough) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return c.reader.Get(ctx, key, obj, opts...)
 }
 
 // bound gives ctx the engine's timeout when it has no deadline of its own.

@@ -42,6 +42,14 @@ type requests struct {
 	mu     sync.Mutex
 	writes []string // non-GET requests that are not dry runs
 	dryRun int
+	gets   int
+}
+
+// Counts returns the GETs and dry runs so far.
+func (r *requests) Counts() (gets, dryRuns int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gets, r.dryRun
 }
 
 // Writes returns the write requests so far, as "METHOD path".
@@ -55,7 +63,7 @@ func (r *requests) Writes() []string {
 func (r *requests) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.writes, r.dryRun = nil, 0
+	r.writes, r.dryRun, r.gets = nil, 0, 0
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -68,6 +76,11 @@ func counted(cfg *rest.Config) (*rest.Config, *requests) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodGet {
+				reqs.mu.Lock()
+				reqs.gets++
+				reqs.mu.Unlock()
+			}
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				reqs.mu.Lock()
 				if r.URL.Query().Has("dryRun") {
@@ -92,14 +105,14 @@ func ownerNamed(name string) Owner {
 }
 
 // newEngine returns an engine acting as cfg's user, and its request log.
-func newEngine(t *testing.T, cfg *rest.Config, owner Owner) (*Engine, *requests) {
+func newEngine(t *testing.T, cfg *rest.Config, owner Owner, opts ...Option) (*Engine, *requests) {
 	t.Helper()
 	cfg, reqs := counted(cfg)
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(c, owner, WithPollInterval(250*time.Millisecond))
+	e, err := New(c, owner, append([]Option{WithPollInterval(250 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

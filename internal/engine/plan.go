@@ -42,6 +42,8 @@ type item struct {
 	replace, lenient bool
 	// live is the object read by diff, for an update by replace.
 	live *unstructured.Unstructured
+	// sum caches digest.
+	sum string
 }
 
 func (it *item) subject() string { return utils.FmtObjMetadata(it.id) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/controller/application"
+	"github.com/tether-gitops/tether/internal/ratelimit"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -70,6 +71,10 @@ type Options struct {
 	// files and folders, and the bytes of its files.
 	GitMaxFiles int
 	GitMaxBytes int64
+	// LiveCache keeps the objects Tether manages in the local cluster in
+	// memory: compares read them there and skip the dry run of an object
+	// that changed neither in Git nor in the cluster.
+	LiveCache bool
 	// MetricsAddr serves Prometheus metrics; "0" disables it.
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" disables it.
@@ -84,6 +89,16 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LogLevel is debug, info or error.
 	LogLevel string
+
+	requests *ratelimit.Budget // made from QPS and Burst on first use
+}
+
+// budget is the process's request budget per API server, made once.
+func (o *Options) budget() *ratelimit.Budget {
+	if o.requests == nil {
+		o.requests = ratelimit.NewBudget(o.QPS, o.Burst)
+	}
+	return o.requests
 }
 
 // DefaultOptions returns the defaults documented in `tether run --help`.
@@ -101,6 +116,7 @@ func DefaultOptions() *Options {
 		Concurrency:         4,
 		RenderCacheSize:     256,
 		RenderTimeout:       time.Minute,
+		LiveCache:           true,
 		OperationProcessors: application.DefaultOperationProcessors,
 		AppResyncPeriod:     3 * time.Minute,
 		ArgoCDNamespace:     "argocd",
@@ -114,8 +130,8 @@ func DefaultOptions() *Options {
 // AddFlags binds the options to flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "path of a kubeconfig file; empty uses $KUBECONFIG or the in-cluster configuration")
-	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "queries per second to the Kubernetes API server")
-	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "burst of queries to the Kubernetes API server")
+	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "queries per second to each Kubernetes API server, shared by all of Tether's clients for it (halved while the server answers 429)")
+	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "burst of queries to each Kubernetes API server, shared by all of Tether's clients for it")
 	fs.StringArrayVar(&o.URLRewrites, "url-rewrite", o.URLRewrites, "FROM=TO: fetch URLs starting with FROM from TO instead (repeatable; for mirrors and air-gapped sites)")
 	fs.StringVar(&o.URLRewriteConfigMap, "url-rewrite-configmap", o.URLRewriteConfigMap, "NAMESPACE/NAME of a ConfigMap whose \"rules\" key lists more FROM=TO lines")
 	fs.StringVar(&o.StoragePath, "storage-path", o.StoragePath, "folder where artifacts are stored")
@@ -134,6 +150,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.OperationProcessors, "operation-processors", o.OperationProcessors, "Argo CD syncs run at the same time, apart from the --concurrent workers that compare apps (Argo CD's --operation-processors)")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "longest one Kustomize build may run; past it the build fails and others go on (0: no limit)")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")
+	fs.BoolVar(&o.LiveCache, "live-cache", o.LiveCache, "keep the objects Tether manages in the local cluster in memory (watched), compare from there, and dry-run only objects that changed in Git or in the cluster (false: read and dry-run every object on every compare)")
 	fs.BoolVar(&o.AllowKubeconfigPlugins, "allow-kubeconfig-plugins", o.AllowKubeconfigPlugins, "let kubeconfigs of remote clusters run exec/auth-provider credential plugins inside Tether (off: CVE-2022-24817)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
 	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the health probes (\"0\" disables them)")
@@ -148,5 +165,5 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // that an Argo CD cluster Secret or a Flux kubeConfig pointing at a
 // cluster is as fast as the cluster Tether runs in.
 func (o *Options) clusterOptions() cluster.Options {
-	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst, UserAgent: userAgent}
+	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst, Budget: o.budget(), UserAgent: userAgent}
 }

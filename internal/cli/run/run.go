@@ -23,11 +23,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/source/artifact"
@@ -139,6 +142,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	live, err := liveCache(mgr, opts)
+	if err != nil {
+		return err
+	}
 	renderer := render.NewRenderer(opts.RenderCacheSize)
 	renderer.Timeout = opts.RenderTimeout
 	kustomizations := &kustomization.Reconciler{
@@ -150,6 +157,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
 		Concurrency: opts.Concurrency,
 		Clusters:    opts.clusterOptions(),
+		Live:        live,
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
@@ -168,6 +176,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ControlPlaneNamespace: opts.ArgoCDNamespace,
 		AppNamespaces:         opts.ApplicationNamespaces,
 		Clusters:              opts.clusterOptions(),
+		Live:                  live,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
@@ -177,6 +186,23 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
 	return mgr.Start(ctx)
+}
+
+// liveCache makes the live cache of the local cluster, holding whole the
+// objects that a Kustomization (its name label) or an Application (its
+// tracking annotation) manages; nil with --live-cache=false.
+func liveCache(mgr ctrl.Manager, opts *Options) (*livecache.Cache, error) {
+	if !opts.LiveCache {
+		return nil, nil
+	}
+	live, err := livecache.New(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), livecache.Options{Markers: []livecache.Marker{
+		{Label: kustomizev1.NameLabel},
+		{Annotation: argov1.AnnotationKeyTrackingID},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return live, mgr.Add(live)
 }
 
 func restConfig(opts *Options) (*rest.Config, error) {
@@ -198,6 +224,7 @@ func restConfig(opts *Options) (*rest.Config, error) {
 	}
 	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	cfg.UserAgent = userAgent
+	opts.budget().Apply(cfg)
 	return cfg, nil
 }
 

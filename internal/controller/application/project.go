@@ -67,7 +67,7 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*ta
 		return nil, fmt.Errorf("application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
 			dest.server, d.Namespace, proj.Name)
 	}
-	eng, err := engine.New(dest.client, r.owner(app))
+	eng, err := engine.New(dest.client, r.owner(app), r.engineOptions(app, dest)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +76,21 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*ta
 		return nil, err
 	}
 	return &target{proj: proj, dest: dest, eng: eng, health: scripts}, nil
+}
+
+// engineOptions reads the local cluster through the live cache, unless
+// the app ignores differences by field manager: the cache keeps no
+// managedFields.
+func (r *Reconciler) engineOptions(app *argov1.Application, dest *destination) []engine.Option {
+	if !dest.local() || r.Live == nil {
+		return nil
+	}
+	for _, d := range app.Spec.IgnoreDifferences {
+		if len(d.ManagedFieldsManagers) > 0 {
+			return nil
+		}
+	}
+	return []engine.Option{engine.WithLiveCache(r.Live, "local")}
 }
 
 // project reads the app's AppProject from the control-plane namespace.

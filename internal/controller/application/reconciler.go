@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/source/git"
@@ -98,6 +99,10 @@ type Reconciler struct {
 	AppNamespaces []string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Live, when set, is the live cache of the local cluster: compares
+	// read from it and drift watches share its informers. Registered
+	// clusters are read from their API servers.
+	Live *livecache.Cache
 
 	watcher  *drift.Watcher
 	clusters cluster.Clients
@@ -159,7 +164,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	r.mgr, r.ctrl, r.remote = mgr, c, map[string]*drift.Watcher{}
-	r.watcher, err = drift.New(mgr, c, drift.Options{Owner: r.ownerOf, StatusChanges: true})
+	local := drift.Options{Owner: r.ownerOf, StatusChanges: true}
+	if r.Live != nil {
+		local.Cache = r.Live.Informers()
+	}
+	r.watcher, err = drift.New(mgr, c, local)
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,11 @@ type Options struct {
 	// manager's (a remote destination).
 	Config *rest.Config
 	Mapper meta.RESTMapper
+	// Cache, when set, is the live cache of the cluster to watch
+	// (livecache.Cache.Informers()): the watches share its informers of
+	// whole objects, and an event arrives after the cache holds it.
+	// Otherwise the Watcher runs its own metadata-only cache.
+	Cache cache.Cache
 	// StatusChanges also wakes owners when only an object's status (its
 	// resource version, same generation) changed: Argo CD Applications
 	// follow their objects' health.
@@ -59,6 +65,9 @@ type Watcher struct {
 
 // New makes a Watcher with its own cache, run by mgr, that enqueues into c.
 func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, error) {
+	if opts.Cache != nil {
+		return &Watcher{cache: opts.Cache, ctrl: c, opts: opts, watched: map[schema.GroupVersionKind]bool{}}, nil
+	}
 	cfg, mapper := mgr.GetConfig(), mgr.GetRESTMapper()
 	if opts.Config != nil {
 		cfg, mapper = opts.Config, opts.Mapper
@@ -90,11 +99,9 @@ func (w *Watcher) Ensure(gvk schema.GroupVersionKind) error {
 	if err := w.ensure(gvk); err != nil {
 		return err
 	}
-	obj := &metav1.PartialObjectMetadata{}
-	obj.SetGroupVersionKind(gvk)
 	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
 	defer cancel()
-	inf, err := w.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	inf, err := w.cache.GetInformer(ctx, w.object(gvk), cache.BlockUntilSynced(false))
 	if err != nil {
 		return nil // the watch itself reports; drift is still caught by the periodic resync
 	}
@@ -108,12 +115,14 @@ func (w *Watcher) ensure(gvk schema.GroupVersionKind) error {
 	if w.watched[gvk] {
 		return nil
 	}
-	obj := &metav1.PartialObjectMetadata{}
-	obj.SetGroupVersionKind(gvk)
-	src := source.Kind[client.Object](w.cache, obj, handler.Funcs{
+	src := source.Kind[client.Object](w.cache, w.object(gvk), handler.Funcs{
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue) {
 			if spec, ok := changed(e.ObjectOld, e.ObjectNew, w.opts.StatusChanges); ok {
-				w.enqueue(e.ObjectNew, spec, q)
+				// An object whose owner marks were removed is still
+				// its former owner's business.
+				if !w.enqueue(e.ObjectNew, spec, q) {
+					w.enqueue(e.ObjectOld, spec, q)
+				}
 			}
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue) { w.enqueue(e.Object, true, q) },
@@ -125,17 +134,31 @@ func (w *Watcher) ensure(gvk schema.GroupVersionKind) error {
 	return nil
 }
 
+// object is an empty object of kind gvk, of the type the cache holds.
+func (w *Watcher) object(gvk schema.GroupVersionKind) client.Object {
+	if w.opts.Cache != nil {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		return u
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(gvk)
+	return obj
+}
+
 type workqueue = wq.TypedRateLimitingInterface[reconcile.Request]
 
-func (w *Watcher) enqueue(o client.Object, spec bool, q workqueue) {
+// enqueue wakes o's owner, if it has one.
+func (w *Watcher) enqueue(o client.Object, spec bool, q workqueue) bool {
 	key, ok := w.opts.Owner(o)
 	if !ok {
-		return
+		return false
 	}
 	if w.opts.OnEvent != nil {
 		w.opts.OnEvent(key, spec)
 	}
 	q.Add(reconcile.Request{NamespacedName: key})
+	return true
 }
 
 // changed says whether an update matters, and whether it touched the
@@ -164,10 +187,26 @@ func (w *Watcher) List(ctx context.Context, gvk schema.GroupVersionKind, namespa
 	if !watched {
 		return nil, nil
 	}
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	listGVK := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	if w.opts.Cache == nil {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(listGVK)
+		if err := w.cache.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", gvk.Kind, namespace, err)
+		}
+		return list.Items, nil
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(listGVK)
 	if err := w.cache.List(ctx, list, client.InNamespace(namespace)); err != nil {
 		return nil, fmt.Errorf("list %s in %s: %w", gvk.Kind, namespace, err)
 	}
-	return list.Items, nil
+	out := make([]metav1.PartialObjectMetadata, 0, len(list.Items))
+	for _, u := range list.Items {
+		m := metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}}
+		m.Name, m.Namespace, m.UID = u.GetName(), u.GetNamespace(), u.GetUID()
+		m.Labels, m.Annotations, m.OwnerReferences = u.GetLabels(), u.GetAnnotations(), u.GetOwnerReferences()
+		out = append(out, m)
+	}
+	return out, nil
 }

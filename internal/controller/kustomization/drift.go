@@ -14,13 +14,19 @@ import (
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/drift"
+	"github.com/tether-gitops/tether/internal/livecache"
 )
 
-// newDriftWatcher watches, metadata only, the objects that carry a
-// Kustomization's name label, and marks that Kustomization dirty when one
-// of them is changed or deleted by someone else. cfg and mapper, when set,
-// watch a remote cluster instead of the manager's.
-func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName), cfg *rest.Config, mapper meta.RESTMapper) (*drift.Watcher, error) {
+// newDriftWatcher watches the objects that carry a Kustomization's name
+// label, and marks that Kustomization dirty when one of them is changed or
+// deleted by someone else. With live, the watches share the live cache's
+// informers; otherwise they are metadata-only, on the cluster of cfg and
+// mapper when set (a remote one), else the manager's.
+func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName), cfg *rest.Config, mapper meta.RESTMapper, live *livecache.Cache) (*drift.Watcher, error) {
+	if live != nil {
+		return drift.New(mgr, c, drift.Options{Cache: live.Informers(), Owner: ownerOf,
+			OnEvent: func(key types.NamespacedName, _ bool) { onDrift(key) }})
+	}
 	owned, err := labels.NewRequirement(kustomizev1.NameLabel, selection.Exists, nil)
 	if err != nil {
 		return nil, fmt.Errorf("drift selector: %w", err)

@@ -68,7 +68,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
 	}
 	log.FromContext(ctx).V(1).Info("rendered", "revision", art.Revision, "objects", len(objs))
-	eng, err := engine.New(tgt.client, owner(obj))
+	eng, err := engine.New(tgt.client, owner(obj), r.engineOptions(tgt)...)
 	if err != nil {
 		return err
 	}
@@ -174,12 +174,20 @@ func (r *Reconciler) driftFor(tgt *target) (*drift.Watcher, error) {
 	if w, ok := r.remoteDrift[tgt.key]; ok {
 		return w, nil
 	}
-	w, err := newDriftWatcher(r.mgr, r.ctrl, r.markDirty, tgt.cfg, tgt.client.RESTMapper())
+	w, err := newDriftWatcher(r.mgr, r.ctrl, r.markDirty, tgt.cfg, tgt.client.RESTMapper(), nil)
 	if err != nil {
 		return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("drift watches on the remote cluster: %w", err))
 	}
 	r.remoteDrift[tgt.key] = w
 	return w, nil
+}
+
+// engineOptions reads the local cluster through the live cache.
+func (r *Reconciler) engineOptions(tgt *target) []engine.Option {
+	if tgt.cfg != nil || r.Live == nil {
+		return nil
+	}
+	return []engine.Option{engine.WithLiveCache(r.Live, tgt.key)}
 }
 
 func defaultNamespace(obj *kustomizev1.Kustomization) string {

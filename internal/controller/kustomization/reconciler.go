@@ -28,6 +28,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -59,6 +60,10 @@ type Reconciler struct {
 	// Clusters says what kubeconfigs in spec.kubeConfig may do (run
 	// credential plugins) and the request budget of their clients.
 	Clusters cluster.Options
+	// Live, when set, is the live cache of the local cluster: compares
+	// read from it and drift watches share its informers. Remote
+	// clusters are read from their API servers.
+	Live *livecache.Cache
 
 	artifacts   *artifactCache
 	clients     targets
@@ -118,7 +123,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	r.mgr, r.ctrl, r.remoteDrift = mgr, c, map[string]*drift.Watcher{}
-	r.drift, err = newDriftWatcher(mgr, c, r.markDirty, nil, nil)
+	r.drift, err = newDriftWatcher(mgr, c, r.markDirty, nil, nil, r.Live)
 	return err
 }
 

@@ -1,0 +1,120 @@
+package livecache
+
+import (
+	"context"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Reader returns a client.Reader that serves Get of an unstructured object
+// from memory when it can, and otherwise asks api: while the informer of
+// its kind has not listed yet (or cannot: the cache's identity may not
+// watch the kind), for an unmanaged object (a stub), and for an object
+// written through this process whose write the informer has not seen yet.
+// A managed object the listed informer does not hold does not exist (as of
+// the last event): Get says NotFound without a request. List always asks
+// api.
+func (c *Cache) Reader(api client.Reader) client.Reader { return &reader{cache: c, api: api} }
+
+type reader struct {
+	cache *Cache
+	api   client.Reader
+}
+
+func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || len(opts) > 0 {
+		return r.api.Get(ctx, key, obj, opts...)
+	}
+	gvk := u.GroupVersionKind()
+	if _, synced, err := r.cache.informer(ctx, gvk); err != nil || !synced {
+		return r.api.Get(ctx, key, obj)
+	}
+	cached := &unstructured.Unstructured{}
+	cached.SetGroupVersionKind(gvk)
+	err := r.cache.cache.Get(ctx, key, cached)
+	switch {
+	case apierrors.IsNotFound(err):
+		cached.SetNamespace(key.Namespace)
+		cached.SetName(key.Name)
+		if r.cache.writePending(cached, "") {
+			return r.api.Get(ctx, key, obj)
+		}
+		return err
+	case err != nil, IsStub(cached), r.cache.writePending(cached, cached.GetResourceVersion()):
+		return r.api.Get(ctx, key, obj)
+	}
+	cached.SetGroupVersionKind(gvk)
+	u.Object = cached.Object
+	return nil
+}
+
+func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return r.api.List(ctx, list, opts...)
+}
+
+// Wrote records that this process wrote obj (the API server's answer,
+// with its new resource version): until the informer shows that version,
+// or for WriteTTL, the Reader reads obj from the API server.
+func (c *Cache) Wrote(obj client.Object) {
+	if obj.GetResourceVersion() == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes[keyOf(obj)] = writeEntry{resourceVersion: obj.GetResourceVersion(), at: c.now()}
+}
+
+// writePending reports whether obj was written and the cache still holds
+// another version (liveRV; empty when it holds none).
+func (c *Cache) writePending(obj client.Object, liveRV string) bool {
+	k := keyOf(obj)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.writes[k]
+	switch {
+	case !ok:
+		return false
+	case w.resourceVersion == liveRV || c.now().Sub(w.at) > c.opts.WriteTTL:
+		delete(c.writes, k)
+		return false
+	}
+	return true
+}
+
+// Remember records that, for identity (who asked, with which field
+// manager), desired with digest was predicted to leave the live object at
+// resource version liveRV unchanged, or that applying it produced liveRV.
+func (c *Cache) Remember(identity string, desired client.Object, digest, liveRV string) {
+	if liveRV == "" || digest == "" {
+		return
+	}
+	k := keyOf(desired)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.memo[k]
+	if m == nil {
+		m = map[string]memoEntry{}
+		c.memo[k] = m
+	}
+	m[identity] = memoEntry{digest: digest, resourceVersion: liveRV, at: c.now()}
+}
+
+// Unchanged reports whether Remember recorded, within MemoTTL, that
+// desired with digest leaves the live object at liveRV as it is: neither
+// Git nor anyone else changed it since, so a dry run would say the same.
+func (c *Cache) Unchanged(identity string, desired client.Object, digest, liveRV string) bool {
+	if liveRV == "" {
+		return false
+	}
+	k := keyOf(desired)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.memo[k][identity]
+	if !ok || c.now().Sub(e.at) > c.opts.MemoTTL {
+		return false
+	}
+	return e.digest == digest && e.resourceVersion == liveRV
+}
