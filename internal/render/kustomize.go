@@ -17,15 +17,37 @@ import (
 // renderKustomize builds Path with kustomize on an in-memory copy of the
 // source, after writing the Options overlays into its kustomization (a
 // generated one in ModeAuto when it has none), as Flux does.
-func renderKustomize(ctx context.Context, root, key string, o Options, trees *treeCache) ([]Object, error) {
+//
+// prev, when set, is the last build with the same options (of another
+// revision): if this revision answers every question that build asked of
+// its source alike, its objects are returned instead (reused is true).
+// Otherwise the returned build records this one's questions, nil when
+// they cannot be asked again of a tree (remote bases).
+func renderKustomize(ctx context.Context, root, key string, o Options, trees *treeCache, prev *built) (objs []Object, b *built, reused bool, err error) {
 	t, err := trees.load(ctx, root, key, o.MaxBytes)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	mem, err := t.fs()
+	if prev != nil && t.answers(prev.accesses) == prev.answers {
+		return copyObjects(prev.objects), prev, true, nil
+	}
+	fs, err := t.fs()
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
+	rec := newRecorder(fs)
+	objs, err = buildKustomize(ctx, rec, o)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if accesses, ok := rec.recording(); ok && !o.AllowRemoteBases {
+		b = &built{accesses: accesses, answers: t.answers(accesses)}
+	}
+	return objs, b, false, nil
+}
+
+// buildKustomize builds Path of the source in mem.
+func buildKustomize(ctx context.Context, mem filesys.FileSystem, o Options) ([]Object, error) {
 	dir := path.Join(mountDir, o.Path)
 	if !mem.IsDir(dir) {
 		if mem.Exists(dir) {

@@ -50,13 +50,15 @@ type Renderer struct {
 	// the others (CVE-2022-24878).
 	Timeout time.Duration
 
-	group singleflight.Group
-	trees *treeCache
+	group  singleflight.Group
+	trees  *treeCache
+	builds builds // the last build per options, for reuse across revisions
 
 	mu      sync.Mutex
 	cache   *lru
 	renders int
 	hits    int
+	reused  int
 }
 
 // NewRenderer returns a Renderer that keeps the results of the last
@@ -76,17 +78,23 @@ func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) (
 	if err != nil {
 		return nil, fmt.Errorf("render options: %w", err)
 	}
-	ck, err := cacheKey(key, o)
+	od, err := optionsDigest(o)
 	if err != nil {
 		return nil, err
 	}
+	ck := key + "\x00" + od
 	for {
 		if res, ok := r.lookup(ck); ok {
 			return copyObjects(res.objects), res.err
 		}
 		ch := r.group.DoChan(ck, func() (any, error) {
-			objs, err := render(withBuildTimeout(ctx, r.Timeout), root, key, o, r.trees)
-			r.store(ck, objs, err)
+			prev, _ := r.builds.get(od)
+			objs, b, reused, err := render(withBuildTimeout(ctx, r.Timeout), root, key, o, r.trees, prev)
+			if err == nil && b != nil && !reused {
+				b.objects = copyObjects(objs)
+				r.builds.put(od, b)
+			}
+			r.store(ck, objs, err, reused)
 			return objs, err
 		})
 		select {
@@ -109,6 +117,15 @@ func (r *Renderer) Stats() (renders, hits int) {
 	return r.renders, r.hits
 }
 
+// Reused reports how many renders of a new revision handed back the
+// previous revision's objects, because every file the build had read was
+// the same (they are not counted in Stats' renders).
+func (r *Renderer) Reused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reused
+}
+
 func (r *Renderer) lookup(ck string) (result, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -119,10 +136,14 @@ func (r *Renderer) lookup(ck string) (result, bool) {
 	return res, ok
 }
 
-func (r *Renderer) store(ck string, objs []Object, err error) {
+func (r *Renderer) store(ck string, objs []Object, err error, reused bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.renders++
+	if reused {
+		r.reused++
+	} else {
+		r.renders++
+	}
 	if err != nil {
 		// Errors are not kept: a passing I/O failure (a folder being
 		// unpacked or removed) must not turn into a lasting BuildFailed.
@@ -135,14 +156,15 @@ func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errBusy)
 }
 
-// cacheKey is the source key and a digest of the normalized options.
-func cacheKey(key string, o Options) (string, error) {
+// optionsDigest is a digest of the normalized options: results are cached
+// by the source key and it.
+func optionsDigest(o Options) (string, error) {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return "", fmt.Errorf("render options: %w", err)
 	}
 	sum := sha256.Sum256(b)
-	return key + "\x00" + hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func copyObjects(objs []Object) []Object {
@@ -157,27 +179,29 @@ func copyObjects(objs []Object) []Object {
 }
 
 // render runs one render, without the result cache; Kustomize builds read
-// the source through trees.
-func render(ctx context.Context, root, key string, o Options, trees *treeCache) ([]Object, error) {
-	var objs []Object
-	var err error
+// the source through trees, and hand back prev's objects when the source
+// answers prev's questions alike (reused; see renderKustomize).
+func render(ctx context.Context, root, key string, o Options, trees *treeCache, prev *built) (objs []Object, b *built, reused bool, err error) {
 	if o.Mode == ModeDirectory {
 		objs, err = renderDirectory(ctx, root, o)
 	} else {
-		objs, err = renderKustomize(ctx, root, key, o, trees)
+		objs, b, reused, err = renderKustomize(ctx, root, key, o, trees, prev)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
+	}
+	if reused {
+		return objs, b, true, nil
 	}
 	if len(objs) > o.MaxObjects {
-		return nil, fmt.Errorf("%d objects, limit %d: %w", len(objs), o.MaxObjects, ErrTooManyObjects)
+		return nil, nil, false, fmt.Errorf("%d objects, limit %d: %w", len(objs), o.MaxObjects, ErrTooManyObjects)
 	}
 	if m := o.CommonMetadata; m != nil {
 		for _, obj := range objs {
 			setMetadata(obj.Obj, m)
 		}
 	}
-	return objs, nil
+	return objs, b, false, nil
 }
 
 // setMetadata adds labels and annotations to the object's metadata,

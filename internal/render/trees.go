@@ -23,6 +23,9 @@ type tree struct {
 	dirs  []string
 	files []treeFile
 	bytes int64
+
+	indexOnce sync.Once
+	idx       *treeIndex // see index
 }
 
 type treeFile struct {

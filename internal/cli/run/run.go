@@ -148,6 +148,9 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	renderer := render.NewRenderer(opts.RenderCacheSize)
 	renderer.Timeout = opts.RenderTimeout
+	if err := registerRenderMetrics(renderer); err != nil {
+		return err
+	}
 	kustomizations := &kustomization.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
