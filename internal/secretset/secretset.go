@@ -35,6 +35,7 @@ type Set struct {
 	Labels client.MatchingLabels
 
 	mu      sync.Mutex
+	listed  bool   // secrets holds a listing (possibly of none)
 	stamp   string // names and resource versions of secrets
 	secrets []corev1.Secret
 }
@@ -49,7 +50,7 @@ func (s *Set) List(ctx context.Context) ([]corev1.Secret, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Index != nil && s.secrets != nil && stamp == s.stamp {
+	if s.Index != nil && s.listed && stamp == s.stamp {
 		return s.secrets, nil
 	}
 	var list corev1.SecretList
@@ -63,7 +64,7 @@ func (s *Set) List(ctx context.Context) ([]corev1.Secret, error) {
 	for i := range list.Items {
 		metas[i] = list.Items[i].ObjectMeta
 	}
-	s.stamp, s.secrets = stampOf(metas), list.Items
+	s.stamp, s.secrets, s.listed = stampOf(metas), list.Items, true
 	return s.secrets, nil
 }
 

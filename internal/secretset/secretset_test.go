@@ -74,8 +74,20 @@ func TestSetListsOnlyOnChange(t *testing.T) {
 	if reader.lists != 3 {
 		t.Errorf("listed %d times, want 3 (first, after the change, after the deletion)", reader.lists)
 	}
-	noIndex := &Set{Reader: reader, Namespace: "argocd", Labels: set.Labels}
+	// An empty set is a listing too: most installations have no
+	// repo-creds Secrets at all.
+	empty := &Set{Reader: reader, Index: fc, Namespace: "argocd", Labels: client.MatchingLabels{"argocd.argoproj.io/secret-type": "repo-creds"}}
 	before := reader.lists
+	for range 3 {
+		if got, err := empty.List(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("empty set: %v, %v", got, err)
+		}
+	}
+	if reader.lists-before != 1 {
+		t.Errorf("an empty set listed %d times for 3 calls, want 1", reader.lists-before)
+	}
+	noIndex := &Set{Reader: reader, Namespace: "argocd", Labels: set.Labels}
+	before = reader.lists
 	for range 2 {
 		if _, err := noIndex.List(ctx); err != nil {
 			t.Fatal(err)
