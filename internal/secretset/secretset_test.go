@@ -17,7 +17,13 @@ type countingReader struct {
 
 func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	c.lists++
-	return c.Reader.List(ctx, list, opts...)
+	err := c.Reader.List(ctx, list, opts...)
+	// An empty list comes back from the API server with no items at all
+	// (nil, as protobuf decodes it), not an empty slice.
+	if l, ok := list.(*corev1.SecretList); ok && len(l.Items) == 0 {
+		l.Items = nil
+	}
+	return err
 }
 
 func secret(name, typ string) *corev1.Secret {
