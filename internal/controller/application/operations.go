@@ -22,8 +22,9 @@ import (
 const DefaultOperationProcessors = 10
 
 // operationRetry is how soon an app whose operation found no free
-// processor is looked at again.
-const operationRetry = 2 * time.Second
+// processor is looked at again if no processor frees meanwhile (when one
+// does, the app that waited longest is queued at once).
+const operationRetry = 30 * time.Second
 
 // finalWriteTimeout bounds recording an operation's end, which is done
 // even when the operation was cancelled (its app is being deleted: the
@@ -42,6 +43,10 @@ type operations struct {
 
 	mu      sync.Mutex
 	running map[types.NamespacedName]context.CancelFunc
+	// waiting are the apps that found every processor busy, oldest
+	// first; queued marks them.
+	waiting []types.NamespacedName
+	queued  map[types.NamespacedName]bool
 }
 
 func newOperations(processors int) *operations {
@@ -52,6 +57,7 @@ func newOperations(processors int) *operations {
 		slots:   make(chan struct{}, processors),
 		done:    make(chan event.TypedGenericEvent[client.Object], 1024),
 		running: map[types.NamespacedName]context.CancelFunc{},
+		queued:  map[types.NamespacedName]bool{},
 	}
 }
 
@@ -84,8 +90,55 @@ type slot struct {
 	once sync.Once
 }
 
-// free gives the processor back.
-func (s *slot) free() { s.once.Do(func() { <-s.o.slots }) }
+// free gives the processor back and queues the app that waited longest
+// for one.
+func (s *slot) free() {
+	s.once.Do(func() {
+		<-s.o.slots
+		s.o.wakeNext()
+	})
+}
+
+// wait notes that key found every processor busy: it is queued again when
+// one frees, rather than polled (each look at a waiting app compares it
+// again with the cluster).
+func (o *operations) wait(key types.NamespacedName) {
+	o.mu.Lock()
+	if !o.queued[key] {
+		o.queued[key] = true
+		o.waiting = append(o.waiting, key)
+	}
+	o.mu.Unlock()
+	// A processor freed between the failed reserve and now would have
+	// found nobody waiting.
+	if len(o.slots) < cap(o.slots) {
+		o.wakeNext()
+	}
+}
+
+// wakeNext queues the app that waited longest for a processor. When the
+// queue of woken apps is full it waits for operationRetry instead.
+func (o *operations) wakeNext() {
+	o.mu.Lock()
+	if len(o.waiting) == 0 {
+		o.mu.Unlock()
+		return
+	}
+	key := o.waiting[0]
+	o.waiting = o.waiting[1:]
+	delete(o.queued, key)
+	o.mu.Unlock()
+	select {
+	case o.done <- event.TypedGenericEvent[client.Object]{Object: appRef(key)}:
+	default:
+	}
+}
+
+func appRef(key types.NamespacedName) *argov1.Application {
+	app := &argov1.Application{}
+	app.Namespace, app.Name = key.Namespace, key.Name
+	return app
+}
 
 // reserve takes a free processor, or returns nil when all are busy.
 func (o *operations) reserve() *slot {
@@ -117,10 +170,8 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, s *slo
 			delete(o.running, key)
 			o.mu.Unlock()
 			stop()
-			app := &argov1.Application{}
-			app.Namespace, app.Name = key.Namespace, key.Name
 			select {
-			case o.done <- event.TypedGenericEvent[client.Object]{Object: app}:
+			case o.done <- event.TypedGenericEvent[client.Object]{Object: appRef(key)}:
 			case <-parent.Done(): // shutting down
 			}
 		}()

@@ -401,9 +401,10 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	// A processor is taken before anything is recorded: an operation never
 	// waits for one with a target checked long before (a project's rules
 	// may change meanwhile); without a free one, the app is looked at
-	// again shortly, afresh.
+	// again, afresh, when a processor frees.
 	slot := r.ops.reserve()
 	if slot == nil {
+		r.ops.wait(keyOf(app))
 		return operationRetry, nil
 	}
 	if !d.resume || app.Status.OperationState == nil {

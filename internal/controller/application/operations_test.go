@@ -1,0 +1,46 @@
+package application
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// An app that finds every processor busy is queued again when one frees,
+// oldest first, once however often it asked.
+func TestOperationsWakeWaitingAppsInOrder(t *testing.T) {
+	o := newOperations(1)
+	held := o.reserve()
+	if held == nil || o.reserve() != nil {
+		t.Fatal("one processor: the first reserve gets it, the second does not")
+	}
+	a := types.NamespacedName{Namespace: "argocd", Name: "a"}
+	b := types.NamespacedName{Namespace: "argocd", Name: "b"}
+	o.wait(a)
+	o.wait(b)
+	o.wait(a)
+	if len(o.done) != 0 {
+		t.Fatalf("%d apps queued while the processor is busy", len(o.done))
+	}
+	held.free()
+	held.free() // once
+	if len(o.done) != 1 {
+		t.Fatalf("a freed processor queued %d apps, want 1", len(o.done))
+	}
+	if got := (<-o.done).Object.GetName(); got != "a" {
+		t.Errorf("woke %s first, want a", got)
+	}
+	next := o.reserve()
+	if next == nil {
+		t.Fatal("the freed processor is not free")
+	}
+	next.free()
+	if got := (<-o.done).Object.GetName(); got != "b" {
+		t.Errorf("woke %s second, want b", got)
+	}
+	// Waiting when a processor is already free wakes at once.
+	o.wait(a)
+	if len(o.done) != 1 {
+		t.Errorf("an app waiting while a processor is free was not queued")
+	}
+}
