@@ -64,9 +64,15 @@ func (e *Engine) Compare(ctx context.Context, objs []Input, opts ApplyOptions) (
 func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 	c := Comparison{Change: it.change(ActionUnchanged), Desired: it.obj.DeepCopy()}
 	live, err := e.readLive(ctx, it)
-	if err == nil && e.unchanged(it, live) {
+	switch {
+	case err == nil && e.unchanged(it, live):
 		c.Live, c.Predicted = live, live.DeepCopy()
 		return c
+	case err == nil && live == nil:
+		if predicted := e.predictedAbsent(it); predicted != nil {
+			c.Predicted, c.Action = predicted, ActionCreated
+			return c
+		}
 	}
 	switch {
 	case err == nil:
@@ -86,6 +92,9 @@ func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 	switch {
 	case err == nil:
 		c.Predicted = predicted
+		if c.Live == nil {
+			e.rememberAbsent(it, predicted)
+		}
 	case c.Live == nil && p.createdByPlan(it, err):
 	default:
 		c.Err = p.secrets.redactError(&ObjectError{Source: it.source, Subject: it.subject(), Err: err})

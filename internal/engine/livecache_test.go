@@ -180,3 +180,69 @@ func TestLiveCacheComparesFromMemory(t *testing.T) {
 		return nil
 	})
 }
+
+// An Argo CD sync: compare (objects missing) twice, apply trusting that
+// compare, compare again: neither the second compare nor the one after
+// the sync sends a dry run, and the apply writes each object once.
+func TestLiveCacheCompareAfterSync(t *testing.T) {
+	needCluster(t)
+	ctx := testContext(t)
+	ns := namespace(t, "engine-livecache-sync")
+	lc := startLiveCache(t)
+	lc.Ensure(ctx, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"})
+	owner := ownerNamed("sync")
+	eng, reqs := newEngine(t, env.Config, owner, WithLiveCache(lc, "test"))
+	in := []Input{{Obj: configMap(ns, "one", "1"), Source: "a.yaml"}, {Obj: configMap(ns, "two", "2"), Source: "a.yaml"}}
+	mark := func(u *unstructured.Unstructured) {
+		a := u.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a["argocd.argoproj.io/tracking-id"] = "app:/ConfigMap:" + u.GetNamespace() + "/" + u.GetName()
+		u.SetAnnotations(a)
+	}
+	cmps, err := eng.Compare(ctx, in, ApplyOptions{Mark: mark})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Compared again before the sync (an app waiting for an operation
+	// processor): the objects are still missing, and the dry runs of a
+	// moment ago still hold.
+	reqs.Reset()
+	cmps, err = eng.Compare(ctx, in, ApplyOptions{Mark: mark})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, dry := reqs.Counts(); dry != 0 {
+		t.Errorf("a second compare of missing objects sent %d dry runs, want 0", dry)
+	}
+	for _, c := range cmps {
+		if c.Action != ActionCreated || c.Predicted == nil {
+			t.Errorf("%s before the sync: %s, predicted %v", c.Subject, c.Action, c.Predicted != nil)
+		}
+	}
+	var desired []Input
+	for _, c := range cmps {
+		desired = append(desired, Input{Obj: c.Desired.DeepCopy(), Source: c.Source})
+	}
+	reqs.Reset()
+	if _, err := eng.Apply(ctx, desired, ApplyOptions{Mark: mark, Compared: cmps}); err != nil {
+		t.Fatal(err)
+	}
+	if _, dry := reqs.Counts(); dry != 0 || len(reqs.Writes()) != 2 {
+		t.Errorf("the sync sent %d dry runs and %d writes, want 0 and 2", dry, len(reqs.Writes()))
+	}
+	reqs.Reset()
+	again, err := eng.Compare(ctx, in, ApplyOptions{Mark: mark})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range again {
+		if c.Action != ActionUnchanged {
+			t.Errorf("%s after the sync: %s", c.Subject, c.Action)
+		}
+	}
+	if _, dry := reqs.Counts(); dry != 0 {
+		t.Errorf("the compare after the sync sent %d dry runs, want 0", dry)
+	}
+}

@@ -55,6 +55,24 @@ func (e *Engine) remember(it *item, resourceVersion string) {
 	}
 }
 
+// predictedAbsent returns what the live cache remembers a dry run
+// predicted for it, as planned now, while it does not exist; nil when it
+// remembers nothing recent (a sync trusts a compare for about as long).
+func (e *Engine) predictedAbsent(it *item) *unstructured.Unstructured {
+	if e.live == nil {
+		return nil
+	}
+	return e.live.PredictedAbsent(e.memoID, it.obj, it.digest())
+}
+
+// rememberAbsent records the dry run's prediction for it, which does not
+// exist.
+func (e *Engine) rememberAbsent(it *item, predicted *unstructured.Unstructured) {
+	if e.live != nil {
+		e.live.RememberAbsent(e.memoID, it.obj, it.digest(), predicted)
+	}
+}
+
 // wrote tells the live cache that obj, the API server's answer to a
 // write of it, is the object as it now is.
 func (e *Engine) wrote(it *item, obj *unstructured.Unstructured) {

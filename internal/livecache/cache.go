@@ -86,7 +86,10 @@ type objectKey struct {
 
 type memoEntry struct {
 	digest, resourceVersion string
-	at                      time.Time
+	// predicted is the dry run's answer for an object that does not
+	// exist (resourceVersion is then empty); see RememberAbsent.
+	predicted *unstructured.Unstructured
+	at        time.Time
 }
 
 type writeEntry struct {

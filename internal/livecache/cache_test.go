@@ -107,3 +107,37 @@ func TestMemo(t *testing.T) {
 		t.Error("a write older than WriteTTL is still pending")
 	}
 }
+
+func TestAbsentPredictions(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := &Cache{opts: Options{MemoTTL: time.Hour, WriteTTL: 10 * time.Second}, now: func() time.Time { return now },
+		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{}}
+	desired := object(nil, nil)
+	predicted := object(nil, nil)
+	predicted.SetUID("predicted")
+	c.RememberAbsent("local|mgr", desired, "d1", predicted)
+	got := c.PredictedAbsent("local|mgr", desired, "d1")
+	if got == nil || got.GetUID() != "predicted" {
+		t.Fatalf("PredictedAbsent = %v", got)
+	}
+	got.SetUID("changed by the caller")
+	if c.PredictedAbsent("local|mgr", desired, "d1").GetUID() != "predicted" {
+		t.Error("the remembered prediction is shared with a caller")
+	}
+	if c.PredictedAbsent("local|mgr", desired, "d2") != nil || c.PredictedAbsent("other", desired, "d1") != nil {
+		t.Error("a prediction is handed out for another desired object or identity")
+	}
+	if c.Unchanged("local|mgr", desired, "d1", "") || c.Unchanged("local|mgr", desired, "d1", "42") {
+		t.Error("a prediction for a missing object says a live one is unchanged")
+	}
+	now = now.Add(absentTTL + time.Second)
+	if c.PredictedAbsent("local|mgr", desired, "d1") != nil {
+		t.Error("a prediction for a missing object is trusted past absentTTL")
+	}
+	// Once written, the object's version replaces the prediction.
+	c.RememberAbsent("local|mgr", desired, "d1", predicted)
+	c.Remember("local|mgr", desired, "d1", "43")
+	if c.PredictedAbsent("local|mgr", desired, "d1") != nil || !c.Unchanged("local|mgr", desired, "d1", "43") {
+		t.Error("a write did not replace the prediction")
+	}
+}

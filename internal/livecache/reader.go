@@ -2,6 +2,7 @@ package livecache
 
 import (
 	"context"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -12,7 +13,8 @@ import (
 // from memory when it can, and otherwise asks api: while the informer of
 // its kind has not listed yet (or cannot: the cache's identity may not
 // watch the kind), for an unmanaged object (a stub), and for an object
-// written through this process whose write the informer has not seen yet.
+// written through this process whose write the informer has not shown
+// within writeWait.
 // A managed object the listed informer does not hold does not exist (as of
 // the last event): Get says NotFound without a request. List always asks
 // api.
@@ -32,24 +34,48 @@ func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Objec
 	if _, synced, err := r.cache.informer(ctx, gvk); err != nil || !synced {
 		return r.api.Get(ctx, key, obj)
 	}
-	cached := &unstructured.Unstructured{}
-	cached.SetGroupVersionKind(gvk)
-	err := r.cache.cache.Get(ctx, key, cached)
-	switch {
-	case apierrors.IsNotFound(err):
+	// This process's own write usually reaches the informer within
+	// milliseconds: wait that long for it rather than ask the server.
+	for deadline := time.Now().Add(writeWait); ; {
+		cached := &unstructured.Unstructured{}
+		cached.SetGroupVersionKind(gvk)
 		cached.SetNamespace(key.Namespace)
 		cached.SetName(key.Name)
-		if r.cache.writePending(cached, "") {
+		err := r.cache.cache.Get(ctx, key, cached)
+		rv := ""
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil, IsStub(cached):
+			return r.api.Get(ctx, key, obj)
+		default:
+			rv = cached.GetResourceVersion()
+		}
+		if !r.cache.writePending(cached, rv) {
+			if err != nil {
+				return err
+			}
+			cached.SetGroupVersionKind(gvk)
+			u.Object = cached.Object
+			return nil
+		}
+		if time.Now().After(deadline) {
 			return r.api.Get(ctx, key, obj)
 		}
-		return err
-	case err != nil, IsStub(cached), r.cache.writePending(cached, cached.GetResourceVersion()):
-		return r.api.Get(ctx, key, obj)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(writePoll):
+		}
 	}
-	cached.SetGroupVersionKind(gvk)
-	u.Object = cached.Object
-	return nil
 }
+
+// writeWait is how long a read waits for the informer to show this
+// process's write before asking the API server; writePoll how often it
+// looks.
+const (
+	writeWait = 250 * time.Millisecond
+	writePoll = 5 * time.Millisecond
+)
 
 func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	return r.api.List(ctx, list, opts...)
@@ -113,8 +139,50 @@ func (c *Cache) Unchanged(identity string, desired client.Object, digest, liveRV
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.memo[k][identity]
-	if !ok || c.now().Sub(e.at) > c.opts.MemoTTL {
+	if !ok || e.predicted != nil || c.now().Sub(e.at) > c.opts.MemoTTL {
 		return false
 	}
 	return e.digest == digest && e.resourceVersion == liveRV
+}
+
+// absentTTL is how long a prediction for an object that does not exist
+// is trusted: a sync trusts the compare before it for about as long (an
+// Argo CD app waiting for an operation processor is compared again when
+// one frees), and admission, quotas or RBAC may change meanwhile.
+const absentTTL = time.Minute
+
+// RememberAbsent records predicted, the API server's dry-run answer for
+// creating desired (with digest), while the object does not exist.
+func (c *Cache) RememberAbsent(identity string, desired client.Object, digest string, predicted *unstructured.Unstructured) {
+	if digest == "" || predicted == nil {
+		return
+	}
+	k := keyOf(desired)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.memo[k]
+	if m == nil {
+		m = map[string]memoEntry{}
+		c.memo[k] = m
+	}
+	m[identity] = memoEntry{digest: digest, predicted: predicted.DeepCopy(), at: c.now()}
+}
+
+// PredictedAbsent returns a copy of what RememberAbsent recorded for
+// desired with digest within the last minute, or nil.
+func (c *Cache) PredictedAbsent(identity string, desired client.Object, digest string) *unstructured.Unstructured {
+	k := keyOf(desired)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.memo[k][identity]
+	switch {
+	case !ok || e.predicted == nil:
+		return nil
+	case c.now().Sub(e.at) > absentTTL:
+		delete(c.memo[k], identity)
+		return nil
+	case e.digest != digest:
+		return nil
+	}
+	return e.predicted.DeepCopy()
 }
