@@ -54,6 +54,7 @@ func TestApplicationScale(t *testing.T) {
 	onlyDestination(t, "in-cluster")
 	results := harness.Scale(t, env, measureTether(inCluster), 100, 1000)
 	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS", harness.Table("time to all Synced and Healthy", "apps/s", results))
+	harness.SaveJSON(t, "applications", results)
 }
 
 func TestApplicationScaleClusterSecret(t *testing.T) {
@@ -61,6 +62,7 @@ func TestApplicationScaleClusterSecret(t *testing.T) {
 	results := harness.ScaleAs(t, env, "secret-apps", measureTether(registeredCluster), 100, 1000)
 	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS_SECRET",
 		"Destination given as an Argo CD cluster Secret (same API server):\n\n"+harness.Table("time to all Synced and Healthy", "apps/s", results))
+	harness.SaveJSON(t, "applications-cluster-secret", results)
 }
 
 // onlyDestination skips the test when TETHER_BENCH_DESTINATION names

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 func TestKustomizationScale(t *testing.T) {
 	results := harness.Scale(t, env, measureTether, 100, 1000)
 	harness.Report(t, "TETHER_BENCH_OUT_KUSTOMIZE", harness.Table("time to all Ready", "reconciles/s", results))
+	harness.SaveJSON(t, "kustomizations", results)
 }
 
 // measureTether creates one GitRepository and a Kustomization per app

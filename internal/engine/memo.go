@@ -14,9 +14,14 @@ import (
 // readLive reads it as compares see it: through the live cache when the
 // engine has one, else from the API server; nil when it does not exist.
 func (e *Engine) readLive(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
+	return liveFrom(ctx, e.reader, it)
+}
+
+// liveFrom reads it through r; nil when it does not exist.
+func liveFrom(ctx context.Context, r client.Reader, it *item) (*unstructured.Unstructured, error) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(it.obj.GroupVersionKind())
-	err := e.reader.Get(ctx, client.ObjectKeyFromObject(it.obj), live)
+	err := r.Get(ctx, client.ObjectKeyFromObject(it.obj), live)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

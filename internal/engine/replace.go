@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -120,11 +119,5 @@ func keepLiveMetadata(predicted, live, desired *unstructured.Unstructured) {
 
 // getLive reads it from the cluster; nil when it does not exist.
 func (e *Engine) getLive(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(it.obj.GroupVersionKind())
-	err := e.client.Get(ctx, client.ObjectKeyFromObject(it.obj), live)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return live, err
+	return liveFrom(ctx, e.client, it)
 }

@@ -230,12 +230,7 @@ func (c *Cache) observed(o any) {
 	if !ok {
 		return
 	}
-	k := keyOf(obj)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if w, ok := c.writes[k]; ok && w.resourceVersion == obj.GetResourceVersion() {
-		delete(c.writes, k)
-	}
+	c.forget(obj, false)
 }
 
 // deleted forgets what was remembered of a deleted object.
@@ -243,13 +238,23 @@ func (c *Cache) deleted(o any) {
 	if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	obj, ok := o.(client.Object)
-	if !ok {
-		return
+	if obj, ok := o.(client.Object); ok {
+		c.forget(obj, true)
 	}
+}
+
+// forget drops the record of a write to obj once the informer shows its
+// version, and with gone everything remembered of obj.
+func (c *Cache) forget(obj client.Object, gone bool) {
 	k := keyOf(obj)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.memo, k)
-	delete(c.writes, k)
+	if gone {
+		delete(c.memo, k)
+		delete(c.writes, k)
+		return
+	}
+	if w, ok := c.writes[k]; ok && w.resourceVersion == obj.GetResourceVersion() {
+		delete(c.writes, k)
+	}
 }

@@ -117,6 +117,11 @@ func (c *Cache) Remember(identity string, desired client.Object, digest, liveRV 
 	if liveRV == "" || digest == "" {
 		return
 	}
+	c.setMemo(identity, desired, memoEntry{digest: digest, resourceVersion: liveRV})
+}
+
+// setMemo records e, stamped now, as identity's memory of desired.
+func (c *Cache) setMemo(identity string, desired client.Object, e memoEntry) {
 	k := keyOf(desired)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -125,7 +130,8 @@ func (c *Cache) Remember(identity string, desired client.Object, digest, liveRV 
 		m = map[string]memoEntry{}
 		c.memo[k] = m
 	}
-	m[identity] = memoEntry{digest: digest, resourceVersion: liveRV, at: c.now()}
+	e.at = c.now()
+	m[identity] = e
 }
 
 // Unchanged reports whether Remember recorded, within MemoTTL, that
@@ -157,15 +163,7 @@ func (c *Cache) RememberAbsent(identity string, desired client.Object, digest st
 	if digest == "" || predicted == nil {
 		return
 	}
-	k := keyOf(desired)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.memo[k]
-	if m == nil {
-		m = map[string]memoEntry{}
-		c.memo[k] = m
-	}
-	m[identity] = memoEntry{digest: digest, predicted: predicted.DeepCopy(), at: c.now()}
+	c.setMemo(identity, desired, memoEntry{digest: digest, predicted: predicted.DeepCopy()})
 }
 
 // PredictedAbsent returns a copy of what RememberAbsent recorded for

@@ -78,19 +78,25 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*ta
 	return &target{proj: proj, dest: dest, eng: eng, health: scripts}, nil
 }
 
-// engineOptions reads the local cluster through the live cache, unless
-// the app ignores differences by field manager: the cache keeps no
-// managedFields.
+// engineOptions reads the app's cluster through its live cache, unless
+// the app ignores differences by field manager (the cache keeps no
+// managedFields) or the cluster's watches cannot be set up (reported
+// when the app's kinds are watched).
 func (r *Reconciler) engineOptions(app *argov1.Application, dest *destination) []engine.Option {
-	if !dest.local() || r.Live == nil {
-		return nil
-	}
 	for _, d := range app.Spec.IgnoreDifferences {
 		if len(d.ManagedFieldsManagers) > 0 {
 			return nil
 		}
 	}
-	return []engine.Option{engine.WithLiveCache(r.Live, "local")}
+	_, live, err := r.clusterWatch(dest)
+	if err != nil || live == nil {
+		return nil
+	}
+	identity := "local"
+	if !dest.local() {
+		identity = dest.cluster.ID
+	}
+	return []engine.Option{engine.WithLiveCache(live, identity)}
 }
 
 // project reads the app's AppProject from the control-plane namespace.

@@ -112,6 +112,7 @@ type Reconciler struct {
 	mgr                    ctrl.Manager
 	ctrl                   controller.Controller
 	remote                 map[string]*drift.Watcher // per registered cluster (Secret version)
+	remoteLive             map[string]*livecache.Cache
 	mu                     sync.Mutex
 	heals                  map[types.NamespacedName]healRecord // self-heals in a row per app
 	ops                    *operations                         // syncs in flight; nil runs them inline
@@ -163,7 +164,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := c.Watch(r.ops.source()); err != nil {
 		return err
 	}
-	r.mgr, r.ctrl, r.remote = mgr, c, map[string]*drift.Watcher{}
+	r.mgr, r.ctrl, r.remote, r.remoteLive = mgr, c, map[string]*drift.Watcher{}, map[string]*livecache.Cache{}
 	local := drift.Options{Owner: r.ownerOf, StatusChanges: true}
 	if r.Live != nil {
 		local.Cache = r.Live.Informers()
@@ -557,24 +558,45 @@ func (r *Reconciler) watch(ctx context.Context, dest *destination, cmp *comparis
 	}
 }
 
-// watcherFor returns the drift watcher of dest's cluster, starting one for
-// a registered cluster the first time (per version of its Secret).
+// watcherFor returns the drift watcher of dest's cluster.
 func (r *Reconciler) watcherFor(dest *destination) (*drift.Watcher, error) {
+	w, _, err := r.clusterWatch(dest)
+	return w, err
+}
+
+// clusterWatch returns the drift watcher and the live cache (nil when
+// there is none) of dest's cluster. A registered cluster gets both the
+// first time (per version of its Secret), the live cache when the local
+// one is on; its watches share the cache's informers.
+func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache.Cache, error) {
 	if dest.local() {
-		return r.watcher, nil
+		return r.watcher, r.Live, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if w, ok := r.remote[dest.cluster.ID]; ok {
-		return w, nil
+		return w, r.remoteLive[dest.cluster.ID], nil
 	}
-	w, err := drift.New(r.mgr, r.ctrl, drift.Options{Owner: r.ownerOf, StatusChanges: true,
-		Config: dest.cluster.Config, Mapper: dest.client.RESTMapper()})
+	opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper()}
+	var live *livecache.Cache
+	if r.Live != nil {
+		var err error
+		live, err = livecache.New(dest.cluster.Config, r.Client.Scheme(), dest.client.RESTMapper(),
+			livecache.Options{Markers: []livecache.Marker{{Annotation: argov1.AnnotationKeyTrackingID}}})
+		if err != nil {
+			return nil, nil, fmt.Errorf("live cache of cluster %s: %w", dest.name, err)
+		}
+		if err := r.mgr.Add(live); err != nil {
+			return nil, nil, err
+		}
+		opts.Cache = live.Informers()
+	}
+	w, err := drift.New(r.mgr, r.ctrl, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	r.remote[dest.cluster.ID] = w
-	return w, nil
+	r.remote[dest.cluster.ID], r.remoteLive[dest.cluster.ID] = w, live
+	return w, live, nil
 }
 
 func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {

@@ -1,0 +1,54 @@
+package harness
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// resultJSON is one Result as saved under bench/results.
+type resultJSON struct {
+	Benchmark          string         `json:"benchmark"`
+	Date               string         `json:"date"`
+	Apps               int            `json:"apps"`
+	ObjectsPerApp      int            `json:"objectsPerApp"`
+	CeilingObjectsPerS float64        `json:"ceilingObjectsPerSecond"`
+	Seconds            float64        `json:"seconds"`
+	ObjectsPerS        float64        `json:"objectsPerSecond"`
+	RatioToCeiling     float64        `json:"ratioToCeiling"`
+	RequestsByVerb     map[string]int `json:"requestsByVerb"`
+	PeakRSSMiB         int64          `json:"peakRSSMiB"`
+}
+
+// SaveJSON writes results, one file per size, into the folder that
+// TETHER_BENCH_RESULTS_DIR names (`make bench`: bench/results), as
+// <benchmark>-<apps>.json; nothing when it is unset.
+func SaveJSON(t testing.TB, benchmark string, results []Result) {
+	t.Helper()
+	dir := os.Getenv("TETHER_BENCH_RESULTS_DIR")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Error(err)
+		return
+	}
+	for _, r := range results {
+		objs := float64(r.Apps*ObjectsPerApp) / r.Took.Seconds()
+		out := resultJSON{Benchmark: benchmark, Date: time.Now().UTC().Format(time.DateOnly), Apps: r.Apps, ObjectsPerApp: ObjectsPerApp,
+			CeilingObjectsPerS: r.Ceiling, Seconds: r.Took.Seconds(), ObjectsPerS: objs, RatioToCeiling: objs / r.Ceiling,
+			RequestsByVerb: r.Requests.ByVerb, PeakRSSMiB: r.PeakKiB >> 10}
+		data, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		name := filepath.Join(dir, benchmark+"-"+strconv.Itoa(r.Apps)+".json")
+		if err := os.WriteFile(name, append(data, '\n'), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
