@@ -100,8 +100,8 @@ type Reconciler struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Live, when set, is the live cache of the local cluster: compares
-	// read from it and drift watches share its informers. Registered
-	// clusters are read from their API servers.
+	// read from it and drift watches share its informers. Each
+	// registered cluster then gets a live cache of its own.
 	Live *livecache.Cache
 
 	watcher  *drift.Watcher
