@@ -73,10 +73,14 @@ func (e *Engine) diffOne(ctx context.Context, rm *ssa.ResourceManager, p *plan, 
 		return c.Change, c.Err
 	}
 	// What the live cache remembers saves the dry run: nothing changed
-	// since one found nothing to do.
-	cached, err := e.readLive(ctx, it)
-	if err == nil && e.unchanged(it, cached) {
-		return it.change(ActionUnchanged), nil
+	// since one found nothing to do. (Without a cache this read would
+	// be a GET of its own beside the diff's.)
+	var cached *unstructured.Unstructured
+	if e.live != nil {
+		var err error
+		if cached, err = e.readLive(ctx, it); err == nil && e.unchanged(it, cached) {
+			return it.change(ActionUnchanged), nil
+		}
 	}
 	entry, live, desired, err := rm.Diff(ctx, it.obj, ssa.DiffOptions{
 		Exclusions:           opts.Exclusions,
