@@ -20,16 +20,16 @@ import (
 //
 // prev, when set, is the last build with the same options (of another
 // revision): if this revision answers every question that build asked of
-// its source alike, its objects are returned instead (reused is true).
-// Otherwise the returned build records this one's questions, nil when
-// they cannot be asked again of a tree (remote bases).
+// its source alike, its objects are returned instead (reused is true, b
+// nil). Otherwise the returned build records this one's questions, nil
+// when they cannot be asked again of a tree (remote bases).
 func renderKustomize(ctx context.Context, root, key string, o Options, trees *treeCache, prev *built) (objs []Object, b *built, reused bool, err error) {
 	t, err := trees.load(ctx, root, key, o.MaxBytes)
 	if err != nil {
 		return nil, nil, false, err
 	}
 	if prev != nil && t.answers(prev.accesses) == prev.answers {
-		return copyObjects(prev.objects), prev, true, nil
+		return copyObjects(prev.objects), nil, true, nil
 	}
 	fs, err := t.fs()
 	if err != nil {

@@ -90,7 +90,7 @@ func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) (
 		ch := r.group.DoChan(ck, func() (any, error) {
 			prev, _ := r.builds.get(od)
 			objs, b, reused, err := render(withBuildTimeout(ctx, r.Timeout), root, key, o, r.trees, prev)
-			if err == nil && b != nil && !reused {
+			if err == nil && b != nil {
 				b.objects = copyObjects(objs)
 				r.builds.put(od, b)
 			}
@@ -191,7 +191,7 @@ func render(ctx context.Context, root, key string, o Options, trees *treeCache, 
 		return nil, nil, false, err
 	}
 	if reused {
-		return objs, b, true, nil
+		return objs, nil, true, nil
 	}
 	if len(objs) > o.MaxObjects {
 		return nil, nil, false, fmt.Errorf("%d objects, limit %d: %w", len(objs), o.MaxObjects, ErrTooManyObjects)
