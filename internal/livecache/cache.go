@@ -77,6 +77,9 @@ type Cache struct {
 	writes   map[objectKey]writeEntry
 	started  bool
 	startErr error
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
 }
 
 type objectKey struct {
@@ -108,7 +111,8 @@ func New(cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMapper, opts 
 		opts.WriteTTL = DefaultWriteTTL
 	}
 	c := &Cache{opts: opts, now: time.Now, handled: map[schema.GroupVersionKind]bool{},
-		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{}}
+		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{},
+		subs: map[chan struct{}]struct{}{}}
 	cc, err := crcache.New(cfg, crcache.Options{Scheme: scheme, Mapper: mapper, DefaultTransform: c.transform})
 	if err != nil {
 		return nil, fmt.Errorf("live cache: %w", err)
@@ -231,6 +235,7 @@ func (c *Cache) observed(o any) {
 		return
 	}
 	c.forget(obj, false)
+	c.notify()
 }
 
 // deleted forgets what was remembered of a deleted object.
@@ -240,6 +245,36 @@ func (c *Cache) deleted(o any) {
 	}
 	if obj, ok := o.(client.Object); ok {
 		c.forget(obj, true)
+	}
+	c.notify()
+}
+
+// Changes subscribes to notices that an object the cache watches was
+// added, changed or deleted: a sync waiting for health re-reads (from
+// memory) on each notice instead of polling the API server. Notices
+// coalesce: one pending notice stands for any number of changes. stop
+// ends the subscription.
+func (c *Cache) Changes() (notices <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	c.subMu.Lock()
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	return ch, func() {
+		c.subMu.Lock()
+		delete(c.subs, ch)
+		c.subMu.Unlock()
+	}
+}
+
+// notify sends every subscriber a notice, without blocking.
+func (c *Cache) notify() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 

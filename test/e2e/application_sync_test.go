@@ -78,7 +78,7 @@ func TestApplicationWavesAndHooks(t *testing.T) {
 		"waves/c.yaml":    configMap("wave-2", `argocd.argoproj.io/sync-wave: "2"`),
 		"waves/post.yaml": job("post-check", "PostSync", "HookSucceeded", ""),
 	}, "waves and hooks")
-	startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
+	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
 	applyYAML(t, appYAML("waves", "waves", "waves", automatedSync))
 	t.Cleanup(func() { deleteApp(t, c, "argocd", "waves") })
@@ -98,6 +98,18 @@ func TestApplicationWavesAndHooks(t *testing.T) {
 		if got := strings.Join(order, ","); got != "pre-migrate,wave-0,web,wave-2,post-check" {
 			t.Errorf("sync order %s", got)
 		}
+		// The engine's typed progress events tell the same story, in order.
+		eventually(t, 10*time.Second, "progress events in order", func(context.Context) error {
+			return inOrder(progressOf(tether.Logs.String(), "Application/argocd/waves"),
+				"PreSync/0 hook Running Job/waves/pre-migrate",
+				"PreSync/0 hook Succeeded Job/waves/pre-migrate",
+				"Sync/0 apply Succeeded ConfigMap/waves/wave-0",
+				"Sync/1 apply Succeeded Deployment/waves/web",
+				"Sync/2 apply Succeeded ConfigMap/waves/wave-2",
+				"PostSync/0 hook Running Job/waves/post-check",
+				"PostSync/0 hook Succeeded Job/waves/post-check",
+				"PostSync/0 sync Succeeded -")
+		})
 		var pre batchv1.Job
 		if err := get(context.Background(), "pre-migrate", &pre); err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -111,4 +112,39 @@ func waitGone(t *testing.T, c client.Client, timeout time.Duration, what, ns, na
 		}
 		return fmt.Errorf("still there (err %v)", err)
 	})
+}
+
+// progressOf reads the sync progress events of app from tether's debug
+// log, each as "<phase>/<wave> <action> <result> <object>" ("-" when the
+// event concerns the whole sync).
+func progressOf(logs, app string) []string {
+	var out []string
+	for line := range strings.SplitSeq(logs, "\n") {
+		var e struct {
+			Logger, App, Phase, Action, Result, Object string
+			Wave                                       int
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || e.Logger != "progress" || e.App != app {
+			continue
+		}
+		if e.Object == "" {
+			e.Object = "-"
+		}
+		out = append(out, fmt.Sprintf("%s/%d %s %s %s", e.Phase, e.Wave, e.Action, e.Result, e.Object))
+	}
+	return out
+}
+
+// inOrder checks that events holds want as a subsequence.
+func inOrder(events []string, want ...string) error {
+	i := 0
+	for _, e := range events {
+		if i < len(want) && e == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		return fmt.Errorf("no %q after the earlier ones in:\n%s", want[i], strings.Join(events, "\n"))
+	}
+	return nil
 }

@@ -64,6 +64,15 @@ func TestKustomizationSeed06(t *testing.T) {
 		if dep.Labels[kustomizev1.NameLabel] != "podinfo" || dep.Labels[kustomizev1.NamespaceLabel] != "flux-system" {
 			t.Errorf("Deployment lacks Flux's owner labels: %v", dep.Labels)
 		}
+		// The same typed progress events as an Application's sync, in one wave.
+		eventually(t, 10*time.Second, "progress events in order", func(context.Context) error {
+			return inOrder(progressOf(tether.Logs.String(), "Kustomization/flux-system/podinfo"),
+				"Sync/0 sync Running -",
+				"Sync/0 apply Succeeded Deployment/default/podinfo",
+				"Sync/0 wait Running -",
+				"Sync/0 wait Succeeded -",
+				"Sync/0 sync Succeeded -")
+		})
 	})
 
 	t.Run("an edited object is restored within 5 seconds", func(t *testing.T) {

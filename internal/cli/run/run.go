@@ -29,6 +29,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
@@ -146,6 +147,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	progress := enginesync.NewHub() // every sync's progress, for the API
+	logProgress(ctx, progress, logger.WithName("progress"))
 	renderer := render.NewRenderer(opts.RenderCacheSize)
 	renderer.Timeout = opts.RenderTimeout
 	if err := registerRenderMetrics(renderer); err != nil {
@@ -161,6 +164,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Concurrency: opts.Concurrency,
 		Clusters:    opts.clusterOptions(),
 		Live:        live,
+		Progress:    progress,
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
@@ -180,6 +184,7 @@ func Run(ctx context.Context, opts *Options) error {
 		AppNamespaces:         opts.ApplicationNamespaces,
 		Clusters:              opts.clusterOptions(),
 		Live:                  live,
+		Progress:              progress,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
@@ -189,6 +194,25 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
 	return mgr.Start(ctx)
+}
+
+// logProgress logs every sync progress event at debug level, one line
+// each, until ctx ends.
+func logProgress(ctx context.Context, hub *enginesync.Hub, logger logr.Logger) {
+	if !logger.V(1).Enabled() {
+		return
+	}
+	events, stop := hub.Subscribe("", 4096)
+	context.AfterFunc(ctx, stop)
+	go func() {
+		for e := range events {
+			kv := []any{"app", e.App, "phase", e.Phase, "wave", e.Wave, "action", e.Action, "result", e.Result}
+			if e.Object != nil {
+				kv = append(kv, "object", e.Object.String())
+			}
+			logger.V(1).Info(e.Message, kv...)
+		}
+	}()
 }
 
 // liveCache makes the live cache of the local cluster, holding whole the
@@ -201,6 +225,7 @@ func liveCache(mgr ctrl.Manager, opts *Options) (*livecache.Cache, error) {
 	live, err := livecache.New(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), livecache.Options{Markers: []livecache.Marker{
 		{Label: kustomizev1.NameLabel},
 		{Annotation: argov1.AnnotationKeyTrackingID},
+		{Annotation: argov1.AnnotationHook}, // hooks with only a generateName
 	}})
 	if err != nil {
 		return nil, err

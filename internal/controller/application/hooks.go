@@ -4,17 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/render"
 )
 
@@ -25,21 +24,14 @@ const (
 	policyBeforeHookCreation = "BeforeHookCreation"
 )
 
-// pollInterval is how often waves and hooks are checked while a sync waits.
+// pollInterval is how often a delete is checked while a hook of an
+// earlier sync goes away.
 const pollInterval = 500 * time.Millisecond
-
-// syncFailTimeout bounds the SyncFail hooks when the sync's own deadline
-// has passed.
-const syncFailTimeout = 2 * time.Minute
 
 // hookRun is one hook object created by a sync.
 type hookRun struct {
 	obj      *unstructured.Unstructured
-	hookType argov1.HookType
 	policies []string
-	result   int // index in syncRun.results
-	done     bool
-	failed   bool
 }
 
 // deletePolicies reads the hook's delete policies; BeforeHookCreation when
@@ -57,49 +49,35 @@ func deletePolicies(obj *unstructured.Unstructured) []string {
 	return out
 }
 
-// createHooks creates the hooks of one step. A hook of the same name from
-// an earlier sync is deleted first (BeforeHookCreation) or, without that
+// Hook creates the hook of one task. A hook of the same name from an
+// earlier sync is deleted first (BeforeHookCreation) or, without that
 // policy, applied again in place: named hooks persist across syncs. An
 // object of that name that is not this app's is never touched.
-func (s *syncRun) createHooks(ctx context.Context, objs []render.Object, phase argov1.SyncPhase) ([]*hookRun, error) {
-	var out []*hookRun
-	for _, o := range objs {
-		h, err := s.createHook(ctx, o, phase)
-		if h != nil {
-			out = append(out, h)
-			s.hooks = append(s.hooks, h)
-		}
-		if err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.SyncPhase) (*hookRun, error) {
-	obj, err := s.hookObject(o)
+func (s *syncRun) Hook(ctx context.Context, st *enginesync.Step, t *enginesync.Task, report enginesync.Report) error {
+	obj, err := s.hookObject(t.Payload.(render.Object))
 	if err != nil {
-		return nil, err
+		report(t, enginesync.ActionHook, enginesync.ResultFailed, err.Error())
+		return err
 	}
-	h := &hookRun{obj: obj, hookType: argov1.HookType(phase), policies: deletePolicies(obj)}
+	h := &hookRun{obj: obj, policies: deletePolicies(obj)}
 	recreate := slices.Contains(h.policies, policyBeforeHookCreation)
 	var live *unstructured.Unstructured
 	if obj.GetName() != "" {
 		if live, err = s.dest.getLive(ctx, obj); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if live != nil {
 		if id, self := trackedBy(live, live.GroupVersionKind().GroupKind()); !self || id != appID(keyOf(s.app), s.r.ControlPlaneNamespace) {
 			err := fmt.Errorf("hook %s: an object of that name exists and is not this app's hook", subjectOf(obj))
-			s.result(obj, argov1.ResultCodeSyncFailed, phase, err.Error())
-			return nil, err
+			report(t, enginesync.ActionHook, enginesync.ResultFailed, err.Error())
+			return err
 		}
 	}
 	switch {
 	case live != nil && recreate:
 		if err := s.dest.deleteAndWait(ctx, live); err != nil {
-			return nil, fmt.Errorf("hook %s: delete the previous run: %w", subjectOf(obj), err)
+			return fmt.Errorf("hook %s: delete the previous run: %w", subjectOf(obj), err)
 		}
 		err = s.dest.client.Create(ctx, obj, client.FieldOwner(FieldManager))
 	case live != nil:
@@ -109,13 +87,25 @@ func (s *syncRun) createHook(ctx context.Context, o render.Object, phase argov1.
 	}
 	if err != nil {
 		err = fmt.Errorf("hook %s failed to create: %s", hookName(obj), hookError(obj, err))
-		s.result(obj, argov1.ResultCodeSyncFailed, phase, err.Error())
-		return nil, err
+		report(t, enginesync.ActionHook, enginesync.ResultFailed, err.Error())
+		return err
 	}
-	s.result(obj, argov1.ResultCodeSynced, phase, subjectOf(obj)+" created")
-	h.result = len(s.results) - 1
-	s.results[h.result].HookType, s.results[h.result].HookPhase = h.hookType, argov1.OperationRunning
-	return h, nil
+	if s.live != nil {
+		s.live.Wrote(obj) // its health is read through the cache next
+	}
+	t.Object.Name, t.Object.Namespace = obj.GetName(), obj.GetNamespace()
+	s.hooks[t] = h
+	report(t, enginesync.ActionHook, enginesync.ResultRunning, subjectOf(obj)+" created")
+	return nil
+}
+
+// hookNamespace is the namespace a hook is created in.
+func (s *syncRun) hookNamespace(obj *unstructured.Unstructured) string {
+	o := obj.DeepCopy()
+	if err := s.dest.defaultNamespace(o, s.app.Spec.Destination.Namespace); err != nil {
+		return obj.GetNamespace()
+	}
+	return o.GetNamespace()
 }
 
 // hookObject is a hook ready to create: in the destination namespace when
@@ -183,113 +173,20 @@ func hookName(obj *unstructured.Unstructured) string {
 	return obj.GetGenerateName() + "*"
 }
 
-// waitStep waits until every hook has completed and every resource is
-// healthy; a failed hook or a degraded resource fails the step.
-func (s *syncRun) waitStep(ctx context.Context, resources []*resource, hooks []*hookRun) error {
-	if len(resources) == 0 && len(hooks) == 0 {
-		return nil
-	}
-	var waiting string
-	err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
-		waiting = ""
-		for _, h := range hooks {
-			if err := s.checkHook(ctx, h); err != nil {
-				return false, err
-			}
-			if !h.done && waiting == "" {
-				waiting = "waiting for completion of hook " + subjectOf(h.obj)
-			}
-		}
-		for _, res := range resources {
-			live, err := s.dest.getLive(ctx, res.Desired)
-			if err != nil {
-				return false, err
-			}
-			h := healthOf(ctx, s.cmp.scripts, live)
-			switch {
-			case h == nil || h.Status == argov1.HealthStatusHealthy || h.Status == argov1.HealthStatusSuspended:
-			case h.Status == argov1.HealthStatusDegraded:
-				return false, fmt.Errorf("%s is Degraded: %s", subjectOf(res.Desired), h.Message)
-			default:
-				if waiting == "" {
-					waiting = "waiting for healthy state of " + subjectOf(res.Desired)
-				}
-			}
-		}
-		return waiting == "", nil
-	})
-	if err != nil && waiting != "" && ctx.Err() != nil {
-		return fmt.Errorf("%s: timed out", waiting)
-	}
-	return err
-}
-
-// checkHook reads a hook's state: complete when healthy (a Job that
-// succeeded, a Pod that exited 0) or when its kind has no health.
-func (s *syncRun) checkHook(ctx context.Context, h *hookRun) error {
-	if h.done {
-		return nil
-	}
-	live, err := s.dest.getLive(ctx, h.obj)
-	if err != nil {
-		return err
-	}
-	res := &s.results[h.result]
-	switch hs := healthOf(ctx, s.cmp.scripts, live); {
-	case live == nil:
-		h.done, h.failed = true, true
-		res.HookPhase, res.Message = argov1.OperationFailed, "hook deleted before it completed"
-		return fmt.Errorf("hook %s was deleted before it completed", subjectOf(h.obj))
-	case hs == nil || hs.Status == argov1.HealthStatusHealthy:
-		h.done = true
-		res.HookPhase = argov1.OperationSucceeded
-		if hs != nil && hs.Message != "" {
-			res.Message = hs.Message
-		}
-	case hs.Status == argov1.HealthStatusDegraded || hs.Status == argov1.HealthStatusUnknown:
-		h.done, h.failed = true, true
-		res.HookPhase, res.Status, res.Message = argov1.OperationFailed, argov1.ResultCodeSyncFailed, hs.Message
-		return fmt.Errorf("hook %s failed: %s", subjectOf(h.obj), hs.Message)
-	}
-	return nil
-}
-
-// runSyncFail creates the SyncFail hooks after a failed sync and waits for
-// them, on a fresh deadline when the sync's own has passed.
-func (s *syncRun) runSyncFail(ctx context.Context) {
-	var objs []render.Object
-	for _, h := range s.cmp.hooks {
-		if slices.Contains(hookTypes(h.Obj), argov1.HookTypeSyncFail) {
-			objs = append(objs, h)
-		}
-	}
-	if len(objs) == 0 || s.dryRun || !s.runHooks {
+// Cleanup deletes a hook once the sync is over, by its policies.
+func (s *syncRun) Cleanup(ctx context.Context, t *enginesync.Task, succeeded bool) {
+	h := s.hooks[t]
+	if h == nil {
 		return
 	}
-	sort.SliceStable(objs, func(i, j int) bool { return waveOf(objs[i].Obj) < waveOf(objs[j].Obj) })
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), syncFailTimeout)
-		defer cancel()
+	del := (succeeded && slices.Contains(h.policies, policyHookSucceeded)) ||
+		(!succeeded && slices.Contains(h.policies, policyHookFailed))
+	if !del {
+		return
 	}
-	hooks, err := s.createHooks(ctx, objs, argov1.SyncPhaseSyncFail)
-	if err == nil {
-		_ = s.waitStep(ctx, nil, hooks)
-	}
-}
-
-// cleanupHooks deletes hooks by their policies once the sync is over.
-func (s *syncRun) cleanupHooks(ctx context.Context) {
-	for _, h := range s.hooks {
-		del := (h.done && !h.failed && slices.Contains(h.policies, policyHookSucceeded)) ||
-			(h.failed && slices.Contains(h.policies, policyHookFailed))
-		if !del {
-			continue
-		}
-		uid := h.obj.GetUID()
-		err := s.dest.client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &uid})
-		if err != nil && !apierrors.IsNotFound(err) {
-			s.results[h.result].Message += "; delete failed: " + err.Error()
-		}
+	uid := h.obj.GetUID()
+	err := s.dest.client.Delete(ctx, h.obj, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &uid})
+	if i, ok := s.hookResults[hookKey{ref: t.Object, phase: argov1.SyncPhase(t.Phase)}]; ok && err != nil && !apierrors.IsNotFound(err) {
+		s.results[i].Message += "; delete failed: " + err.Error()
 	}
 }

@@ -15,24 +15,6 @@ import (
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
-func leftover(wave string) *extraneous {
-	live := &metav1.PartialObjectMetadata{}
-	if wave != "" {
-		live.Annotations = map[string]string{argov1.AnnotationSyncWave: wave}
-	}
-	return &extraneous{live: live}
-}
-
-func TestPruneWavesReverseCreationOrder(t *testing.T) {
-	got := pruneWaves([]*extraneous{leftover("5"), leftover(""), leftover("2"), leftover("5")})
-	want := map[int]int{0: 5, 2: 2, 5: 0}
-	for w, to := range want {
-		if got[w] != to {
-			t.Errorf("prune wave of objects in wave %d: %d, want %d (got %v)", w, got[w], to, got)
-		}
-	}
-}
-
 func TestSelection(t *testing.T) {
 	sel := selection{{Group: "apps", Kind: "Deployment", Name: "web"}, {Kind: "ConfigMap", Name: "cm", Namespace: "a"}}
 	for _, tc := range []struct {

@@ -31,6 +31,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
@@ -103,6 +104,9 @@ type Reconciler struct {
 	// read from it and drift watches share its informers. Each
 	// registered cluster then gets a live cache of its own.
 	Live *livecache.Cache
+	// Progress receives every sync's progress events (engine/sync), for
+	// the API to stream; may be nil.
+	Progress *enginesync.Hub
 
 	watcher  *drift.Watcher
 	clusters cluster.Clients
@@ -582,7 +586,7 @@ func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache
 	if r.Live != nil {
 		var err error
 		live, err = livecache.New(dest.cluster.Config, r.Client.Scheme(), dest.client.RESTMapper(),
-			livecache.Options{Markers: []livecache.Marker{{Annotation: argov1.AnnotationKeyTrackingID}}})
+			livecache.Options{Markers: []livecache.Marker{{Annotation: argov1.AnnotationKeyTrackingID}, {Annotation: argov1.AnnotationHook}}})
 		if err != nil {
 			return nil, nil, fmt.Errorf("live cache of cluster %s: %w", dest.name, err)
 		}

@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"sort"
 	"strings"
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
+	"github.com/tether-gitops/tether/internal/health"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/project"
 	"github.com/tether-gitops/tether/internal/render"
 )
@@ -35,19 +38,13 @@ type syncRun struct {
 	only     selection // selective sync; nil syncs all
 	runHooks bool      // not for a selective sync or syncStrategy.apply
 	results  []argov1.ResourceResult
-	hooks    []*hookRun
+	// live is the destination's live cache (nil without one); reader
+	// reads health through it.
+	live        *livecache.Cache
+	reader      client.Reader
+	hooks       map[*enginesync.Task]*hookRun // created hooks
+	hookResults map[hookKey]int               // index in results
 }
-
-// step is one (phase, wave) of a sync.
-type step struct {
-	phase     argov1.SyncPhase
-	wave      int
-	resources []*resource
-	hooks     []render.Object
-	prunes    []*extraneous
-}
-
-var phaseOrder = map[argov1.SyncPhase]int{argov1.SyncPhasePreSync: 0, argov1.SyncPhaseSync: 1, argov1.SyncPhasePostSync: 2}
 
 // sync runs op against app: it re-renders when op asks for another
 // revision or source, then runs the attempt and records the outcome.
@@ -90,7 +87,11 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 		list = append(append([]string{}, list...), app.Spec.SyncPolicy.SyncOptions...)
 	}
 	opts := diff.NewSyncOptions(list)
-	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun}
+	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun,
+		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}}
+	if _, live, err := r.clusterWatch(t.dest); err == nil && live != nil {
+		run.live, run.reader = live, live.Reader(t.dest.reader)
+	}
 	run.only = selection(op.Sync.Resources)
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
@@ -168,8 +169,10 @@ func knownSource(app *argov1.Application, src *argov1.ApplicationSource) bool {
 	return false
 }
 
-// execute checks the whole set, then runs the steps in order; after a
-// failure it runs the SyncFail hooks.
+// execute checks the whole set, then plans the sync and runs it on the
+// engine's sync runner (engine/sync), which walks phases and waves, waits
+// on the live cache's change notices and runs the SyncFail hooks after a
+// failure; this adapter turns its events into Argo CD's resource results.
 func (s *syncRun) execute(ctx context.Context) error {
 	// As in Argo CD, a failed dry run fails the sync without SyncFail
 	// hooks: nothing was written.
@@ -185,16 +188,53 @@ func (s *syncRun) execute(ctx context.Context) error {
 	if err := s.createNamespace(ctx); err != nil {
 		return err
 	}
-	steps := s.steps()
-	for i, st := range steps {
-		if err := s.runStep(ctx, st, i == len(steps)-1); err != nil {
-			s.runSyncFail(ctx)
-			s.cleanupHooks(ctx)
-			return err
+	steps, onFail := enginesync.Plan(s.tasks(), enginesync.PlanOptions{PruneLast: s.opts.Has(argov1.SyncOptionPruneLast)})
+	opts := enginesync.RunOptions{App: appName(s.app), Sink: s.record, Now: s.r.Now}
+	if s.live != nil {
+		opts.Changes = s.live.Changes
+	}
+	return enginesync.Run(ctx, steps, onFail, s, opts)
+}
+
+// appName names an app in progress events.
+func appName(app *argov1.Application) string {
+	return "Application/" + app.Namespace + "/" + app.Name
+}
+
+// tasks are the sync's objects, hooks and left-over objects as tasks of
+// the engine's plan.
+func (s *syncRun) tasks() []*enginesync.Task {
+	var out []*enginesync.Task
+	for _, res := range s.selected() {
+		out = append(out, &enginesync.Task{Kind: enginesync.TaskApply, Phase: enginesync.PhaseSync, Wave: res.wave,
+			Object: syncRefOf(res.Desired), Payload: res})
+	}
+	for _, h := range s.runnableHooks() {
+		for _, t := range hookTypes(h.Obj) {
+			switch t {
+			case argov1.HookTypePreSync, argov1.HookTypeSync, argov1.HookTypePostSync, argov1.HookTypeSyncFail:
+				ref := syncRefOf(h.Obj)
+				ref.Namespace = s.hookNamespace(h.Obj)
+				out = append(out, &enginesync.Task{Kind: enginesync.TaskHook, Phase: enginesync.Phase(t), Wave: waveOf(h.Obj),
+					Object: ref, Payload: h})
+			}
 		}
 	}
-	s.cleanupHooks(ctx)
-	return nil
+	for _, x := range s.cmp.extraneous {
+		if !s.only.has(x.ref.Group, x.ref.Kind, x.ref.Namespace, x.ref.Name) {
+			continue
+		}
+		out = append(out, &enginesync.Task{Kind: enginesync.TaskPrune, Phase: enginesync.PhaseSync, Wave: waveOf(x.live),
+			PruneLast: x.options.Has(argov1.SyncOptionPruneLast), Payload: x,
+			Object: enginesync.Ref{Group: x.ref.Group, Version: x.ref.Version, Kind: x.ref.Kind, Namespace: x.ref.Namespace, Name: x.ref.Name}})
+	}
+	return out
+}
+
+// syncRefOf names obj for the engine's plan.
+func syncRefOf(obj *unstructured.Unstructured) enginesync.Ref {
+	gvk := obj.GroupVersionKind()
+	return enginesync.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
 
 // preflight fails the sync before any write when an object or hook was
@@ -236,75 +276,6 @@ func (s *syncRun) selected() []*resource {
 	return out
 }
 
-// steps orders resources, hooks and prunes by phase and wave.
-func (s *syncRun) steps() []*step {
-	byKey := map[[2]int]*step{}
-	get := func(phase argov1.SyncPhase, wave int) *step {
-		k := [2]int{phaseOrder[phase], wave}
-		if byKey[k] == nil {
-			byKey[k] = &step{phase: phase, wave: wave}
-		}
-		return byKey[k]
-	}
-	for _, res := range s.selected() {
-		st := get(argov1.SyncPhaseSync, res.wave)
-		st.resources = append(st.resources, res)
-	}
-	for _, h := range s.runnableHooks() {
-		for _, t := range hookTypes(h.Obj) {
-			switch t {
-			case argov1.HookTypePreSync, argov1.HookTypeSync, argov1.HookTypePostSync:
-				st := get(argov1.SyncPhase(t), waveOf(h.Obj))
-				st.hooks = append(st.hooks, h)
-			}
-		}
-	}
-	pruneLast := s.opts.Has(argov1.SyncOptionPruneLast)
-	waves := pruneWaves(s.cmp.extraneous)
-	for _, x := range s.cmp.extraneous {
-		if !s.only.has(x.ref.Group, x.ref.Kind, x.ref.Namespace, x.ref.Name) {
-			continue
-		}
-		wave := waves[waveOf(x.live)]
-		if pruneLast || x.options.Has(argov1.SyncOptionPruneLast) {
-			wave = math.MaxInt
-		}
-		st := get(argov1.SyncPhaseSync, wave)
-		st.prunes = append(st.prunes, x)
-	}
-	out := make([]*step, 0, len(byKey))
-	for _, st := range byKey {
-		out = append(out, st)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if phaseOrder[out[i].phase] != phaseOrder[out[j].phase] {
-			return phaseOrder[out[i].phase] < phaseOrder[out[j].phase]
-		}
-		return out[i].wave < out[j].wave
-	})
-	return out
-}
-
-// pruneWaves maps the waves of left-over objects so that they are deleted
-// in the reverse of their creation order: the lowest and highest prune
-// waves swap, and so on inwards (gitops-engine's symmetric swap).
-func pruneWaves(left []*extraneous) map[int]int {
-	seen := map[int]bool{}
-	var waves []int
-	for _, x := range left {
-		if w := waveOf(x.live); !seen[w] {
-			seen[w] = true
-			waves = append(waves, w)
-		}
-	}
-	sort.Ints(waves)
-	out := map[int]int{}
-	for i, w := range waves {
-		out[w] = waves[len(waves)-1-i]
-	}
-	return out
-}
-
 // runnableHooks are the hooks this sync runs.
 func (s *syncRun) runnableHooks() []render.Object {
 	if !s.runHooks {
@@ -330,110 +301,169 @@ func (sel selection) has(group, kind, namespace, name string) bool {
 	return false
 }
 
-// runStep applies a step's resources, creates its hooks, prunes, and
-// waits for its hooks to complete and, unless it is the last step, for
-// its resources to be healthy.
-func (s *syncRun) runStep(ctx context.Context, st *step, last bool) error {
-	if err := s.apply(ctx, st); err != nil {
-		return err
-	}
-	hooks, err := s.createHooks(ctx, st.hooks, st.phase)
-	if err != nil {
-		return err
-	}
-	if err := s.pruneStep(ctx, st); err != nil {
-		return err
-	}
-	var wait []*resource
-	if !last {
-		wait = st.resources
-	}
-	return s.waitStep(ctx, wait, hooks)
-}
-
-// apply writes a step's resources: server-side apply for most, create or
+// Apply writes a step's resources: server-side apply for most, create or
 // replace for those with Replace=true or Validate=false.
-func (s *syncRun) apply(ctx context.Context, st *step) error {
+func (s *syncRun) Apply(ctx context.Context, st *enginesync.Step, tasks []*enginesync.Task, report enginesync.Report) error {
 	var inputs []engine.Input
-	var byID = map[string]*resource{}
-	for _, res := range st.resources {
+	byID := map[string]*enginesync.Task{}
+	opts := s.r.applyOptions(s.app)
+	for _, t := range tasks {
+		res := t.Payload.(*resource)
 		obj := res.Desired.DeepCopy()
 		if s.opts.Override(res.options).Has(argov1.SyncOptionRespectIgnoreDifferences) && res.Live != nil {
 			obj = respectIgnored(s.cmp.normalizer, obj, res.Live)
 		}
-		byID[res.ID] = res
+		byID[res.ID] = t
 		inputs = append(inputs, inputOf(obj, res.Source, s.opts))
-	}
-	if len(inputs) == 0 {
-		return nil
-	}
-	opts := s.r.applyOptions(s.app)
-	for _, res := range st.resources {
 		opts.Compared = append(opts.Compared, res.Comparison)
 	}
 	result, err := s.eng.Apply(ctx, inputs, opts)
 	if result != nil {
 		for _, c := range result.ChangeSet {
-			if res := byID[c.ID]; res != nil {
-				s.result(res.Desired, argov1.ResultCodeSynced, st.phase, subjectOf(res.Desired)+" "+string(c.Action))
+			if t := byID[c.ID]; t != nil {
+				report(t, enginesync.ActionApply, enginesync.ResultSucceeded, subjectOf(t.Payload.(*resource).Desired)+" "+string(c.Action))
 				delete(byID, c.ID)
 			}
 		}
 	}
 	if err != nil {
 		var oe *engine.ObjectError
-		for _, res := range byID {
-			if errors.As(err, &oe) && oe.Subject != "" && oe.Subject != utils.FmtUnstructured(res.Desired) {
+		for _, t := range byID {
+			if errors.As(err, &oe) && oe.Subject != "" && oe.Subject != utils.FmtUnstructured(t.Payload.(*resource).Desired) {
 				continue
 			}
-			s.result(res.Desired, argov1.ResultCodeSyncFailed, st.phase, err.Error())
+			report(t, enginesync.ActionApply, enginesync.ResultFailed, err.Error())
 		}
 		return fmt.Errorf("one or more objects failed to apply, reason: %w", err)
 	}
 	return nil
 }
 
-// pruneStep deletes the step's left-over objects when the sync prunes,
-// and reports them as PruneSkipped otherwise.
-func (s *syncRun) pruneStep(ctx context.Context, st *step) error {
-	if len(st.prunes) == 0 {
-		return nil
-	}
+// Prune deletes the step's left-over objects when the sync prunes, and
+// reports them skipped otherwise.
+func (s *syncRun) Prune(ctx context.Context, st *enginesync.Step, tasks []*enginesync.Task, report enginesync.Report) error {
 	var old engine.Inventory
-	for _, x := range st.prunes {
+	byID := map[string]*enginesync.Task{}
+	for _, t := range tasks {
+		x := t.Payload.(*extraneous)
 		if !s.prune {
-			s.resultRef(x.ref, argov1.ResultCodePruneSkipped, st.phase, "ignored (requires pruning)")
+			report(t, enginesync.ActionPrune, enginesync.ResultSkipped, "ignored (requires pruning)")
 			continue
 		}
 		if x.options.Has(argov1.SyncOptionDisablePrune) {
-			s.resultRef(x.ref, argov1.ResultCodePruneSkipped, st.phase, "ignored (no prune)")
+			report(t, enginesync.ActionPrune, enginesync.ResultSkipped, "ignored (no prune)")
 			continue
 		}
-		gv := schema.GroupVersion{Group: x.ref.Group, Version: x.ref.Version}
-		old = append(old, engine.Entry{ID: statusID(x.ref), Version: gv.Version})
+		byID[t.Object.ID()] = t
+		old = append(old, engine.Entry{ID: t.Object.ID(), Version: t.Object.Version})
 	}
 	if len(old) == 0 {
 		return nil
 	}
 	changes, err := s.eng.Prune(ctx, old, nil, engine.PruneOptions{AllowEmpty: true,
 		Propagation: prunePropagation(s.opts), Exclusions: map[string]string{argov1.AnnotationSyncOptions: argov1.SyncOptionDisablePrune}})
-	done := map[string]engine.Action{}
 	for _, c := range changes {
-		done[c.ID] = c.Action
-	}
-	for _, x := range st.prunes {
-		id := statusID(x.ref)
-		switch done[id] {
-		case engine.ActionDeleted:
-			s.resultRef(x.ref, argov1.ResultCodePruned, st.phase, "pruned")
-		case engine.ActionSkipped:
-			s.resultRef(x.ref, argov1.ResultCodePruneSkipped, st.phase, "ignored (no prune)")
+		switch t := byID[c.ID]; {
+		case t == nil:
+		case c.Action == engine.ActionDeleted:
+			report(t, enginesync.ActionPrune, enginesync.ResultSucceeded, "pruned")
+		case c.Action == engine.ActionSkipped:
+			report(t, enginesync.ActionPrune, enginesync.ResultSkipped, "ignored (no prune)")
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("prune failed: %w", err)
 	}
 	return nil
+}
+
+// Health reads the live health of a task's object: from the live cache
+// when the cluster has one, by Argo CD's rules and the Lua scripts of
+// argocd-cm.
+func (s *syncRun) Health(ctx context.Context, t *enginesync.Task) (*health.Result, error) {
+	var obj *unstructured.Unstructured
+	switch p := t.Payload.(type) {
+	case *resource:
+		obj = p.Desired
+	default:
+		h := s.hooks[t]
+		if h == nil {
+			return nil, fmt.Errorf("hook %s was never created", t.Object)
+		}
+		obj = h.obj
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	err := s.reader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return &health.Result{Status: health.Missing}, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", subjectOf(obj), err)
+	}
+	hs := healthOf(ctx, s.cmp.scripts, live)
+	if hs == nil {
+		return nil, nil
+	}
+	return &health.Result{Status: health.Status(hs.Status), Message: hs.Message}, nil
+}
+
+// record turns the runner's events into Argo CD's resource results, and
+// hands them on to the progress hub.
+func (s *syncRun) record(e enginesync.Event) {
+	s.r.Progress.Publish(e)
+	if e.Object == nil {
+		return
+	}
+	ref, phase := *e.Object, argov1.SyncPhase(e.Phase)
+	key := hookKey{ref: ref, phase: phase}
+	add := func(code argov1.ResultCode) *argov1.ResourceResult {
+		s.results = append(s.results, argov1.ResourceResult{Group: ref.Group, Version: ref.Version, Kind: ref.Kind,
+			Namespace: ref.Namespace, Name: ref.Name, Status: code, Message: e.Message, SyncPhase: phase})
+		return &s.results[len(s.results)-1]
+	}
+	switch e.Action {
+	case enginesync.ActionApply:
+		code := argov1.ResultCodeSynced
+		if e.Result == enginesync.ResultFailed {
+			code = argov1.ResultCodeSyncFailed
+		}
+		add(code)
+	case enginesync.ActionPrune:
+		switch e.Result {
+		case enginesync.ResultSucceeded:
+			add(argov1.ResultCodePruned)
+		case enginesync.ResultSkipped:
+			add(argov1.ResultCodePruneSkipped)
+		default:
+			add(argov1.ResultCodeSyncFailed)
+		}
+	case enginesync.ActionHook:
+		i, ok := s.hookResults[key]
+		switch {
+		case e.Result == enginesync.ResultRunning:
+			res := add(argov1.ResultCodeSynced)
+			res.HookType, res.HookPhase = argov1.HookType(phase), argov1.OperationRunning
+			s.hookResults[key] = len(s.results) - 1
+		case !ok: // refused before it was created
+			res := add(argov1.ResultCodeSyncFailed)
+			res.HookType, res.HookPhase = argov1.HookType(phase), argov1.OperationFailed
+		case e.Result == enginesync.ResultSucceeded:
+			s.results[i].HookPhase = argov1.OperationSucceeded
+			if e.Message != "" {
+				s.results[i].Message = e.Message
+			}
+		default:
+			s.results[i].HookPhase, s.results[i].Status, s.results[i].Message = argov1.OperationFailed, argov1.ResultCodeSyncFailed, e.Message
+		}
+	}
+}
+
+// hookKey finds a hook's result: a hook with several types runs once per
+// phase.
+type hookKey struct {
+	ref   enginesync.Ref
+	phase argov1.SyncPhase
 }
 
 // result records the outcome for one object.

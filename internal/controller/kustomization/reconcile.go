@@ -18,6 +18,7 @@ import (
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/engine"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 )
 
 // reconcile runs the pipeline for one Kustomization: dependencies, source,
@@ -26,6 +27,18 @@ import (
 // they were at the last successful apply.
 func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, force bool) (retErr error) {
 	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	// Progress events, once applying starts; registered first so that it
+	// runs last, after secret values are masked out of the error.
+	var progress *enginesync.Recorder
+	defer func() {
+		switch {
+		case progress == nil:
+		case retErr != nil:
+			progress.Sync(enginesync.ResultFailed, retErr.Error())
+		default:
+			progress.Sync(enginesync.ResultSucceeded, "Applied revision: "+obj.Status.LastAppliedRevision)
+		}
+	}()
 	if obj.Generation != obj.Status.ObservedGeneration {
 		conditions.MarkReconciling(obj, meta.ProgressingReason, "reconciling new object generation (%d)", obj.Generation)
 	}
@@ -73,6 +86,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	conditions.MarkReconciling(obj, meta.ProgressingReason, "applying revision '%s'", art.Revision)
+	progress = &enginesync.Recorder{App: "Kustomization/" + obj.Namespace + "/" + obj.Name, Sink: r.Progress.Publish}
+	progress.Sync(enginesync.ResultRunning, fmt.Sprintf("applying revision '%s'", art.Revision))
 	result, err := eng.Apply(ctx, inputsOf(objs), engine.ApplyOptions{
 		Force:            obj.Spec.Force,
 		DefaultNamespace: defaultNamespace(obj),
@@ -82,6 +97,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		Concurrency:      8,
 	})
 	old := inventoryOf(obj.Status.Inventory)
+	if result != nil {
+		progress.Changes(result.ChangeSet)
+	}
 	if err != nil {
 		if result != nil {
 			// Written before the failure: keep it in the inventory so a
@@ -98,11 +116,13 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 	r.watchInventory(ctx, watcher, result.Inventory)
 	if obj.Spec.Prune {
 		prune := engine.PruneOptions{Exclusions: map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue}}
-		if _, err := eng.Prune(ctx, old, result.Inventory, prune); err != nil {
+		pruned, err := eng.Prune(ctx, old, result.Inventory, prune)
+		progress.Changes(pruned)
+		if err != nil {
 			return fail(meta.PruneFailedReason, fmt.Errorf("prune failed: %w", err))
 		}
 	}
-	if err := r.checkHealth(ctx, eng, obj, result.Inventory); err != nil {
+	if err := r.checkHealth(ctx, eng, obj, result.Inventory, progress); err != nil {
 		return err
 	}
 	obj.Status.LastAppliedRevision = art.Revision
@@ -117,7 +137,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 
 // checkHealth waits for the applied objects (spec.wait) or for
 // spec.healthChecks, up to spec.timeout, and sets Healthy.
-func (r *Reconciler) checkHealth(ctx context.Context, eng *engine.Engine, obj *kustomizev1.Kustomization, inv engine.Inventory) error {
+func (r *Reconciler) checkHealth(ctx context.Context, eng *engine.Engine, obj *kustomizev1.Kustomization, inv engine.Inventory, progress *enginesync.Recorder) error {
 	var refs []engine.ObjectRef
 	switch {
 	case obj.Spec.Wait:
@@ -139,11 +159,14 @@ func (r *Reconciler) checkHealth(ctx context.Context, eng *engine.Engine, obj *k
 		timeout = obj.Spec.Timeout.Duration
 	}
 	conditions.MarkReconciling(obj, meta.ProgressingReason, "checking health of %d objects", len(refs))
+	progress.Wait(enginesync.ResultRunning, fmt.Sprintf("checking health of %d objects", len(refs)))
 	if err := eng.Wait(ctx, refs, timeout); err != nil {
+		progress.Wait(enginesync.ResultFailed, "health check failed")
 		f := fail(meta.HealthCheckFailedReason, fmt.Errorf("health check failed after %s: %w", timeout, err))
 		f.healthy = "False"
 		return f
 	}
+	progress.Wait(enginesync.ResultSucceeded, "Health check passed")
 	conditions.Set(obj, meta.HealthyCondition, metav1.ConditionTrue, meta.SucceededReason, "Health check passed")
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
+	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
@@ -64,6 +65,9 @@ type Reconciler struct {
 	// read from it and drift watches share its informers. Remote
 	// clusters are read from their API servers.
 	Live *livecache.Cache
+	// Progress receives every apply's progress events (engine/sync), for
+	// the API to stream; may be nil.
+	Progress *enginesync.Hub
 
 	artifacts   *artifactCache
 	clients     targets
