@@ -17,7 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
 
@@ -190,4 +192,74 @@ func anyPrefixed(items []kustomizev1.Kustomization, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestApplicationsLearnAPushAtOnce: two apps of one repository, each
+// polling it only every ten minutes. After a push, one refresh of the
+// first app moves the second within seconds, without a poll of its own:
+// the shared fetcher tells every consumer of the repository that its
+// references moved, and a GitRepository of the same URL follows too.
+func TestApplicationsLearnAPushAtOnce(t *testing.T) {
+	c := kubeClient(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "push-wakes")
+	first := repo.Commit(t, "master", map[string]string{"one/cm.yaml": configMap("one", ""), "two/cm.yaml": configMap("two", "")}, "two apps")
+	startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
+		"--git-resolve-ttl", "1s", "--app-resync-period", "10m")
+	for _, name := range []string{"one", "two"} {
+		applyYAML(t, appYAML("wake-"+name, name, "wake-"+name, automatedSync))
+		t.Cleanup(func() { deleteApp(t, c, "argocd", "wake-"+name) })
+	}
+	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: push-wakes, namespace: flux-system}
+spec:
+  interval: 10m
+  url: https://git.example.com/sync-features.git
+  ref: {branch: master}
+`)
+	t.Cleanup(func() {
+		_ = c.Delete(context.Background(), &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "push-wakes"}})
+	})
+	for _, name := range []string{"one", "two"} {
+		waitApp(t, c, "argocd", "wake-"+name, first, "Synced", "Healthy", 60*time.Second)
+	}
+	artifactRevision := func(ctx context.Context) (string, error) {
+		var repo sourcev1.GitRepository
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "flux-system", Name: "push-wakes"}, &repo); err != nil {
+			return "", err
+		}
+		if repo.Status.Artifact == nil {
+			return "", fmt.Errorf("no artifact yet")
+		}
+		return repo.Status.Artifact.Revision, nil
+	}
+	eventually(t, 30*time.Second, "GitRepository at the first commit", func(ctx context.Context) error {
+		rev, err := artifactRevision(ctx)
+		if err == nil && rev != "master@sha1:"+first {
+			err = fmt.Errorf("artifact %s", rev)
+		}
+		return err
+	})
+
+	second := repo.Commit(t, "master", map[string]string{"one/cm.yaml": configMap("one", `pushed: "1"`), "two/cm.yaml": configMap("two", `pushed: "1"`)}, "push")
+	var one argov1.Application
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "argocd", Name: "wake-one"}, &one); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(one.DeepCopy())
+	metav1.SetMetaDataAnnotation(&one.ObjectMeta, argov1.AnnotationKeyRefresh, "normal")
+	if err := c.Patch(context.Background(), &one, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitApp(t, c, "argocd", "wake-one", second, "Synced", "Healthy", 30*time.Second)
+	// Ten seconds, not ten minutes: only the fetcher's notice can do it.
+	waitApp(t, c, "argocd", "wake-two", second, "Synced", "Healthy", 10*time.Second)
+	eventually(t, 10*time.Second, "GitRepository at the pushed commit", func(ctx context.Context) error {
+		rev, err := artifactRevision(ctx)
+		if err == nil && rev != "master@sha1:"+second {
+			err = fmt.Errorf("artifact %s", rev)
+		}
+		return err
+	})
 }

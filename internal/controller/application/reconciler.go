@@ -168,6 +168,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := c.Watch(r.ops.source()); err != nil {
 		return err
 	}
+	if err := r.watchRepositories(c); err != nil {
+		return err
+	}
 	r.mgr, r.ctrl, r.remote, r.remoteLive = mgr, c, map[string]*drift.Watcher{}, map[string]*livecache.Cache{}
 	local := drift.Options{Owner: r.ownerOf, StatusChanges: true}
 	if r.Live != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
+	"github.com/tether-gitops/tether/internal/controller/repowake"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
@@ -79,13 +80,31 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&sourcev1.GitRepository{}, includers, builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("gitrepository").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	// Another GitRepository or an Application that saw this repository
+	// move wakes it before its interval.
+	return repowake.Watch(c, r.Fetcher, func(ctx context.Context, key string) []client.Object {
+		var list sourcev1.GitRepositoryList
+		if err := r.Client.List(ctx, &list); err != nil {
+			return nil
+		}
+		var out []client.Object
+		for i := range list.Items {
+			if !list.Items[i].Spec.Suspend && repowake.Key(r.Fetcher, list.Items[i].Spec.URL) == key {
+				out = append(out, &list.Items[i])
+			}
+		}
+		return out
+	})
 }
 
 // Reconcile brings one GitRepository's artifact up to date.

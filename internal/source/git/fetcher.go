@@ -2,10 +2,13 @@ package git
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +68,8 @@ type Fetcher struct {
 	lists     map[string]*listState           // (URL, auth) -> listing
 	swept     time.Time                       // when lists last lost its stale entries
 	checkouts map[string]map[string]*checkout // URL key -> commit -> checkout
+	refsSeen  map[string]string               // fetch URL -> digest of its last listing
+	listeners []func(key string)
 
 	stats struct {
 		resolves, lists, clones, fetches, hits, bytes atomic.Int64
@@ -96,6 +101,7 @@ func NewFetcher(opts Options) (*Fetcher, error) {
 		opts:      opts,
 		lists:     map[string]*listState{},
 		checkouts: map[string]map[string]*checkout{},
+		refsSeen:  map[string]string{},
 	}
 	if err := os.RemoveAll(f.tmpDir()); err != nil {
 		return nil, fmt.Errorf("git fetcher: clean %s: %w", f.tmpDir(), err)
@@ -260,12 +266,55 @@ func (f *Fetcher) runList(r *remote, st *listState, l *listing) {
 	}
 	f.mu.Lock()
 	st.cur = nil
+	var changed []func(string)
 	if l.err == nil {
 		st.last = l
+		digest := refsDigest(l.refs)
+		if old, ok := f.refsSeen[r.fetchURL]; ok && old != digest {
+			changed = f.listeners
+		}
+		f.refsSeen[r.fetchURL] = digest
 	}
 	f.sweepLists()
 	f.mu.Unlock()
 	close(l.done)
+	for _, fn := range changed {
+		fn(r.fetchURL)
+	}
+}
+
+// OnChange registers fn to be told when a remote's references moved: a
+// listing differs from the one before it (a push, a new tag), whoever
+// asked for it. Every consumer of the repository can then look at once,
+// instead of at its own next poll. fn gets the repository's Key and must
+// not block.
+func (f *Fetcher) OnChange(fn func(key string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listeners = append(f.listeners, fn)
+}
+
+// Key is the key OnChange reports for url: the URL fetched, after
+// Options.Rewrite.
+func (f *Fetcher) Key(url string) string {
+	if f.opts.Rewrite != nil {
+		return f.opts.Rewrite(url)
+	}
+	return url
+}
+
+// refsDigest is a digest of a listing, independent of map order.
+func refsDigest(refs map[string]string) string {
+	names := make([]string, 0, len(refs))
+	for n := range refs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s %s\n", n, refs[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // sweepInterval is how often sweepLists looks at every listing.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,5 +308,51 @@ func TestRewrite(t *testing.T) {
 	}
 	if len(srv.Requests()) == 0 {
 		t.Error("the loopback server saw no request")
+	}
+}
+
+// TestOnChange: a listing that differs from the one before it tells every
+// listener, under the key of the URL fetched; the first listing and an
+// unchanged one tell nobody.
+func TestOnChange(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "app")
+	repo.Commit(t, "master", map[string]string{"v": "1"}, "one")
+	const public = "https://git.example.com/app.git"
+	f := newFetcher(t, Options{Rewrite: func(string) string { return repo.URL }})
+	var mu sync.Mutex
+	var got []string
+	f.OnChange(func(key string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, key)
+	})
+	ctx := testCtx(t)
+	resolve := func() {
+		t.Helper()
+		if _, err := f.Resolve(ctx, public, Ref{}, nil, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notices := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+	resolve()
+	resolve()
+	if n := notices(); len(n) != 0 {
+		t.Fatalf("notices %v before anything moved", n)
+	}
+	repo.Commit(t, "master", map[string]string{"v": "2"}, "two")
+	resolve()
+	if n := notices(); len(n) != 1 || n[0] != f.Key(public) || n[0] != repo.URL {
+		t.Fatalf("notices %v after a push, want one for %s", n, repo.URL)
+	}
+	annotatedTag(t, repo, "v1.0.0", repo.Commit(t, "dev", map[string]string{"v": "3"}, "three"))
+	resolve()
+	resolve()
+	if n := notices(); len(n) != 2 {
+		t.Fatalf("notices %v after a new branch and tag, want 2", n)
 	}
 }
