@@ -246,3 +246,62 @@ func TestLiveCacheCompareAfterSync(t *testing.T) {
 		t.Errorf("the compare after the sync sent %d dry runs, want 0", dry)
 	}
 }
+
+// A subscriber of the live cache's changes hears of a change made by
+// someone else, after the cache holds it: a sync waiting for health reads
+// memory again on the notice instead of polling the API server.
+func TestLiveCacheChangeNotices(t *testing.T) {
+	needCluster(t)
+	ctx := testContext(t)
+	ns := namespace(t, "engine-livecache-notices")
+	lc := startLiveCache(t)
+	gvk := schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	lc.Ensure(ctx, gvk)
+	cm := configMap(ns, "watched", "a")
+	cm.SetLabels(map[string]string{"kustomize.toolkit.fluxcd.io/name": "x"})
+	if err := admin(t).Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	reader := lc.Reader(admin(t))
+	read := func() string {
+		got := typed("v1", "ConfigMap", ns, "watched")
+		if err := reader.Get(ctx, client.ObjectKeyFromObject(got), got); err != nil {
+			return err.Error()
+		}
+		v, _, _ := unstructured.NestedString(got.Object, "data", "key")
+		return v
+	}
+	eventually(t, "created object in the cache", func() error {
+		if v := read(); v != "a" {
+			return fmt.Errorf("read %q", v)
+		}
+		return nil
+	})
+	notices, stop := lc.Changes()
+	defer stop()
+	for len(notices) > 0 { // the create's own notice
+		<-notices
+	}
+	if err := unstructured.SetNestedField(cm.Object, "b", "data", "key"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin(t).Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-notices:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notice of the update within 10s")
+	}
+	if v := read(); v != "b" {
+		t.Errorf("after the notice the cache reads %q, want b", v)
+	}
+	stop()
+	if err := admin(t).Delete(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if len(notices) != 0 {
+		t.Error("a notice after stop")
+	}
+}
