@@ -53,7 +53,8 @@ const argocd = "argocd"
 func TestApplicationScale(t *testing.T) {
 	onlyDestination(t, "in-cluster")
 	results := harness.Scale(t, env, measureTether(inCluster), 100, 1000)
-	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS", harness.Table("time to all Synced and Healthy", "apps/s", results))
+	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS", harness.Table("time to all Synced and Healthy", "apps/s", results)+
+		"\nSteady state:\n\n"+harness.SteadyTable(results))
 	harness.SaveJSON(t, "applications", results)
 }
 
@@ -61,7 +62,8 @@ func TestApplicationScaleClusterSecret(t *testing.T) {
 	onlyDestination(t, "cluster-secret")
 	results := harness.ScaleAs(t, env, "secret-apps", measureTether(registeredCluster), 100, 1000)
 	harness.Report(t, "TETHER_BENCH_OUT_APPLICATIONS_SECRET",
-		"Destination given as an Argo CD cluster Secret (same API server):\n\n"+harness.Table("time to all Synced and Healthy", "apps/s", results))
+		"Destination given as an Argo CD cluster Secret (same API server):\n\n"+harness.Table("time to all Synced and Healthy", "apps/s", results)+
+			"\nSteady state:\n\n"+harness.SteadyTable(results))
 	harness.SaveJSON(t, "applications-cluster-secret", results)
 }
 
@@ -135,6 +137,7 @@ func measure(t *testing.T, c client.Client, r *harness.Round, dest func(*testing
 		return countDone(apps, r.Head), summarize(apps)
 	})
 	explain(t, list(t, c, selector), res, r.Tether.Logs.String())
+	r.Steady(t, c, &res)
 	return res
 }
 

@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 
 func TestKustomizationScale(t *testing.T) {
 	results := harness.Scale(t, env, measureTether, 100, 1000)
-	harness.Report(t, "TETHER_BENCH_OUT_KUSTOMIZE", harness.Table("time to all Ready", "reconciles/s", results))
+	harness.Report(t, "TETHER_BENCH_OUT_KUSTOMIZE", harness.Table("time to all Ready", "reconciles/s", results)+
+		"\nSteady state:\n\n"+harness.SteadyTable(results))
 	harness.SaveJSON(t, "kustomizations", results)
 }
 
@@ -54,7 +55,7 @@ func measureTether(t *testing.T, c client.Client, r *harness.Round) harness.Resu
 			t.Fatal(err)
 		}
 	}
-	return r.Await(t, func() (int, string) {
+	res := r.Await(t, func() (int, string) {
 		var list kustomizev1.KustomizationList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			t.Fatal(err)
@@ -67,4 +68,6 @@ func measureTether(t *testing.T, c client.Client, r *harness.Round) harness.Resu
 		}
 		return ready, fmt.Sprintf("%d Kustomizations Ready", ready)
 	})
+	r.Steady(t, c, &res)
+	return res
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestResourceOf(t *testing.T) {
@@ -64,5 +65,18 @@ func TestExited(t *testing.T) {
 	}
 	if !exited(-1) {
 		t.Error("exited(-1) = false")
+	}
+}
+
+func TestCPUTicks(t *testing.T) {
+	pid := os.Getpid()
+	before := cpuTicks(pid)
+	for start := time.Now(); time.Since(start) < 200*time.Millisecond; {
+	}
+	if after := cpuTicks(pid); after <= before {
+		t.Errorf("cpu ticks %d then %d after 200ms of work", before, after)
+	}
+	if cpuTicks(-1) != 0 {
+		t.Error("ticks of no process")
 	}
 }

@@ -127,6 +127,10 @@ type Result struct {
 	Requests Requests
 	// PeakKiB is the tether process's peak RSS.
 	PeakKiB int64
+	// Heal and Idle, when measured, are the steady state after every app
+	// was done (see Round.Heal and Round.Idle).
+	Heal *Heal
+	Idle *Idle
 }
 
 // Row is r as a row of Table.

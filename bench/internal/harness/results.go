@@ -21,6 +21,23 @@ type resultJSON struct {
 	RatioToCeiling     float64        `json:"ratioToCeiling"`
 	RequestsByVerb     map[string]int `json:"requestsByVerb"`
 	PeakRSSMiB         int64          `json:"peakRSSMiB"`
+	Heal               *healJSON      `json:"driftHeal,omitempty"`
+	Idle               *idleJSON      `json:"idle,omitempty"`
+}
+
+type healJSON struct {
+	Samples    int     `json:"samples"`
+	Healed     int     `json:"healed"`
+	P50Seconds float64 `json:"p50Seconds"`
+	P99Seconds float64 `json:"p99Seconds"`
+	MaxSeconds float64 `json:"maxSeconds"`
+}
+
+type idleJSON struct {
+	WindowSeconds  float64        `json:"windowSeconds"`
+	Writes         map[string]int `json:"writes"`
+	RequestsByVerb map[string]int `json:"requestsByVerb"`
+	CPUCores       float64        `json:"cpuCores"`
 }
 
 // SaveJSON writes results, one file per size, into the folder that
@@ -41,6 +58,12 @@ func SaveJSON(t testing.TB, benchmark string, results []Result) {
 		out := resultJSON{Benchmark: benchmark, Date: time.Now().UTC().Format(time.DateOnly), Apps: r.Apps, ObjectsPerApp: ObjectsPerApp,
 			CeilingObjectsPerS: r.Ceiling, Seconds: r.Took.Seconds(), ObjectsPerS: objs, RatioToCeiling: objs / r.Ceiling,
 			RequestsByVerb: r.Requests.ByVerb, PeakRSSMiB: r.PeakKiB >> 10}
+		if h := r.Heal; h != nil {
+			out.Heal = &healJSON{Samples: h.Samples, Healed: h.Healed, P50Seconds: h.P50.Seconds(), P99Seconds: h.P99.Seconds(), MaxSeconds: h.Max.Seconds()}
+		}
+		if i := r.Idle; i != nil {
+			out.Idle = &idleJSON{WindowSeconds: i.Window.Seconds(), Writes: i.Writes, RequestsByVerb: i.Requests.ByVerb, CPUCores: i.CPU}
+		}
 		data, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			t.Error(err)
