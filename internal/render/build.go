@@ -14,11 +14,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// buildLock serialises kustomize builds in the process: kustomize keeps
-// the OpenAPI schema in global state, so concurrent builds can see each
-// other's custom schema (Flux serialises its builds for the same reason).
-var buildLock = make(chan struct{}, 1)
-
 // abandoned counts builds still running after their context ended.
 // Go cannot stop them; past maxAbandoned, new builds are refused rather
 // than piling up behind a pathological kustomization (CVE-2022-24878).
@@ -42,17 +37,17 @@ func withBuildTimeout(ctx context.Context, d time.Duration) context.Context {
 
 // build runs kustomize on dir, on the file system fsFor returns for the
 // build's context, giving up when ctx ends or the build outlives the
-// timeout withBuildTimeout set (ErrTimeout). Plugins, exec and container
-// functions and Helm are off; files load from anywhere in the file system
-// (which holds only the source), as in Flux.
-func build(ctx context.Context, fsFor func(context.Context) filesys.FileSystem, dir string) (resmap.ResMap, error) {
+// timeout withBuildTimeout set (ErrTimeout). Builds run side by side,
+// except one whose source may set kustomize's OpenAPI schema (alone),
+// which runs by itself (see gate). Plugins, exec and container functions
+// and Helm are off; files load from anywhere in the file system (which
+// holds only the source), as in Flux.
+func build(ctx context.Context, fsFor func(context.Context) filesys.FileSystem, dir string, alone bool) (resmap.ResMap, error) {
 	if abandoned.Load() >= maxAbandoned {
 		return nil, errBusy
 	}
-	select {
-	case buildLock <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), ctx.Err())
+	if err := buildGate.acquire(ctx, alone); err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", relPath(dir), err)
 	}
 	outer := ctx
 	timeout, _ := ctx.Value(deadlineKey{}).(time.Duration)
@@ -92,7 +87,7 @@ func build(ctx context.Context, fsFor func(context.Context) filesys.FileSystem, 
 	}()
 	select {
 	case out := <-done:
-		<-buildLock
+		buildGate.release(alone)
 		if ctx.Err() != nil {
 			return nil, failed()
 		}
@@ -103,8 +98,11 @@ func build(ctx context.Context, fsFor func(context.Context) filesys.FileSystem, 
 	case <-ctx.Done():
 		// Let the next build start; kustomize's own schema lock keeps the
 		// abandoned one from corrupting memory, at worst from being right.
+		// Let the next build start (a pathological build may never end);
+		// kustomize's own schema lock keeps the abandoned one from
+		// corrupting memory, and its result is thrown away.
 		abandoned.Add(1)
-		<-buildLock
+		buildGate.release(alone)
 		go func() { <-done; abandoned.Add(-1) }()
 		return nil, failed()
 	}

@@ -36,7 +36,8 @@ func renderKustomize(ctx context.Context, root, key string, o Options, trees *tr
 		return nil, nil, false, err
 	}
 	rec := newRecorder(fs)
-	objs, err = buildKustomize(ctx, rec, o)
+	// A remote base is not in the tree: it might set a schema too.
+	objs, err = buildKustomize(ctx, rec, o, t.setsSchema() || o.AllowRemoteBases)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -46,8 +47,9 @@ func renderKustomize(ctx context.Context, root, key string, o Options, trees *tr
 	return objs, b, false, nil
 }
 
-// buildKustomize builds Path of the source in mem.
-func buildKustomize(ctx context.Context, mem filesys.FileSystem, o Options) ([]Object, error) {
+// buildKustomize builds Path of the source in mem; alone when the source
+// may set kustomize's OpenAPI schema (see gate).
+func buildKustomize(ctx context.Context, mem filesys.FileSystem, o Options, alone bool) ([]Object, error) {
 	dir := path.Join(mountDir, o.Path)
 	if !mem.IsDir(dir) {
 		if mem.Exists(dir) {
@@ -63,7 +65,7 @@ func buildKustomize(ctx context.Context, mem filesys.FileSystem, o Options) ([]O
 	if err := c.check(dir); err != nil {
 		return nil, err
 	}
-	m, err := build(ctx, func(ctx context.Context) filesys.FileSystem { return newConfinedFS(ctx, mem, o.AllowRemoteBases) }, dir)
+	m, err := build(ctx, func(ctx context.Context) filesys.FileSystem { return newConfinedFS(ctx, mem, o.AllowRemoteBases) }, dir, alone)
 	if err != nil {
 		return nil, err
 	}

@@ -110,8 +110,10 @@ func TestRendererTimeout(t *testing.T) {
 // The deadline runs from the start of a build, not while it waits for
 // another one: a queue of tenants does not time out small builds.
 func TestRendererTimeoutExcludesWaiting(t *testing.T) {
-	buildLock <- struct{}{}
-	go func() { time.Sleep(300 * time.Millisecond); <-buildLock }()
+	if err := buildGate.acquire(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(300 * time.Millisecond); buildGate.release(true) }()
 	r := NewRenderer(0)
 	r.Timeout = 200 * time.Millisecond
 	objs, err := r.Render(context.Background(), "testdata/nested", "k", Options{Path: "deploy/webapp"})
@@ -122,8 +124,10 @@ func TestRendererTimeoutExcludesWaiting(t *testing.T) {
 
 // Waiting for another build honours the context too.
 func TestRenderWaitHonoursContext(t *testing.T) {
-	buildLock <- struct{}{}
-	defer func() { <-buildLock }()
+	if err := buildGate.acquire(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	defer buildGate.release(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := NewRenderer(0).Render(ctx, "testdata/nested", "k", Options{Path: "deploy/webapp"})

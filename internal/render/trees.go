@@ -26,6 +26,9 @@ type tree struct {
 
 	indexOnce sync.Once
 	idx       *treeIndex // see index
+
+	schemaOnce   sync.Once
+	customSchema bool // see setsSchema
 }
 
 type treeFile struct {
@@ -33,24 +36,11 @@ type treeFile struct {
 	data []byte
 }
 
-// fs makes a fresh in-memory file system of t under mountDir: each build
-// writes its own kustomization overlays into its own copy.
+// fs makes a fresh in-memory file system of t under mountDir that copies
+// files in as the build looks at them (lazyFS): each build writes its own
+// kustomization overlays into its own copy.
 func (t *tree) fs() (filesys.FileSystem, error) {
-	mem := filesys.MakeFsInMemory()
-	if err := mem.MkdirAll(mountDir); err != nil {
-		return nil, err
-	}
-	for _, d := range t.dirs {
-		if err := mem.MkdirAll(d); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range t.files {
-		if err := mem.WriteFile(f.path, f.data); err != nil {
-			return nil, err
-		}
-	}
-	return mem, nil
+	return newLazyFS(t)
 }
 
 // treeCache keeps the trees of the sources loaded last, by content key, so
