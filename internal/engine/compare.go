@@ -89,6 +89,13 @@ func (e *Engine) compareOne(ctx context.Context, p *plan, it *item) Comparison {
 		err = e.client.Patch(ctx, predicted, client.Apply, client.DryRunAll,
 			client.FieldOwner(e.owner.FieldManager), client.ForceOwnership)
 	}
+	if err == nil && e.staleLive(c.Live, predicted) {
+		// The cache has not caught up with a write it was not told of
+		// (Helm's own, another controller's): read what the dry run saw.
+		if fresh, ferr := liveFrom(ctx, e.client, it); ferr == nil {
+			c.Live = fresh
+		}
+	}
 	switch {
 	case err == nil:
 		c.Predicted = predicted

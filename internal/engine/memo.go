@@ -28,6 +28,20 @@ func liveFrom(ctx context.Context, r client.Reader, it *item) (*unstructured.Uns
 	return live, err
 }
 
+// staleLive reports whether live, read from the live cache, is older than
+// the object the dry run (predicted) was made against: the dry run answers
+// with the server's current resource version, or with none when the
+// object does not exist.
+func (e *Engine) staleLive(live, predicted *unstructured.Unstructured) bool {
+	if e.live == nil || predicted == nil {
+		return false
+	}
+	if live == nil {
+		return predicted.GetResourceVersion() != ""
+	}
+	return predicted.GetResourceVersion() != live.GetResourceVersion()
+}
+
 // digest names what a dry run of it is asked: the planned object and how
 // it is written. Empty when it cannot be encoded (nothing is remembered).
 func (it *item) digest() string {

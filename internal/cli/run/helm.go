@@ -8,6 +8,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/helmsource"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -15,7 +16,7 @@ import (
 // setupHelm registers the HelmRepository, HelmChart and HelmRelease
 // controllers. Helm applies with Flux's field manager, so releases move
 // between Flux and Tether without conflicts.
-func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client) error {
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache) error {
 	helm.UseFieldManager(helmrelease.FieldManager)
 	repos := &helmsource.RepositoryReconciler{
 		Client:            mgr.GetClient(),
@@ -50,6 +51,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
 		Concurrency: max(opts.Concurrency, 8),
 		Clusters:    opts.clusterOptions(),
+		Live:        live,
 	}
 	return releases.SetupWithManager(mgr)
 }

@@ -189,7 +189,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient); err != nil {
+	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
@@ -225,7 +225,8 @@ func liveCache(mgr ctrl.Manager, opts *Options) (*livecache.Cache, error) {
 	live, err := livecache.New(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), livecache.Options{Markers: []livecache.Marker{
 		{Label: kustomizev1.NameLabel},
 		{Annotation: argov1.AnnotationKeyTrackingID},
-		{Annotation: argov1.AnnotationHook}, // hooks with only a generateName
+		{Annotation: argov1.AnnotationHook},       // hooks with only a generateName
+		{Annotation: "meta.helm.sh/release-name"}, // a HelmRelease's objects
 	}})
 	if err != nil {
 		return nil, err

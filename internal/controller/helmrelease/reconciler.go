@@ -28,6 +28,7 @@ import (
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
+	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -60,6 +61,9 @@ type Reconciler struct {
 	// DependencyRequeue is how long a HelmRelease waits for a dependency
 	// that is not ready (30s when zero).
 	DependencyRequeue time.Duration
+	// Live, when set, is the live cache of the local cluster: drift
+	// checks of releases there read from it.
+	Live *livecache.Cache
 
 	targets targets
 }

@@ -11,12 +11,17 @@ import (
 	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/livecache"
 )
 
 // target is the cluster and identity a HelmRelease releases with.
 type target struct {
 	cluster *helm.Cluster
 	client  client.Client
+	// key names the cluster and identity; live is the local cluster's
+	// live cache, nil for a remote cluster or without one.
+	key  string
+	live *livecache.Cache
 }
 
 type clusterEntry struct {
@@ -40,10 +45,14 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
 		key += "|sa:" + obj.Namespace + "/" + sa
 	}
+	var live *livecache.Cache
+	if obj.Spec.KubeConfig == nil || obj.Spec.KubeConfig.SecretRef == nil {
+		live = r.Live
+	}
 	r.targets.mu.Lock()
 	defer r.targets.mu.Unlock()
 	if e, ok := r.targets.clusters[key]; ok {
-		return &target{cluster: e.cluster, client: e.client}, nil
+		return &target{cluster: e.cluster, client: e.client, key: key, live: live}, nil
 	}
 	hc, err := helm.NewCluster(cfg)
 	if err != nil {
@@ -57,15 +66,20 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 		r.targets.clusters = map[string]*clusterEntry{}
 	}
 	r.targets.clusters[key] = &clusterEntry{cluster: hc, client: c}
-	return &target{cluster: hc, client: c}, nil
+	return &target{cluster: hc, client: c, key: key, live: live}, nil
 }
 
 // engine compares and applies the release's objects on the target with
-// Helm's field manager.
+// Helm's field manager; in the local cluster it reads them from the live
+// cache, so a drift check of a release nobody changed sends no request.
 func (t *target) engine(obj *helmv2.HelmRelease) (*engine.Engine, error) {
+	var opts []engine.Option
+	if t.live != nil {
+		opts = append(opts, engine.WithLiveCache(t.live, t.key))
+	}
 	return engine.New(t.client, engine.Owner{
 		Name:         obj.Namespace + "/" + obj.Name,
 		FieldManager: FieldManager,
 		Labels:       map[string]string{helmv2.NameLabel: obj.Name, helmv2.NamespaceLabel: obj.Namespace},
-	})
+	}, opts...)
 }
