@@ -62,13 +62,16 @@ func AppFiles(n int) map[string]string {
 }
 
 // TetherArgs are the `tether run` flags every benchmark uses: RepoHost
-// served by srv, 16 workers per kind and an API rate of 500 requests per
-// second (burst 1,000), plus extra. TETHER_BENCH_PPROF_ADDR (such as
+// served by srv, 16 workers per kind, an API rate of 500 requests per
+// second (burst 1,000), and Git bounds that fit 10,000 apps in one
+// repository (100,000 files: over the default --git-max-files, and
+// slower to clone than the default --git-timeout), plus extra. TETHER_BENCH_PPROF_ADDR (such as
 // 127.0.0.1:6060) serves Go's profiler from the tether process, to see
 // where its time goes during a run.
 func TetherArgs(srv *gitserver.Server, extra ...string) []string {
 	args := []string{"--url-rewrite", RepoHost + "=" + srv.URL + "/",
-		"--concurrent", "16", "--kube-api-qps", "500", "--kube-api-burst", "1000", "--log-level", "info"}
+		"--concurrent", "16", "--kube-api-qps", "500", "--kube-api-burst", "1000", "--log-level", "info",
+		"--git-max-files", "1000000", "--git-timeout", "10m"}
 	if addr := os.Getenv("TETHER_BENCH_PPROF_ADDR"); addr != "" {
 		args = append(args, "--pprof-addr", addr)
 	}

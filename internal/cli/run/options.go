@@ -71,6 +71,9 @@ type Options struct {
 	// files and folders, and the bytes of its files.
 	GitMaxFiles int
 	GitMaxBytes int64
+	// GitTimeout bounds each Git network call (a listing, a clone or
+	// fetch) of the shared fetcher.
+	GitTimeout time.Duration
 	// LiveCache keeps the objects Tether manages in the local cluster in
 	// memory: compares read them there and skip the dry run of an object
 	// that changed neither in Git nor in the cluster.
@@ -112,6 +115,7 @@ func DefaultOptions() *Options {
 		MaxArtifactSize:     100 << 20,
 		GitResolveTTL:       10 * time.Second,
 		GitMaxFiles:         git.DefaultMaxFiles,
+		GitTimeout:          git.DefaultTimeout,
 		GitMaxBytes:         git.DefaultMaxBytes,
 		Concurrency:         4,
 		RenderCacheSize:     256,
@@ -145,6 +149,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.ApplicationNamespaces, "application-namespaces", nil, "more namespaces (globs, comma-separated) whose Argo CD Applications are reconciled; by default only --argocd-namespace's")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")
 	fs.IntVar(&o.GitMaxFiles, "git-max-files", o.GitMaxFiles, "most files and folders one Git checkout may hold; a commit with more fails and nothing of it is kept")
+	fs.DurationVar(&o.GitTimeout, "git-timeout", o.GitTimeout, "bound on each Git network call (listing refs, cloning or fetching a commit), shared by every consumer of the repository")
 	fs.Int64Var(&o.GitMaxBytes, "git-max-bytes", o.GitMaxBytes, "most bytes the files of one Git checkout may hold; a commit with more fails and nothing of it is kept")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
 	fs.IntVar(&o.OperationProcessors, "operation-processors", o.OperationProcessors, "Argo CD syncs run at the same time, apart from the --concurrent workers that compare apps (Argo CD's --operation-processors)")

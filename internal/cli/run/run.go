@@ -94,7 +94,7 @@ func Run(ctx context.Context, opts *Options) error {
 		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")
 	}
 	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite,
-		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes})
+		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes, Timeout: opts.GitTimeout})
 	if err != nil {
 		listener.Close()
 		return fmt.Errorf("git fetcher: %w", err)

@@ -473,10 +473,6 @@ func (s *syncRun) result(obj *unstructured.Unstructured, code argov1.ResultCode,
 		Namespace: obj.GetNamespace(), Name: obj.GetName(), Status: code, Message: msg, SyncPhase: phase})
 }
 
-func (s *syncRun) resultRef(ref argov1.ResourceStatus, code argov1.ResultCode, phase argov1.SyncPhase, msg string) {
-	s.results = append(s.results, argov1.ResourceResult{Group: ref.Group, Version: ref.Version, Kind: ref.Kind,
-		Namespace: ref.Namespace, Name: ref.Name, Status: code, Message: msg, SyncPhase: phase})
-}
 
 // subjectOf is kubectl's "<kind>.<group>/<name>" for messages.
 func subjectOf(obj *unstructured.Unstructured) string {
