@@ -121,7 +121,12 @@ func measure(t *testing.T, c client.Client, r *harness.Round, dest func(*testing
 	// The next size starts without these apps. They have no finalizer:
 	// their objects stay.
 	t.Cleanup(func() {
-		if err := c.DeleteAllOf(ctx, &argov1.Application{}, client.InNamespace(argocd), selector); err != nil {
+		err := c.DeleteAllOf(ctx, &argov1.Application{}, client.InNamespace(argocd), selector)
+		switch {
+		case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
+			// 10,000 deletes outlast one request; the server goes on.
+			t.Logf("deleting the round's Applications: %v", err)
+		case err != nil:
 			t.Error(err)
 		}
 	})
