@@ -119,6 +119,7 @@ type Reconciler struct {
 	remoteLive             map[string]*livecache.Cache
 	mu                     sync.Mutex
 	heals                  map[types.NamespacedName]healRecord // self-heals in a row per app
+	wrote                  map[types.NamespacedName]string     // resource version of this controller's last write, until the cache shows it
 	ops                    *operations                         // syncs in flight; nil runs them inline
 
 	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
@@ -143,6 +144,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.heals = map[types.NamespacedName]healRecord{}
+	r.wrote = map[types.NamespacedName]string{}
 	r.ops = newOperations(r.OperationProcessors)
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &argov1.Application{}, projectIndex,
 		func(o client.Object) []string { return []string{o.(*argov1.Application).Spec.Project} })
@@ -249,9 +251,7 @@ func (r *Reconciler) now() time.Time {
 // pending or automated sync, and writes its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &argov1.Application{}
-	// Read around the cache: a status this controller wrote moments ago
-	// (an operation Running) must not come back stale and run twice.
-	if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
+	if err := r.readApp(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) && r.ops != nil {
 			r.ops.cancel(req.NamespacedName)
 		}
@@ -284,6 +284,58 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
+// readApp reads an app from the manager's cache when that is safe, else
+// from the API server. The cache is not trusted for an app with an
+// operation to start or running, nor until it shows this controller's
+// last write to the app: a status written moments ago (an operation
+// Running or just finished) must not come back stale and run twice.
+func (r *Reconciler) readApp(ctx context.Context, key types.NamespacedName, app *argov1.Application) error {
+	if err := r.Client.Get(ctx, key, app); err == nil && r.cacheCurrent(key, app) {
+		return nil
+	}
+	if err := r.APIReader.Get(ctx, key, app); err != nil {
+		return err
+	}
+	// Someone may have written after this controller did: wait for the
+	// cache to show what the server showed now.
+	r.mu.Lock()
+	if _, ok := r.wrote[key]; ok {
+		r.wrote[key] = app.ResourceVersion
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// cacheCurrent reports whether app, read from the cache, may be used.
+func (r *Reconciler) cacheCurrent(key types.NamespacedName, app *argov1.Application) bool {
+	if app.Operation != nil || (app.Status.OperationState != nil && app.Status.OperationState.Phase == argov1.OperationRunning) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rv, ok := r.wrote[key]
+	switch {
+	case !ok:
+		return true
+	case rv == app.ResourceVersion:
+		delete(r.wrote, key) // the cache has caught up
+		return true
+	}
+	return false
+}
+
+// wroteApp records this controller's write of app (the server's answer).
+func (r *Reconciler) wroteApp(app *argov1.Application) {
+	if app.ResourceVersion == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wrote != nil {
+		r.wrote[keyOf(app)] = app.ResourceVersion
+	}
+}
+
 // statusWriter writes what changed in app since its last write (or since
 // it was made), so that a long sync shows as Running while it runs and its
 // end is recorded.
@@ -312,9 +364,11 @@ func (w *statusWriter) write(ctx context.Context) error {
 func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) error {
 	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
 		// A copy is patched: the sync holds pointers into app's status.
-		if err := r.Client.Status().Patch(ctx, app.DeepCopy(), client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		written := app.DeepCopy()
+		if err := r.Client.Status().Patch(ctx, written, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
 		}
+		r.wroteApp(written)
 	}
 	refresh, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
 	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
@@ -341,7 +395,11 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 		if err != nil {
 			return err
 		}
-		err = r.Client.Patch(ctx, cur.DeepCopy(), client.RawPatch(types.MergePatchType, body))
+		written := cur.DeepCopy()
+		err = r.Client.Patch(ctx, written, client.RawPatch(types.MergePatchType, body))
+		if err == nil {
+			r.wroteApp(written)
+		}
 		if !apierrors.IsConflict(err) {
 			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
@@ -616,4 +674,5 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.heals, key)
+	delete(r.wrote, key)
 }
