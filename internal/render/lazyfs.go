@@ -50,6 +50,13 @@ func (f *lazyFS) load(p string) {
 	}
 }
 
+// ensure copies p in, like load, for a caller that does not hold f.mu.
+func (f *lazyFS) ensure(p string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.load(p)
+}
+
 // loadChildren copies in p and what it holds, one level or (deep) all.
 func (f *lazyFS) loadChildren(p string, deep bool) {
 	p = path.Clean(p)
@@ -124,16 +131,12 @@ func (f *lazyFS) RemoveAll(p string) error {
 }
 
 func (f *lazyFS) Open(p string) (filesys.File, error) {
-	f.mu.Lock()
-	f.load(p)
-	f.mu.Unlock()
+	f.ensure(p)
 	return f.mem.Open(p)
 }
 
 func (f *lazyFS) IsDir(p string) bool {
-	f.mu.Lock()
-	f.load(p)
-	f.mu.Unlock()
+	f.ensure(p)
 	return f.mem.IsDir(p)
 }
 
@@ -155,9 +158,7 @@ func (f *lazyFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 }
 
 func (f *lazyFS) Exists(p string) bool {
-	f.mu.Lock()
-	f.load(p)
-	f.mu.Unlock()
+	f.ensure(p)
 	return f.mem.Exists(p)
 }
 
@@ -174,9 +175,7 @@ func (f *lazyFS) Glob(pattern string) ([]string, error) {
 }
 
 func (f *lazyFS) ReadFile(p string) ([]byte, error) {
-	f.mu.Lock()
-	f.load(p)
-	f.mu.Unlock()
+	f.ensure(p)
 	return f.mem.ReadFile(p)
 }
 

@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
@@ -216,18 +215,18 @@ func logProgress(ctx context.Context, hub *enginesync.Hub, logger logr.Logger) {
 }
 
 // liveCache makes the live cache of the local cluster, holding whole the
-// objects that a Kustomization (its name label) or an Application (its
-// tracking annotation) manages; nil with --live-cache=false.
+// objects that a Kustomization (its name label), an Application (its
+// tracking or hook annotation) or a HelmRelease (Helm's release
+// annotation) manages; nil with --live-cache=false.
 func liveCache(mgr ctrl.Manager, opts *Options) (*livecache.Cache, error) {
 	if !opts.LiveCache {
 		return nil, nil
 	}
-	live, err := livecache.New(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), livecache.Options{Markers: []livecache.Marker{
+	markers := append([]livecache.Marker{
 		{Label: kustomizev1.NameLabel},
-		{Annotation: argov1.AnnotationKeyTrackingID},
-		{Annotation: argov1.AnnotationHook},       // hooks with only a generateName
 		{Annotation: "meta.helm.sh/release-name"}, // a HelmRelease's objects
-	}})
+	}, application.LiveCacheMarkers()...)
+	live, err := livecache.New(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), livecache.Options{Markers: markers})
 	if err != nil {
 		return nil, err
 	}

@@ -89,9 +89,14 @@ func (d *destination) deleteAndWait(ctx context.Context, obj *unstructured.Unstr
 
 // getLive reads obj from the API server; nil when it does not exist.
 func (d *destination) getLive(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	return readLive(ctx, d.reader, obj)
+}
+
+// readLive reads obj through r; nil when it does not exist.
+func readLive(ctx context.Context, r client.Reader, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(obj.GroupVersionKind())
-	err := d.reader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
 	switch {
 	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 		return nil, nil

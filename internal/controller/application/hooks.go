@@ -99,15 +99,6 @@ func (s *syncRun) Hook(ctx context.Context, st *enginesync.Step, t *enginesync.T
 	return nil
 }
 
-// hookNamespace is the namespace a hook is created in.
-func (s *syncRun) hookNamespace(obj *unstructured.Unstructured) string {
-	o := obj.DeepCopy()
-	if err := s.dest.defaultNamespace(o, s.app.Spec.Destination.Namespace); err != nil {
-		return obj.GetNamespace()
-	}
-	return o.GetNamespace()
-}
-
 // hookObject is a hook ready to create: in the destination namespace when
 // it names none, tracked by the app when it has a name.
 func (s *syncRun) hookObject(o render.Object) (*unstructured.Unstructured, error) {

@@ -623,6 +623,13 @@ func (r *Reconciler) watch(ctx context.Context, dest *destination, cmp *comparis
 	}
 }
 
+// LiveCacheMarkers are the marks of the objects Applications manage, which
+// a live cache keeps whole: the tracking annotation, and the hook
+// annotation (hooks with only a generateName carry no tracking).
+func LiveCacheMarkers() []livecache.Marker {
+	return []livecache.Marker{{Annotation: argov1.AnnotationKeyTrackingID}, {Annotation: argov1.AnnotationHook}}
+}
+
 // watcherFor returns the drift watcher of dest's cluster.
 func (r *Reconciler) watcherFor(dest *destination) (*drift.Watcher, error) {
 	w, _, err := r.clusterWatch(dest)
@@ -647,7 +654,7 @@ func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache
 	if r.Live != nil {
 		var err error
 		live, err = livecache.New(dest.cluster.Config, r.Client.Scheme(), dest.client.RESTMapper(),
-			livecache.Options{Markers: []livecache.Marker{{Annotation: argov1.AnnotationKeyTrackingID}, {Annotation: argov1.AnnotationHook}}})
+			livecache.Options{Markers: LiveCacheMarkers()})
 		if err != nil {
 			return nil, nil, fmt.Errorf("live cache of cluster %s: %w", dest.name, err)
 		}

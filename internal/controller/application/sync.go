@@ -8,8 +8,6 @@ import (
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -214,7 +212,9 @@ func (s *syncRun) tasks() []*enginesync.Task {
 			switch t {
 			case argov1.HookTypePreSync, argov1.HookTypeSync, argov1.HookTypePostSync, argov1.HookTypeSyncFail:
 				ref := syncRefOf(h.Obj)
-				ref.Namespace = s.hookNamespace(h.Obj)
+				if obj, err := s.hookObject(h); err == nil {
+					ref.Namespace = obj.GetNamespace() // as it will be created
+				}
 				out = append(out, &enginesync.Task{Kind: enginesync.TaskHook, Phase: enginesync.Phase(t), Wave: waveOf(h.Obj),
 					Object: ref, Payload: h})
 			}
@@ -392,16 +392,11 @@ func (s *syncRun) Health(ctx context.Context, t *enginesync.Task) (*health.Resul
 		}
 		obj = h.obj
 	}
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(obj.GroupVersionKind())
-	err := s.reader.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	switch {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		return &health.Result{Status: health.Missing}, nil
-	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", subjectOf(obj), err)
+	live, err := readLive(ctx, s.reader, obj)
+	if err != nil {
+		return nil, err
 	}
-	hs := healthOf(ctx, s.cmp.scripts, live)
+	hs := healthOf(ctx, s.cmp.scripts, live) // Missing when live is nil
 	if hs == nil {
 		return nil, nil
 	}
@@ -472,7 +467,6 @@ func (s *syncRun) result(obj *unstructured.Unstructured, code argov1.ResultCode,
 	s.results = append(s.results, argov1.ResourceResult{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
 		Namespace: obj.GetNamespace(), Name: obj.GetName(), Status: code, Message: msg, SyncPhase: phase})
 }
-
 
 // subjectOf is kubectl's "<kind>.<group>/<name>" for messages.
 func subjectOf(obj *unstructured.Unstructured) string {
