@@ -6,5 +6,5 @@
 // and neither ever puts a credential into an error.
 //
 //	cl, err := cluster.Lookup(ctx, reader, "argocd", dest, cluster.Options{})
-//	c, err := clients.For(cl.ID, cl.Config, scheme)
+//	c, err := clients.For(cl.ID, cl.Config, scheme) // replaced when the Secret changes
 package cluster

@@ -31,7 +31,11 @@ import (
 func TestMultiClusterSeed04(t *testing.T) {
 	c := kubeClient(t)
 	token := "tether-remote-" + randomText(24)
-	remote, err := testenv.Start(testenv.Options{Users: []testenv.User{{Name: "argocd-manager", Token: token, Groups: []string{"system:masters"}}}})
+	rotated := "tether-rotated-" + randomText(24)
+	remote, err := testenv.Start(testenv.Options{Audit: true, Users: []testenv.User{
+		{Name: "argocd-manager", Token: token, Groups: []string{"system:masters"}},
+		{Name: "argocd-manager-rotated", Token: rotated, Groups: []string{"system:masters"}},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func TestMultiClusterSeed04(t *testing.T) {
 	})
 
 	t.Run("a namespace-limited cluster refuses cluster-scoped objects", func(t *testing.T) {
-		repo.Commit(t, "master", map[string]string{"k8s/limited/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: not-allowed-here\n"}, "a namespace")
+		head = repo.Commit(t, "master", map[string]string{"k8s/limited/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: not-allowed-here\n"}, "a namespace")
 		applyObjects(t, clusterSecret(t, token, map[string]string{"metadata.name": "limited-cluster", "name": "limited", "namespaces": "default"}))
 		applyYAML(t, `apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -133,6 +137,59 @@ spec:
 			}
 			return nil
 		})
+	})
+
+	// A watch shows in the audit log when it ends; the watches of a
+	// credential Tether no longer uses must end at once (client-go's own
+	// watch timeouts are 5 to 10 minutes).
+	watchesEnded := func(user string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			events, err := remote.AuditEvents()
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if e.Verb == "watch" && e.User.Username == user {
+					return nil
+				}
+			}
+			return fmt.Errorf("no watch of %s has ended", user)
+		}
+	}
+	t.Run("a rotated token replaces the cluster's watches; a removed cluster stops them", func(t *testing.T) {
+		ctx := context.Background()
+		if err := watchesEnded("argocd-manager")(ctx); err == nil {
+			t.Fatal("a watch of the first credential ended before the rotation: the check below would prove nothing")
+		}
+		writeCluster(t, rotated)
+		eventually(t, 20*time.Second, "the first credential's watches stopped", watchesEnded("argocd-manager"))
+		rc := kubernetes.NewForConfigOrDie(remote.Config)
+		waitApp(t, c, "argocd", "multi-cluster-app", head, "Synced", "Healthy", 60*time.Second)
+		cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["a"] = "drifted-after-rotation"
+		if _, err := rc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "drift put back through the new credential's watches", func(ctx context.Context) error {
+			cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
+			if err != nil || cm.Data["a"] != "b" {
+				return fmt.Errorf("data %v (err %v)", cm.Data, err)
+			}
+			return nil
+		})
+		if err := watchesEnded("argocd-manager-rotated")(ctx); err == nil {
+			t.Fatal("a watch of the rotated credential ended before its Secret was removed")
+		}
+		s := clusterSecret(t, rotated, nil)
+		if err := c.Delete(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "the removed cluster's watches stopped", watchesEnded("argocd-manager-rotated"))
+		writeCluster(t, token)
+		waitApp(t, c, "argocd", "multi-cluster-app", head, "Synced", "Healthy", 60*time.Second)
 	})
 
 	t.Run("a wrong token is a clear connection error, never the token", func(t *testing.T) {

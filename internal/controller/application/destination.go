@@ -163,6 +163,7 @@ func (r *Reconciler) remoteApps(ctx context.Context, obj client.Object) []reconc
 	if obj.GetLabels()[argov1.LabelKeySecretType] != argov1.SecretTypeCluster {
 		return nil
 	}
+	r.forgetClusters(ctx)
 	var apps argov1.ApplicationList
 	if err := r.Client.List(ctx, &apps); err != nil {
 		return nil
@@ -186,7 +187,7 @@ func (d *destination) check(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
 	defer cancel()
-	err := d.clients.Version(ctx, d.cluster.ID, d.cluster.Config)
+	err := d.clients.Version(ctx, d.cluster.ID, d.cluster.Config, d.client.Scheme())
 	switch {
 	case err == nil:
 		return nil

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -115,8 +116,7 @@ type Reconciler struct {
 	repoSecrets, repoCreds *secretset.Set
 	mgr                    ctrl.Manager
 	ctrl                   controller.Controller
-	remote                 map[string]*drift.Watcher // per registered cluster (Secret version)
-	remoteLive             map[string]*livecache.Cache
+	remotes                cluster.Versioned[*remoteWatch] // per registered cluster (Secret), replaced when it changes
 	mu                     sync.Mutex
 	heals                  map[types.NamespacedName]healRecord // self-heals in a row per app
 	wrote                  map[types.NamespacedName]string     // resource version of this controller's last write, until the cache shows it
@@ -173,7 +173,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.watchRepositories(c); err != nil {
 		return err
 	}
-	r.mgr, r.ctrl, r.remote, r.remoteLive = mgr, c, map[string]*drift.Watcher{}, map[string]*livecache.Cache{}
+	r.mgr, r.ctrl = mgr, c
+	r.remotes.Close = func(w *remoteWatch) { w.stop() }
 	local := drift.Options{Owner: r.ownerOf, StatusChanges: true}
 	if r.Live != nil {
 		local.Cache = r.Live.Informers()
@@ -636,40 +637,94 @@ func (r *Reconciler) watcherFor(dest *destination) (*drift.Watcher, error) {
 	return w, err
 }
 
+// remoteWatch is the drift watcher and live cache of one registered
+// cluster, made for one version of its Secret; stop ends their watches.
+type remoteWatch struct {
+	watcher *drift.Watcher
+	live    *livecache.Cache
+	stop    context.CancelFunc
+}
+
 // clusterWatch returns the drift watcher and the live cache (nil when
 // there is none) of dest's cluster. A registered cluster gets both the
-// first time (per version of its Secret), the live cache when the local
-// one is on; its watches share the cache's informers.
+// first time, the live cache when the local one is on; its watches share
+// the cache's informers. A changed cluster Secret stops them and makes
+// new ones with its new credentials; a removed one stops them (see
+// forgetClusters).
 func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache.Cache, error) {
 	if dest.local() {
 		return r.watcher, r.Live, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if w, ok := r.remote[dest.cluster.ID]; ok {
-		return w, r.remoteLive[dest.cluster.ID], nil
-	}
-	opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper()}
-	var live *livecache.Cache
-	if r.Live != nil {
-		var err error
-		live, err = livecache.New(dest.cluster.Config, r.Client.Scheme(), dest.client.RESTMapper(),
-			livecache.Options{Markers: LiveCacheMarkers()})
+	secret, version := cluster.SplitID(dest.cluster.ID)
+	w, err := r.remotes.Get(secret, version, func() (*remoteWatch, error) {
+		done, stop := context.WithCancel(context.Background())
+		run := func(runnable manager.Runnable) error { return r.mgr.Add(stoppable{runnable: runnable, done: done}) }
+		opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper(), Run: run}
+		var live *livecache.Cache
+		if r.Live != nil {
+			var err error
+			live, err = livecache.New(dest.cluster.Config, r.Client.Scheme(), dest.client.RESTMapper(),
+				livecache.Options{Markers: LiveCacheMarkers()})
+			if err != nil {
+				stop()
+				return nil, fmt.Errorf("live cache of cluster %s: %w", dest.name, err)
+			}
+			if err := run(live); err != nil {
+				stop()
+				return nil, err
+			}
+			opts.Cache = live.Informers()
+		}
+		w, err := drift.New(r.mgr, r.ctrl, opts)
 		if err != nil {
-			return nil, nil, fmt.Errorf("live cache of cluster %s: %w", dest.name, err)
+			stop()
+			return nil, err
 		}
-		if err := r.mgr.Add(live); err != nil {
-			return nil, nil, err
-		}
-		opts.Cache = live.Informers()
-	}
-	w, err := drift.New(r.mgr, r.ctrl, opts)
+		return &remoteWatch{watcher: w, live: live, stop: stop}, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	r.remote[dest.cluster.ID], r.remoteLive[dest.cluster.ID] = w, live
-	return w, live, nil
+	return w.watcher, w.live, nil
 }
+
+// forgetClusters stops the watches and drops the clients of registered
+// clusters whose Secret is gone.
+func (r *Reconciler) forgetClusters(ctx context.Context) {
+	secrets, err := r.registry.Secrets.List(ctx)
+	if err != nil {
+		return
+	}
+	present := map[string]bool{}
+	for _, s := range secrets {
+		present[s.Namespace+"/"+s.Name] = true
+	}
+	keep := func(name string) bool { return present[name] }
+	r.remotes.Retain(keep)
+	r.clusters.Retain(keep)
+}
+
+// stoppable runs a runnable under the manager until the manager stops or
+// done ends; ending by done is not an error (the manager goes on).
+type stoppable struct {
+	runnable manager.Runnable
+	done     context.Context
+}
+
+// Start runs the runnable until ctx or done ends.
+func (s stoppable) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.done, cancel)()
+	err := s.runnable.Start(ctx)
+	if s.done.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// NeedLeaderElection is false: watches serve every replica.
+func (s stoppable) NeedLeaderElection() bool { return false }
 
 func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {
 	if r.Events != nil {

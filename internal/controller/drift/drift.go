@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -46,6 +47,9 @@ type Options struct {
 	// whole objects, and an event arrives after the cache holds it.
 	// Otherwise the Watcher runs its own metadata-only cache.
 	Cache cache.Cache
+	// Run, when set, runs the Watcher's own cache (when Cache is not
+	// given) instead of mgr.Add, so that its owner can stop it.
+	Run func(manager.Runnable) error
 	// StatusChanges also wakes owners when only an object's status (its
 	// resource version, same generation) changed: Argo CD Applications
 	// follow their objects' health.
@@ -80,7 +84,11 @@ func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, err
 	if err != nil {
 		return nil, fmt.Errorf("drift cache: %w", err)
 	}
-	if err := mgr.Add(cc); err != nil {
+	run := mgr.Add
+	if opts.Run != nil {
+		run = opts.Run
+	}
+	if err := run(cc); err != nil {
 		return nil, err
 	}
 	return &Watcher{cache: cc, ctrl: c, opts: opts, watched: map[schema.GroupVersionKind]bool{}}, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -195,8 +194,6 @@ func defaultNS(ns, def string) string {
 // errRequeue asks for a new reconcile at once (after a remediation).
 var errRequeue = errors.New("requeue")
 
-// targets caches one helm.Cluster per identity and cluster.
-type targets struct {
-	mu       sync.Mutex
-	clusters map[string]*clusterEntry
-}
+// targets caches one helm.Cluster per identity and cluster (per
+// kubeconfig Secret, replaced when it changes).
+type targets = cluster.Versioned[*clusterEntry]

@@ -33,40 +33,44 @@ type clusterEntry struct {
 // the identity of spec.serviceAccountName (else Tether's own).
 func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*target, error) {
 	cfg := rest.CopyConfig(r.Config)
-	key := "local"
+	key, version := "local", ""
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
 		remote, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, obj.Namespace, kc.SecretRef.Name, kc.SecretRef.Key, r.Clusters)
 		if err != nil {
 			return nil, err
 		}
-		cfg, key = remote, "remote:"+id
+		var secret string
+		secret, version = cluster.SplitID(id)
+		cfg, key = remote, "remote:"+secret
 	}
 	if sa := obj.Spec.ServiceAccountName; sa != "" {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
 		key += "|sa:" + obj.Namespace + "/" + sa
 	}
 	var live *livecache.Cache
-	if obj.Spec.KubeConfig == nil || obj.Spec.KubeConfig.SecretRef == nil {
+	if version == "" {
 		live = r.Live
 	}
-	r.targets.mu.Lock()
-	defer r.targets.mu.Unlock()
-	if e, ok := r.targets.clusters[key]; ok {
-		return &target{cluster: e.cluster, client: e.client, key: key, live: live}, nil
-	}
-	hc, err := helm.NewCluster(cfg)
+	// One entry per Secret and identity, replaced when the kubeconfig
+	// changes.
+	e, err := r.targets.Get(key, version, func() (*clusterEntry, error) {
+		hc, err := helm.NewCluster(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", key, err)
+		}
+		c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme()})
+		if err != nil {
+			return nil, fmt.Errorf("client for %s: %w", key, err)
+		}
+		return &clusterEntry{cluster: hc, client: c}, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", key, err)
+		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme()})
-	if err != nil {
-		return nil, fmt.Errorf("client for %s: %w", key, err)
+	if version != "" {
+		key += "@" + version
 	}
-	if r.targets.clusters == nil {
-		r.targets.clusters = map[string]*clusterEntry{}
-	}
-	r.targets.clusters[key] = &clusterEntry{cluster: hc, client: c}
-	return &target{cluster: hc, client: c, key: key, live: live}, nil
+	return &target{cluster: e.cluster, client: e.client, key: key, live: live}, nil
 }
 
 // engine compares and applies the release's objects on the target with

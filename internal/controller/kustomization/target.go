@@ -35,30 +35,33 @@ type targets struct {
 // set.
 func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization) (*target, error) {
 	cfg := rest.CopyConfig(r.Config)
-	key := "local"
-	remote := false
+	key, version := "local", ""
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
 		remoteCfg, id, err := r.remoteConfig(ctx, obj.Namespace, kc.SecretRef)
 		if err != nil {
 			return nil, err
 		}
-		cfg, key, remote = remoteCfg, "remote:"+id, true
+		var secret string
+		secret, version = cluster.SplitID(id)
+		cfg, key = remoteCfg, "remote:"+secret
 	}
 	if sa := obj.Spec.ServiceAccountName; sa != "" {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
 		key += "|sa:" + obj.Namespace + "/" + sa
 	}
+	if version != "" {
+		// One client per Secret and identity, replaced when the
+		// kubeconfig changes.
+		c, err := r.clients.remote.For(key+"@"+version, cfg, r.Client.Scheme())
+		if err != nil {
+			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
+		}
+		return &target{client: c, key: key + "@" + version, cfg: cfg}, nil
+	}
 	r.clients.mu.Lock()
 	defer r.clients.mu.Unlock()
 	if c, ok := r.clients.clients[key]; ok {
 		return &target{client: c, key: key}, nil
-	}
-	if remote {
-		c, err := r.clients.remote.For(key, cfg, r.Client.Scheme())
-		if err != nil {
-			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
-		}
-		return &target{client: c, key: key, cfg: cfg}, nil
 	}
 	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
 	if err != nil {

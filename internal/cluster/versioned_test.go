@@ -1,0 +1,88 @@
+package cluster
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+)
+
+// TestVersioned: a value is made once per version of a name; a new
+// version replaces and closes the old value; Retain drops and closes the
+// values of names that are gone; a failed make keeps nothing.
+func TestVersioned(t *testing.T) {
+	var closed []string
+	v := Versioned[string]{Close: func(s string) { closed = append(closed, s) }}
+	made := 0
+	get := func(name, version string) string {
+		t.Helper()
+		got, err := v.Get(name, version, func() (string, error) { made++; return name + "@" + version, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := get("argocd/prod", "v1"); got != "argocd/prod@v1" {
+		t.Fatalf("first get = %q", got)
+	}
+	get("argocd/prod", "v1")
+	get("argocd/staging", "v1")
+	if made != 2 || len(closed) != 0 {
+		t.Fatalf("made %d, closed %v; want 2 made, none closed", made, closed)
+	}
+	if got := get("argocd/prod", "v2"); got != "argocd/prod@v2" || !slices.Equal(closed, []string{"argocd/prod@v1"}) {
+		t.Fatalf("rotation: got %q, closed %v", got, closed)
+	}
+	if _, err := v.Get("argocd/dev", "v1", func() (string, error) { return "", errors.New("boom") }); err == nil {
+		t.Fatal("a failed make returned no error")
+	}
+	if v.Len() != 2 {
+		t.Fatalf("Len = %d after a failed make, want 2", v.Len())
+	}
+	v.Retain(func(name string) bool { return name == "argocd/staging" })
+	if v.Len() != 1 || !slices.Contains(closed, "argocd/prod@v2") {
+		t.Fatalf("after Retain: Len %d, closed %v", v.Len(), closed)
+	}
+}
+
+// TestClientsFollowTheSecret: a changed credential digest gets a new
+// client, the same digest the same one, and Retain drops the clients of
+// removed Secrets. (Clients discover lazily: nothing is dialled here.)
+func TestClientsFollowTheSecret(t *testing.T) {
+	var c Clients
+	cfg := &rest.Config{Host: "https://127.0.0.1:1"}
+	scheme := runtime.NewScheme()
+	a, err := c.For("argocd/prod@aaaa", cfg, scheme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := c.For("argocd/prod@aaaa", cfg, scheme)
+	rotated, _ := c.For("argocd/prod@bbbb", cfg, scheme)
+	if a != again || a == rotated {
+		t.Errorf("same digest gave a new client (%v) or a new digest the old one (%v)", a != again, a == rotated)
+	}
+	if _, err := c.For("argocd/staging@cccc", cfg, scheme); err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != 2 {
+		t.Fatalf("%d clients for two Secrets", c.Len())
+	}
+	c.Retain(func(name string) bool { return name == "argocd/staging" })
+	if c.Len() != 1 {
+		t.Errorf("%d clients after argocd/prod was removed, want 1", c.Len())
+	}
+}
+
+func TestSplitID(t *testing.T) {
+	for id, want := range map[string][2]string{
+		"argocd/prod@0123abcd": {"argocd/prod", "0123abcd"},
+		"a/b@c@d":              {"a/b@c", "d"},
+		"plain":                {"plain", ""},
+	} {
+		if n, v := SplitID(id); n != want[0] || v != want[1] {
+			t.Errorf("SplitID(%q) = %q, %q; want %q, %q", id, n, v, want[0], want[1])
+		}
+	}
+}
