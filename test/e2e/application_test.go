@@ -155,15 +155,33 @@ func TestApplicationGuestbookSeed01(t *testing.T) {
 		waitApp(t, c, "argocd", "guestbook", head, "Synced", "Healthy", 30*time.Second)
 		time.Sleep(2 * time.Second)
 		paths := []string{"/applications/guestbook", "/namespaces/guestbook/"}
-		compared := func() int { return countLines(tether.Logs.String(), `"msg":"compared"`, `"name":"guestbook"`) }
-		writes, before := countWrites(t, "tether", paths...), compared()
-		time.Sleep(7 * time.Second)
+		logs := func(msg string) int { return countLines(tether.Logs.String(), `"msg":"`+msg+`"`, `"name":"guestbook"`) }
+		writes, compared, quiet := countWrites(t, "tether", paths...), logs("compared"), logs("unchanged since the last comparison")
+		time.Sleep(3 * time.Second)
+		// Someone else labels the Deployment: the watch wakes the app, whose
+		// full comparison finds it still Synced (the label is not Git's).
+		var dep appsv1.Deployment
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "guestbook", Name: "guestbook-ui"}, &dep); err != nil {
+			t.Fatal(err)
+		}
+		labels := dep.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["team"] = "someone-else"
+		dep.SetLabels(labels)
+		if err := c.Update(context.Background(), &dep); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4 * time.Second)
 		if got := countWrites(t, "tether", paths...) - writes; got != 0 {
 			t.Errorf("%d write requests while nothing changed", got)
 		}
-		if got := compared() - before; got < 3 {
-			t.Errorf("only %d comparisons in 7s at a 2s resync period; the check proves nothing", got)
+		full, skipped := logs("compared")-compared, logs("unchanged since the last comparison")-quiet
+		if full+skipped < 3 || full < 1 {
+			t.Errorf("%d full comparisons and %d quiet refreshes in 7s at a 2s resync period, one of them woken by a label change; the check proves nothing", full, skipped)
 		}
+		waitApp(t, c, "argocd", "guestbook", head, "Synced", "Healthy", 10*time.Second)
 	})
 
 	t.Run("an object removed from Git is deleted", func(t *testing.T) {

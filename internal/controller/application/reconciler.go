@@ -120,6 +120,8 @@ type Reconciler struct {
 	mu                     sync.Mutex
 	heals                  map[types.NamespacedName]healRecord // self-heals in a row per app
 	wrote                  map[types.NamespacedName]string     // resource version of this controller's last write, until the cache shows it
+	liveSeq                map[types.NamespacedName]uint64     // changes the watches saw to each app's objects
+	quietMemos             map[types.NamespacedName]quietMemo  // what each app's last full comparison saw (quiet.go)
 	ops                    *operations                         // syncs in flight; nil runs them inline
 
 	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
@@ -145,6 +147,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.heals = map[types.NamespacedName]healRecord{}
 	r.wrote = map[types.NamespacedName]string{}
+	r.liveSeq, r.quietMemos = map[types.NamespacedName]uint64{}, map[types.NamespacedName]quietMemo{}
 	r.ops = newOperations(r.OperationProcessors)
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &argov1.Application{}, projectIndex,
 		func(o client.Object) []string { return []string{o.(*argov1.Application).Spec.Project} })
@@ -175,7 +178,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.mgr, r.ctrl = mgr, c
 	r.remotes.Close = func(w *remoteWatch) { w.stop() }
-	local := drift.Options{Owner: r.ownerOf, StatusChanges: true}
+	local := drift.Options{Owner: r.ownerOf, StatusChanges: true, OnEvent: r.liveChanged}
 	if r.Live != nil {
 		local.Cache = r.Live.Informers()
 	}
@@ -434,6 +437,11 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		r.failOperation(app, r.comparisonFailed(app, err))
 		return min(r.ResyncPeriod, time.Minute), err
 	}
+	quietKey, canQuiet := r.quietKey(ctx, app, t, hasRefresh)
+	if canQuiet && r.quiet(keyOf(app), quietKey) {
+		log.FromContext(ctx).V(1).Info("unchanged since the last comparison")
+		return r.requeueAfter(app), nil
+	}
 	m, cmp, err := r.refresh(ctx, app, t, fetchOptions{refresh: hasRefresh, hard: refresh == "hard"})
 	if hasRefresh {
 		now := metav1.NewTime(r.now())
@@ -450,6 +458,9 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		clearCondition(app, argov1.ApplicationConditionSyncError)
 	}
 	if d.op == nil {
+		if d.why == "" && d.wait == 0 {
+			r.rememberQuiet(app, quietKey)
+		}
 		if d.wait > 0 {
 			return min(d.wait, r.requeueAfter(app)), nil
 		}
@@ -659,7 +670,7 @@ func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache
 	w, err := r.remotes.Get(secret, version, func() (*remoteWatch, error) {
 		done, stop := context.WithCancel(context.Background())
 		run := func(runnable manager.Runnable) error { return r.mgr.Add(stoppable{runnable: runnable, done: done}) }
-		opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper(), Run: run}
+		opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, OnEvent: r.liveChanged, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper(), Run: run}
 		var live *livecache.Cache
 		if r.Live != nil {
 			var err error
@@ -737,4 +748,6 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	defer r.mu.Unlock()
 	delete(r.heals, key)
 	delete(r.wrote, key)
+	delete(r.liveSeq, key)
+	delete(r.quietMemos, key)
 }
