@@ -67,13 +67,17 @@ func AppFiles(n int) map[string]string {
 // repository (100,000 files: over the default --git-max-files, and
 // slower to clone than the default --git-timeout), plus extra. TETHER_BENCH_PPROF_ADDR (such as
 // 127.0.0.1:6060) serves Go's profiler from the tether process, to see
-// where its time goes during a run.
+// where its time goes during a run. TETHER_BENCH_MEMORY_LIMIT (such as
+// 900Mi) is passed as --memory-limit, as a container limit would set it.
 func TetherArgs(srv *gitserver.Server, extra ...string) []string {
 	args := []string{"--url-rewrite", RepoHost + "=" + srv.URL + "/",
 		"--concurrent", "16", "--kube-api-qps", "500", "--kube-api-burst", "1000", "--log-level", "info",
 		"--git-max-files", "1000000", "--git-timeout", "10m"}
 	if addr := os.Getenv("TETHER_BENCH_PPROF_ADDR"); addr != "" {
 		args = append(args, "--pprof-addr", addr)
+	}
+	if limit := os.Getenv("TETHER_BENCH_MEMORY_LIMIT"); limit != "" {
+		args = append(args, "--memory-limit", limit)
 	}
 	return append(args, extra...)
 }

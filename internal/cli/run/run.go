@@ -69,6 +69,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	ctrl.SetLogger(logger)
+	if limit, from, err := memoryLimit(opts.MemoryLimit, os.ReadFile); err != nil {
+		return err
+	} else if limit > 0 {
+		logger.Info("soft memory limit", "bytes", limit, "from", from)
+	}
 	cfg, err := restConfig(opts)
 	if err != nil {
 		return err
