@@ -20,7 +20,11 @@ const DefaultJQTimeout = time.Second
 // ".a) | .b = 1 | del(.c" cannot close the del( early and run as a
 // rewrite of the object instead of a removal.
 func compileJQ(expr string) (*gojq.Code, error) {
-	if _, err := gojq.Parse(expr); err != nil {
+	bare, err := gojq.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJQ(bare); err != nil {
 		return nil, err
 	}
 	q, err := gojq.Parse("del(" + expr + ")")
@@ -36,10 +40,11 @@ func compileJQ(expr string) (*gojq.Code, error) {
 var errJQNoObject = errors.New("jq result is not a single object")
 
 // runJQ applies code to obj and returns the new content. Any error (a
-// runtime error such as iterating over null, a timeout, no result, several
-// results, or a result that is not an object) is returned for the caller to
-// skip this expression for this object, as Argo CD does.
-func runJQ(code *gojq.Code, obj map[string]any, timeout time.Duration) (_ map[string]any, err error) {
+// runtime error such as iterating over null, a timeout, more than maxBytes
+// allocated, no result, several results, or a result that is not an
+// object) is returned for the caller to skip this expression for this
+// object, as Argo CD does.
+func runJQ(code *gojq.Code, obj map[string]any, timeout time.Duration, maxBytes uint64) (_ map[string]any, err error) {
 	// gojq panics on Go types outside JSON's; content built by hand could
 	// hold one, and that must not take the controller down.
 	defer func() {
@@ -47,10 +52,24 @@ func runJQ(code *gojq.Code, obj map[string]any, timeout time.Duration) (_ map[st
 			err = fmt.Errorf("jq cannot read this object: %v", r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	iter := code.RunWithContext(ctx, toJQ(obj))
+	input := toJQ(obj)
+	jqSerial.Lock()
+	defer jqSerial.Unlock()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	defer cancelTimeout()
+	stop := watchAllocations(cancel, maxBytes)
+	iter := code.RunWithContext(ctx, input)
 	first, ok := iter.Next()
+	var more bool
+	if ok {
+		_, more = iter.Next()
+	}
+	stop()
+	if context.Cause(ctx) == errJQMemory {
+		return nil, fmt.Errorf("stopped after allocating more than %d MiB", maxBytes>>20)
+	}
 	if !ok {
 		return nil, errJQNoObject
 	}
@@ -62,7 +81,7 @@ func runJQ(code *gojq.Code, obj map[string]any, timeout time.Duration) (_ map[st
 		// lazily and can panic doing so.
 		return nil, errors.New(err.Error())
 	}
-	if _, more := iter.Next(); more {
+	if more {
 		return nil, errJQNoObject
 	}
 	out, isMap := fromJQ(first).(map[string]any)

@@ -38,9 +38,10 @@ type Rule struct {
 // Normalizer removes the fields that a set of Rules ignores. It is built
 // once by New and is safe for concurrent use.
 type Normalizer struct {
-	rules   []compiledRule
-	timeout time.Duration
-	log     logr.Logger
+	rules    []compiledRule
+	timeout  time.Duration
+	maxBytes uint64 // per jq expression and object
+	log      logr.Logger
 }
 
 // compiledRule is a Rule with its globs, pointers and jq code compiled.
@@ -71,6 +72,16 @@ func WithJQTimeout(d time.Duration) Option {
 	}
 }
 
+// WithJQMaxBytes bounds the bytes one jq expression may allocate on one
+// object (DefaultJQMaxBytes when not given or not positive).
+func WithJQMaxBytes(n uint64) Option {
+	return func(o *Normalizer) {
+		if n > 0 {
+			o.maxBytes = n
+		}
+	}
+}
+
 // WithLogger receives, at V(1), each expression skipped for an object
 // because it failed there (Argo CD logs these at debug level too).
 func WithLogger(l logr.Logger) Option {
@@ -81,7 +92,7 @@ func WithLogger(l logr.Logger) Option {
 // and compiled once. An invalid one is an error naming the rule by index and
 // kind and quoting the expression.
 func New(rules []Rule, opts ...Option) (*Normalizer, error) {
-	n := &Normalizer{timeout: DefaultJQTimeout, log: logr.Discard()}
+	n := &Normalizer{timeout: DefaultJQTimeout, maxBytes: DefaultJQMaxBytes, log: logr.Discard()}
 	for _, o := range opts {
 		o(n)
 	}
@@ -200,7 +211,7 @@ func (n *Normalizer) removeIgnored(obj *unstructured.Unstructured) {
 			p.remove(obj.Object)
 		}
 		for _, e := range r.jq {
-			out, err := runJQ(e.code, obj.Object, n.timeout)
+			out, err := runJQ(e.code, obj.Object, n.timeout, n.maxBytes)
 			if err != nil {
 				n.log.V(1).Info("jq expression skipped for object", "object", describe(obj),
 					"rule", r.index, "expression", e.src, "reason", err.Error())

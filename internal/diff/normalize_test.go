@@ -236,3 +236,69 @@ func TestNormalizeJQSurvivesNonJSONContent(t *testing.T) {
 		t.Error("an expression that could not read the object still changed it")
 	}
 }
+
+// TestJQRefusesUnboundedSteps: expressions whose single step can allocate
+// without bound are refused when the rules are compiled, naming why;
+// ordinary path expressions (Argo CD's documented ones) compile.
+func TestJQRefusesUnboundedSteps(t *testing.T) {
+	for expr, want := range map[string]string{
+		`.spec | select(("a" * 1e9) | length > 0)`:                    "* operator is not allowed",
+		`.spec | select((null | .[1e8] = 1) | length > 0)`:            "assignment",
+		`.spec | select((.a |= 1) | length > 0)`:                      "assignment",
+		`.spec | select((null | setpath([1e8]; 1)) | not)`:            "setpath is not allowed",
+		`.spec | select(pick(.[1e8]) | not)`:                          "pick is not allowed",
+		`def f: [f]; .spec | select(f | not)`:                         "function definitions",
+		`.spec | select(reduce range(9) as $i (.; setpath([$i]; 1)))`: "setpath is not allowed",
+		`.spec | select("\(setpath([1]; 1))" == "")`:                  "setpath is not allowed",
+		`.spec | select(debug | not)`:                                 "debug is not allowed",
+	} {
+		_, err := New([]Rule{{Group: "apps", Kind: "Deployment", JQPathExpressions: []string{expr}}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one saying %q", expr, err, want)
+		}
+	}
+	for _, expr := range []string{
+		`.spec.template.spec.initContainers[] | select(.name == "injected-init-container")`,
+		`.spec.containers[] | select(.image | startswith("istio"))`,
+		`.metadata.annotations."kubectl.kubernetes.io/restartedAt"`,
+		`.spec.rules[] | select(.host | test("^preview-"))`,
+		`.data | to_entries[] | select(.value + "x" == "yx") | .key as $k | $k`,
+	} {
+		if _, err := New([]Rule{{Group: "apps", Kind: "Deployment", JQPathExpressions: []string{expr}}}); err != nil {
+			t.Errorf("%s: %v", expr, err)
+		}
+	}
+}
+
+// TestJQMemoryBound: an expression that allocates step by step (a
+// billion-element array) is stopped once it has allocated more than its
+// bound, long before its time bound, and the other rules still run.
+func TestJQMemoryBound(t *testing.T) {
+	n, err := New([]Rule{{Group: "apps", Kind: "Deployment",
+		JQPathExpressions: []string{`.spec | select([range(1e9)] | length > 0)`, `.spec.replicas`}}},
+		WithJQTimeout(time.Minute), WithJQMaxBytes(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := object(t, deployment)
+	start := time.Now()
+	if err := n.Normalize(live, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("Normalize took %s: the 16 MiB bound did not stop the expression", d)
+	}
+	if _, found := live.Object["spec"].(map[string]any)["replicas"]; found {
+		t.Error("the expression after the one stopped did not run")
+	}
+	if _, found := live.Object["spec"]; !found {
+		t.Error("the stopped expression removed spec")
+	}
+	code, err := compileJQ(`.spec | select([range(1e9)] | length > 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runJQ(code, map[string]any{"spec": map[string]any{}}, time.Minute, 16<<20); err == nil || !strings.Contains(err.Error(), "allocating more than 16 MiB") {
+		t.Errorf("runJQ: %v, want the memory bound named", err)
+	}
+}
