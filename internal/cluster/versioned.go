@@ -89,3 +89,11 @@ func SplitID(id string) (name, version string) {
 	}
 	return id[:i], id[i+1:]
 }
+
+// WithoutSecret is a Retain filter that drops the values made from the
+// Secret namespace/name, named prefix+"namespace/name", alone or followed
+// by "|" and more (an identity on that cluster).
+func WithoutSecret(prefix, namespace, name string) func(string) bool {
+	secret := prefix + namespace + "/" + name
+	return func(n string) bool { return n != secret && !strings.HasPrefix(n, secret+"|") }
+}

@@ -86,3 +86,18 @@ func TestSplitID(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutSecret(t *testing.T) {
+	keep := WithoutSecret("remote:", "apps", "kubeconfig")
+	for name, want := range map[string]bool{
+		"remote:apps/kubeconfig":                false,
+		"remote:apps/kubeconfig|sa:apps/deploy": false,
+		"remote:apps/kubeconfig-2":              true,
+		"remote:other/kubeconfig":               true,
+		"local|sa:apps/deploy":                  true,
+	} {
+		if got := keep(name); got != want {
+			t.Errorf("keep(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -102,6 +102,13 @@ func TestMemo(t *testing.T) {
 		t.Error("a write the cache has seen is still pending")
 	}
 	c.Wrote(obj)
+	if c.writePending(obj, "43") {
+		t.Error("a write the cache has seen a later version of is still pending")
+	}
+	c.Wrote(obj)
+	if !c.writePending(obj, "abc") {
+		t.Error("a version that is not an etcd revision counted as newer")
+	}
 	now = now.Add(11 * time.Second)
 	if c.writePending(obj, "41") {
 		t.Error("a write older than WriteTTL is still pending")
@@ -115,10 +122,17 @@ func TestAbsentPredictions(t *testing.T) {
 	desired := object(nil, nil)
 	predicted := object(nil, nil)
 	predicted.SetUID("predicted")
+	predicted.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "tether", Operation: metav1.ManagedFieldsOperationApply}})
 	c.RememberAbsent("local|mgr", desired, "d1", predicted)
 	got := c.PredictedAbsent("local|mgr", desired, "d1")
 	if got == nil || got.GetUID() != "predicted" {
 		t.Fatalf("PredictedAbsent = %v", got)
+	}
+	if len(got.GetManagedFields()) != 0 {
+		t.Error("a remembered prediction keeps its managedFields")
+	}
+	if len(predicted.GetManagedFields()) != 1 {
+		t.Error("RememberAbsent changed the caller's object")
 	}
 	got.SetUID("changed by the caller")
 	if c.PredictedAbsent("local|mgr", desired, "d1").GetUID() != "predicted" {

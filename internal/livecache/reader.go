@@ -2,6 +2,7 @@ package livecache
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -103,11 +104,23 @@ func (c *Cache) writePending(obj client.Object, liveRV string) bool {
 	switch {
 	case !ok:
 		return false
-	case w.resourceVersion == liveRV || c.now().Sub(w.at) > c.opts.WriteTTL:
+	case w.resourceVersion == liveRV || newerVersion(liveRV, w.resourceVersion) || c.now().Sub(w.at) > c.opts.WriteTTL:
 		delete(c.writes, k)
 		return false
 	}
 	return true
+}
+
+// newerVersion reports whether resource version a is known to come after
+// b: both are etcd revisions (decimal integers, as every API server backed
+// by etcd writes them) and a is larger. Versions are opaque to clients in
+// general, so anything else is not known to be newer. Without it, an
+// object changed again right after this process wrote it (its version
+// went past the one written) was read from the API server for WriteTTL.
+func newerVersion(a, b string) bool {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	return errA == nil && errB == nil && x > y
 }
 
 // Remember records that, for identity (who asked, with which field
@@ -163,11 +176,18 @@ func (c *Cache) RememberAbsent(identity string, desired client.Object, digest st
 	if digest == "" || predicted == nil {
 		return
 	}
-	c.setMemo(identity, desired, memoEntry{digest: digest, predicted: predicted.DeepCopy()})
+	compact := predicted.DeepCopy()
+	compact.SetManagedFields(nil)
+	data, err := compact.MarshalJSON()
+	if err != nil {
+		return // not remembered: the next compare asks again
+	}
+	c.setMemo(identity, desired, memoEntry{digest: digest, predicted: data})
 }
 
 // PredictedAbsent returns a copy of what RememberAbsent recorded for
-// desired with digest within the last minute, or nil.
+// desired with digest within the last minute (without managedFields), or
+// nil.
 func (c *Cache) PredictedAbsent(identity string, desired client.Object, digest string) *unstructured.Unstructured {
 	k := keyOf(desired)
 	c.mu.Lock()
@@ -182,5 +202,9 @@ func (c *Cache) PredictedAbsent(identity string, desired client.Object, digest s
 	case e.digest != digest:
 		return nil
 	}
-	return e.predicted.DeepCopy()
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(e.predicted); err != nil {
+		return nil
+	}
+	return u
 }

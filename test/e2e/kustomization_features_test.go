@@ -114,16 +114,28 @@ spec: {interval: 1m, path: ./base, prune: true, sourceRef: {kind: GitRepository,
 	})
 
 	t.Run("kubeConfig.secretRef applies to another cluster", func(t *testing.T) {
-		remote, err := testenv.Start(testenv.Options{})
+		first, rotated := "flux-first-"+randomText(16), "flux-rotated-"+randomText(16)
+		remote, err := testenv.Start(testenv.Options{Audit: true, Users: []testenv.User{
+			{Name: "flux-first", Token: first, Groups: []string{"system:masters"}},
+			{Name: "flux-rotated", Token: rotated, Groups: []string{"system:masters"}},
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer remote.Stop()
-		kubeconfig, err := os.ReadFile(remote.KubeconfigPath)
+		admin, err := os.ReadFile(remote.KubeconfigPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": string(kubeconfig)})
+		// kubeconfigAs is the remote's kubeconfig with the admin's token
+		// replaced by token.
+		kubeconfigAs := func(token string) string {
+			if !strings.Contains(string(admin), remote.Config.BearerToken) {
+				t.Fatal("the remote kubeconfig does not hold the admin's token")
+			}
+			return strings.ReplaceAll(string(admin), remote.Config.BearerToken, token)
+		}
+		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": kubeconfigAs(first)})
 		applyYAML(t, `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: remote, namespace: flux-system}
@@ -157,6 +169,66 @@ spec:
 			}
 			return nil
 		})
+
+		// Its objects are read from the remote cluster's live cache: a forced
+		// reconcile that changes nothing sends no read nor dry run of them.
+		reads := func() []string {
+			events, err := remote.AuditEvents()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, e := range events {
+				if e.User.Username == "flux-first" && strings.Contains(e.RequestURI, "/configmaps/from-tether") && (e.Verb == "get" || e.Verb == "patch") {
+					out = append(out, e.Verb+" "+e.RequestURI)
+				}
+			}
+			return out
+		}
+		waitKustomization(t, c, "flux-system", "remote", "True", 30*time.Second)
+		before := len(reads())
+		requestKustomizationReconcile(t, c, "flux-system", "remote")
+		if after := reads(); len(after) != before {
+			t.Errorf("a forced reconcile of an unchanged remote Kustomization read or dry-ran its ConfigMap: %v", after[before:])
+		}
+
+		// A watch shows in the remote's audit log when it ends.
+		watchesEnded := func(user string) func(ctx context.Context) error {
+			return func(ctx context.Context) error {
+				events, err := remote.AuditEvents()
+				if err != nil {
+					return err
+				}
+				for _, e := range events {
+					if e.Verb == "watch" && e.User.Username == user {
+						return nil
+					}
+				}
+				return fmt.Errorf("no watch of %s has ended", user)
+			}
+		}
+		if err := watchesEnded("flux-first")(context.Background()); err == nil {
+			t.Fatal("a watch of the first kubeconfig ended before the rotation: the check below would prove nothing")
+		}
+		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": kubeconfigAs(rotated)})
+		requestKustomizationReconcile(t, c, "flux-system", "remote")
+		eventually(t, 20*time.Second, "the first kubeconfig's watches stopped", watchesEnded("flux-first"))
+		waitKustomization(t, c, "flux-system", "remote", "True", 60*time.Second)
+		if err := watchesEnded("flux-rotated")(context.Background()); err == nil {
+			t.Fatal("a watch of the rotated kubeconfig ended before its Secret was removed")
+		}
+		if err := c.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "remote-kubeconfig"}}); err != nil {
+			t.Fatal(err)
+		}
+		ks := getKustomization(t, c, "flux-system", "remote")
+		patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().Format(time.RFC3339Nano)))
+		if err := c.Patch(context.Background(), ks, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "the removed kubeconfig's watches stopped", watchesEnded("flux-rotated"))
+		// Put it back, so that the Kustomization can prune when deleted.
+		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": kubeconfigAs(rotated)})
+		requestKustomizationReconcile(t, c, "flux-system", "remote")
 	})
 
 	t.Run("a kubeconfig that runs a credential plugin is refused (CVE-2022-24817)", func(t *testing.T) {

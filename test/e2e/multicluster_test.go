@@ -165,20 +165,25 @@ spec:
 		eventually(t, 20*time.Second, "the first credential's watches stopped", watchesEnded("argocd-manager"))
 		rc := kubernetes.NewForConfigOrDie(remote.Config)
 		waitApp(t, c, "argocd", "multi-cluster-app", head, "Synced", "Healthy", 60*time.Second)
-		cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cm.Data["a"] = "drifted-after-rotation"
-		if _, err := rc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 10*time.Second, "drift put back through the new credential's watches", func(ctx context.Context) error {
+		// The new credential's watches start with the app's next
+		// comparison: drift the ConfigMap until one drift is put back
+		// (the resync period is an hour, so only a watch can do it).
+		drifts := 0
+		eventually(t, 30*time.Second, "a drift put back through the new credential's watches", func(ctx context.Context) error {
 			cm, err := rc.CoreV1().ConfigMaps("default").Get(ctx, "multi-cluster-config", metav1.GetOptions{})
-			if err != nil || cm.Data["a"] != "b" {
-				return fmt.Errorf("data %v (err %v)", cm.Data, err)
+			if err != nil {
+				return err
 			}
-			return nil
+			if drifts > 0 && cm.Data["a"] == "b" {
+				return nil
+			}
+			drifts++
+			cm.Data["a"] = fmt.Sprintf("drifted-after-rotation-%d", drifts)
+			if _, err := rc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+			time.Sleep(time.Second)
+			return fmt.Errorf("drifted %d times", drifts)
 		})
 		if err := watchesEnded("argocd-manager-rotated")(ctx); err == nil {
 			t.Fatal("a watch of the rotated credential ended before its Secret was removed")

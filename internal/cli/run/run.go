@@ -93,6 +93,9 @@ func Run(ctx context.Context, opts *Options) error {
 		listener.Close()
 		return fmt.Errorf("artifact storage %s: %w", opts.StoragePath, err)
 	}
+	// An artifact is packed from a checkout that passed the Git limits, so
+	// unpacking it is bounded by the same ones.
+	storage.MaxExtractSize, storage.MaxExtractEntries = opts.GitMaxBytes, opts.GitMaxFiles
 	cacheDir := opts.GitCacheDir
 	if cacheDir == "" {
 		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")

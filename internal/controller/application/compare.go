@@ -49,6 +49,10 @@ type comparison struct {
 	extraneous []*extraneous
 	normalizer *diff.Normalizer
 	scripts    *health.Scripts // argocd-cm's Lua health checks, for the sync's waits too
+	// watchedBefore: every kind of the app's objects was watched before
+	// this comparison, so no change of them can have slipped past the
+	// watches while they started (quiet.go relies on it).
+	watchedBefore bool
 }
 
 // hookTypes returns obj's hook types (argocd.argoproj.io/hook); none when

@@ -22,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -458,8 +457,10 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 		clearCondition(app, argov1.ApplicationConditionSyncError)
 	}
 	if d.op == nil {
-		if d.why == "" && d.wait == 0 {
+		if d.why == "" && d.wait == 0 && cmp.watchedBefore {
 			r.rememberQuiet(app, quietKey)
+		} else {
+			r.rememberQuiet(app, "")
 		}
 		if d.wait > 0 {
 			return min(d.wait, r.requeueAfter(app)), nil
@@ -628,7 +629,11 @@ func (r *Reconciler) watch(ctx context.Context, dest *destination, cmp *comparis
 		log.FromContext(ctx).Info("cannot watch for drift", "cluster", dest.name, "error", err.Error())
 		return
 	}
+	cmp.watchedBefore = true
 	for _, res := range cmp.resources {
+		if !w.Watching(res.Desired.GroupVersionKind()) {
+			cmp.watchedBefore = false
+		}
 		if err := w.Ensure(res.Desired.GroupVersionKind()); err != nil {
 			log.FromContext(ctx).Info("cannot watch for drift", "kind", res.Desired.GroupVersionKind().String(), "error", err.Error())
 		}
@@ -669,7 +674,7 @@ func (r *Reconciler) clusterWatch(dest *destination) (*drift.Watcher, *livecache
 	secret, version := cluster.SplitID(dest.cluster.ID)
 	w, err := r.remotes.Get(secret, version, func() (*remoteWatch, error) {
 		done, stop := context.WithCancel(context.Background())
-		run := func(runnable manager.Runnable) error { return r.mgr.Add(stoppable{runnable: runnable, done: done}) }
+		run := drift.RunUntil(r.mgr, done)
 		opts := drift.Options{Owner: r.ownerOf, StatusChanges: true, OnEvent: r.liveChanged, Config: dest.cluster.Config, Mapper: dest.client.RESTMapper(), Run: run}
 		var live *livecache.Cache
 		if r.Live != nil {
@@ -714,28 +719,6 @@ func (r *Reconciler) forgetClusters(ctx context.Context) {
 	r.remotes.Retain(keep)
 	r.clusters.Retain(keep)
 }
-
-// stoppable runs a runnable under the manager until the manager stops or
-// done ends; ending by done is not an error (the manager goes on).
-type stoppable struct {
-	runnable manager.Runnable
-	done     context.Context
-}
-
-// Start runs the runnable until ctx or done ends.
-func (s stoppable) Start(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.done, cancel)()
-	err := s.runnable.Start(ctx)
-	if s.done.Err() != nil {
-		return nil
-	}
-	return err
-}
-
-// NeedLeaderElection is false: watches serve every replica.
-func (s stoppable) NeedLeaderElection() bool { return false }
 
 func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {
 	if r.Events != nil {

@@ -94,6 +94,35 @@ func New(mgr ctrl.Manager, c controller.Controller, opts Options) (*Watcher, err
 	return &Watcher{cache: cc, ctrl: c, opts: opts, watched: map[schema.GroupVersionKind]bool{}}, nil
 }
 
+// RunUntil returns an Options.Run that runs a runnable under mgr until mgr
+// stops or done ends: the watches of a cluster whose credentials changed or
+// went away are stopped by ending done.
+func RunUntil(mgr ctrl.Manager, done context.Context) func(manager.Runnable) error {
+	return func(r manager.Runnable) error { return mgr.Add(stoppable{runnable: r, done: done}) }
+}
+
+// stoppable runs a runnable until the manager's context or done ends;
+// ending by done is not an error (the manager goes on).
+type stoppable struct {
+	runnable manager.Runnable
+	done     context.Context
+}
+
+// Start runs the runnable until ctx or done ends.
+func (s stoppable) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.done, cancel)()
+	err := s.runnable.Start(ctx)
+	if s.done.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// NeedLeaderElection is false: watches serve every replica.
+func (s stoppable) NeedLeaderElection() bool { return false }
+
 // syncTimeout bounds how long Ensure waits for a new watch to list its
 // objects.
 const syncTimeout = 30 * time.Second
@@ -115,6 +144,14 @@ func (w *Watcher) Ensure(gvk schema.GroupVersionKind) error {
 	}
 	toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced)
 	return nil
+}
+
+// Watching reports whether objects of kind gvk were already watched
+// (Ensure was called for it before).
+func (w *Watcher) Watching(gvk schema.GroupVersionKind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.watched[gvk]
 }
 
 func (w *Watcher) ensure(gvk schema.GroupVersionKind) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,6 +37,9 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 	key, version := "local", ""
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
 		remote, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, obj.Namespace, kc.SecretRef.Name, kc.SecretRef.Key, r.Clusters)
+		if apierrors.IsNotFound(err) {
+			r.targets.Retain(cluster.WithoutSecret("remote:", obj.Namespace, kc.SecretRef.Name))
+		}
 		if err != nil {
 			return nil, err
 		}

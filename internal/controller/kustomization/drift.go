@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/drift"
@@ -19,13 +20,14 @@ import (
 
 // newDriftWatcher watches the objects that carry a Kustomization's name
 // label, and marks that Kustomization dirty when one of them is changed or
-// deleted by someone else. With live, the watches share the live cache's
-// informers; otherwise they are metadata-only, on the cluster of cfg and
-// mapper when set (a remote one), else the manager's.
-func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName), cfg *rest.Config, mapper meta.RESTMapper, live *livecache.Cache) (*drift.Watcher, error) {
+// deleted by someone else. With live (the live cache of the cluster), the
+// watches share its informers; otherwise they are metadata-only, on the
+// cluster of cfg and mapper when set (a remote one), else the manager's,
+// run by run (see drift.Options.Run).
+func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(types.NamespacedName), cfg *rest.Config, mapper meta.RESTMapper, live *livecache.Cache, run func(manager.Runnable) error) (*drift.Watcher, error) {
 	if live != nil {
 		return drift.New(mgr, c, drift.Options{Cache: live.Informers(), Owner: ownerOf,
-			OnEvent: func(key types.NamespacedName, _ bool) { onDrift(key) }})
+			OnEvent: func(key types.NamespacedName, _ bool) { onDrift(key) }, Run: run})
 	}
 	owned, err := labels.NewRequirement(kustomizev1.NameLabel, selection.Exists, nil)
 	if err != nil {
@@ -37,6 +39,7 @@ func newDriftWatcher(mgr ctrl.Manager, c controller.Controller, onDrift func(typ
 		OnEvent:  func(key types.NamespacedName, _ bool) { onDrift(key) },
 		Config:   cfg,
 		Mapper:   mapper,
+		Run:      run,
 	})
 }
 

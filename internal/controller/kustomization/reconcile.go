@@ -19,6 +19,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/drift"
 	"github.com/tether-gitops/tether/internal/engine"
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
+	"github.com/tether-gitops/tether/internal/livecache"
 )
 
 // reconcile runs the pipeline for one Kustomization: dependencies, source,
@@ -61,7 +62,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 	}
 	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key)}
 	// The shortcut needs drift watches; a remote target has its own.
-	watcher, err := r.driftFor(tgt)
+	watcher, live, err := r.clusterWatch(tgt)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
 	}
 	log.FromContext(ctx).V(1).Info("rendered", "revision", art.Revision, "objects", len(objs))
-	eng, err := engine.New(tgt.client, owner(obj), r.engineOptions(tgt)...)
+	eng, err := engine.New(tgt.client, owner(obj), engineOptions(tgt, live)...)
 	if err != nil {
 		return err
 	}
@@ -185,32 +186,59 @@ func (r *Reconciler) watchInventory(ctx context.Context, w *drift.Watcher, inv e
 	}
 }
 
-// driftFor returns the drift watcher of the target's cluster: the local
-// one, or one started for a remote cluster the first time (per kubeconfig
-// version and identity).
-func (r *Reconciler) driftFor(tgt *target) (*drift.Watcher, error) {
+// clusterWatch returns the drift watcher and the live cache (nil when
+// there is none) of the target's cluster: the local ones, or, for a
+// remote cluster, ones started the first time (per kubeconfig Secret,
+// shared by every identity on that cluster, as the local ones are) and
+// replaced, the old watches stopped, when the kubeconfig changes.
+func (r *Reconciler) clusterWatch(tgt *target) (*drift.Watcher, *livecache.Cache, error) {
 	if tgt.cfg == nil {
-		return r.drift, nil
+		return r.drift, r.Live, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if w, ok := r.remoteDrift[tgt.key]; ok {
-		return w, nil
-	}
-	w, err := newDriftWatcher(r.mgr, r.ctrl, r.markDirty, tgt.cfg, tgt.client.RESTMapper(), nil)
+	w, err := r.remoteDrift.Get(tgt.cluster, tgt.version, func() (*remoteDrift, error) {
+		done, stop := context.WithCancel(context.Background())
+		run := drift.RunUntil(r.mgr, done)
+		var live *livecache.Cache
+		if r.Live != nil {
+			var err error
+			live, err = livecache.New(tgt.clusterCfg, r.Client.Scheme(), tgt.client.RESTMapper(),
+				livecache.Options{Markers: []livecache.Marker{{Label: kustomizev1.NameLabel}}})
+			if err == nil {
+				err = run(live)
+			}
+			if err != nil {
+				stop()
+				return nil, fmt.Errorf("live cache: %w", err)
+			}
+		}
+		w, err := newDriftWatcher(r.mgr, r.ctrl, r.markDirty, tgt.clusterCfg, tgt.client.RESTMapper(), live, run)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		return &remoteDrift{watcher: w, live: live, stop: stop}, nil
+	})
 	if err != nil {
-		return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("drift watches on the remote cluster: %w", err))
+		return nil, nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("watches on the remote cluster: %w", err))
 	}
-	r.remoteDrift[tgt.key] = w
-	return w, nil
+	return w.watcher, w.live, nil
 }
 
-// engineOptions reads the local cluster through the live cache.
-func (r *Reconciler) engineOptions(tgt *target) []engine.Option {
-	if tgt.cfg != nil || r.Live == nil {
+// remoteDrift is the drift watcher and live cache of one remote cluster;
+// stop ends their watches.
+type remoteDrift struct {
+	watcher *drift.Watcher
+	live    *livecache.Cache
+	stop    context.CancelFunc
+}
+
+// engineOptions reads the target's cluster through its live cache, when
+// there is one; what the cache remembers is kept per identity (tgt.key).
+func engineOptions(tgt *target, live *livecache.Cache) []engine.Option {
+	if live == nil {
 		return nil
 	}
-	return []engine.Option{engine.WithLiveCache(r.Live, tgt.key)}
+	return []engine.Option{engine.WithLiveCache(live, tgt.key)}
 }
 
 func defaultNamespace(obj *kustomizev1.Kustomization) string {

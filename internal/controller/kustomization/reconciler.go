@@ -72,7 +72,7 @@ type Reconciler struct {
 	artifacts   *artifactCache
 	clients     targets
 	drift       *drift.Watcher
-	remoteDrift map[string]*drift.Watcher // per remote target key
+	remoteDrift cluster.Versioned[*remoteDrift] // per remote target (kubeconfig Secret and identity), replaced when the Secret changes
 	mgr         ctrl.Manager
 	ctrl        controller.Controller
 	mu          sync.Mutex
@@ -126,8 +126,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	r.mgr, r.ctrl, r.remoteDrift = mgr, c, map[string]*drift.Watcher{}
-	r.drift, err = newDriftWatcher(mgr, c, r.markDirty, nil, nil, r.Live)
+	r.mgr, r.ctrl = mgr, c
+	r.remoteDrift.Close = func(w *remoteDrift) { w.stop() }
+	r.drift, err = newDriftWatcher(mgr, c, r.markDirty, nil, nil, r.Live, nil)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,6 +22,11 @@ type target struct {
 	// key identifies the identity and cluster, for caches and for the
 	// steady-state check.
 	key string
+	// For a remote cluster: its kubeconfig Secret ("remote:ns/name"), the
+	// version of the Secret's kubeconfig, and the configuration without
+	// impersonation (the cluster's watches serve every identity).
+	cluster, version string
+	clusterCfg       *rest.Config
 }
 
 // targets caches one client per identity and cluster.
@@ -36,6 +42,7 @@ type targets struct {
 func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization) (*target, error) {
 	cfg := rest.CopyConfig(r.Config)
 	key, version := "local", ""
+	var clusterCfg *rest.Config
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
 		remoteCfg, id, err := r.remoteConfig(ctx, obj.Namespace, kc.SecretRef)
 		if err != nil {
@@ -43,8 +50,9 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 		}
 		var secret string
 		secret, version = cluster.SplitID(id)
-		cfg, key = remoteCfg, "remote:"+secret
+		cfg, key, clusterCfg = remoteCfg, "remote:"+secret, rest.CopyConfig(remoteCfg)
 	}
+	clusterKey := key
 	if sa := obj.Spec.ServiceAccountName; sa != "" {
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
 		key += "|sa:" + obj.Namespace + "/" + sa
@@ -56,7 +64,7 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 		if err != nil {
 			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
 		}
-		return &target{client: c, key: key + "@" + version, cfg: cfg}, nil
+		return &target{client: c, key: key + "@" + version, cfg: cfg, cluster: clusterKey, version: version, clusterCfg: clusterCfg}, nil
 	}
 	r.clients.mu.Lock()
 	defer r.clients.mu.Unlock()
@@ -80,6 +88,12 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 // set.
 func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *meta.SecretKeyReference) (*rest.Config, string, error) {
 	cfg, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, namespace, ref.Name, ref.Key, r.Clusters)
+	if apierrors.IsNotFound(err) {
+		// The Secret is gone: so are the clients and watches made from it.
+		keep := cluster.WithoutSecret("remote:", namespace, ref.Name)
+		r.clients.remote.Retain(keep)
+		r.remoteDrift.Retain(keep)
+	}
 	if err != nil {
 		return nil, "", fail(meta.ReconciliationFailedReason, err)
 	}

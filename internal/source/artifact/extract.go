@@ -15,8 +15,8 @@ import (
 )
 
 // Extract unpacks the stored artifact at artifactPath (a Stored.Path) into dst,
-// creating dst if needed, with Unpack's checks and MaxExtractSize as the
-// limit.
+// creating dst if needed, with Unpack's checks and MaxExtractSize and
+// MaxExtractEntries as the limits.
 func (s *Storage) Extract(ctx context.Context, artifactPath, dst string) error {
 	if !fs.ValidPath(artifactPath) {
 		return fmt.Errorf("extract artifact %q: invalid path", artifactPath)
@@ -31,7 +31,7 @@ func (s *Storage) Extract(ctx context.Context, artifactPath, dst string) error {
 		return fmt.Errorf("extract artifact %s: %w", artifactPath, err)
 	}
 	defer f.Close()
-	if err := Unpack(ctx, f, dst, s.MaxExtractSize); err != nil {
+	if err := Unpack(ctx, f, dst, Limits{Bytes: s.MaxExtractSize, Entries: s.MaxExtractEntries}); err != nil {
 		return fmt.Errorf("extract artifact %s: %w", artifactPath, err)
 	}
 	return nil
@@ -43,15 +43,13 @@ func (s *Storage) Extract(ctx context.Context, artifactPath, dst string) error {
 // out with "..", and symlinks that lead outside dst (checked on the final
 // tree, after every link exists), fail the whole extraction, and links are
 // created only after all files, so no entry is written through one. Hard
-// links fail too; other special files are skipped. At most maxSize bytes
-// of uncompressed tar stream are read (0 or less means
-// DefaultMaxExtractSize), so a small archive cannot fill the disk.
+// links fail too; other special files are skipped. At most limits.Bytes
+// bytes of file content and limits.Entries entries are unpacked, so a
+// small archive cannot fill the disk nor its inodes.
 // Files get mode 0600 (0700 when executable), directories 0750.
 // On error dst may hold part of the archive and should be discarded.
-func Unpack(ctx context.Context, r io.Reader, dst string, maxSize int64) error {
-	if maxSize <= 0 {
-		maxSize = DefaultMaxExtractSize
-	}
+func Unpack(ctx context.Context, r io.Reader, dst string, limits Limits) error {
+	limits = limits.withDefaults()
 	if err := os.MkdirAll(dst, 0o750); err != nil {
 		return fmt.Errorf("create %s: %w", dst, err)
 	}
@@ -66,15 +64,57 @@ func Unpack(ctx context.Context, r io.Reader, dst string, maxSize int64) error {
 		return fmt.Errorf("read artifact: %w", err)
 	}
 	defer gz.Close()
-	lr := &limitedReader{r: &ctxReader{ctx: ctx, r: gz}, left: maxSize, limit: maxSize}
-	links, err := unpackEntries(tar.NewReader(lr), root, lr)
+	budget := &extractBudget{bytes: limits.Bytes, entries: limits.Entries, limits: limits}
+	links, err := unpackEntries(tar.NewReader(&ctxReader{ctx: ctx, r: gz}), root, budget)
 	if err != nil {
-		if lr.err != nil {
-			return lr.err
-		}
 		return err
 	}
 	return createLinks(root, links)
+}
+
+// Limits bound what Unpack writes.
+type Limits struct {
+	// Bytes bounds the content of all files together; 0 or less means
+	// DefaultMaxExtractSize.
+	Bytes int64
+	// Entries bounds the files, folders and links; 0 or less means
+	// DefaultMaxExtractEntries.
+	Entries int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Bytes <= 0 {
+		l.Bytes = DefaultMaxExtractSize
+	}
+	if l.Entries <= 0 {
+		l.Entries = DefaultMaxExtractEntries
+	}
+	return l
+}
+
+// extractBudget is what is left of the limits.
+type extractBudget struct {
+	bytes   int64
+	entries int
+	limits  Limits
+}
+
+// entry takes one entry from the budget.
+func (b *extractBudget) entry() error {
+	if b.entries--; b.entries < 0 {
+		return &sizeLimitError{fmt.Sprintf("artifact holds more than %d entries (files, folders and links)", b.limits.Entries)}
+	}
+	return nil
+}
+
+// content takes n bytes of file content from the budget.
+func (b *extractBudget) content(n int64) error {
+	if n > b.bytes {
+		b.bytes = -1
+		return &sizeLimitError{fmt.Sprintf("artifact uncompressed size exceeds the limit of %d bytes", b.limits.Bytes)}
+	}
+	b.bytes -= n
+	return nil
 }
 
 type pendingLink struct {
@@ -84,7 +124,7 @@ type pendingLink struct {
 
 // unpackEntries writes directories and regular files, and returns the
 // symlinks to create afterwards.
-func unpackEntries(tr *tar.Reader, root *os.Root, lr *limitedReader) ([]pendingLink, error) {
+func unpackEntries(tr *tar.Reader, root *os.Root, budget *extractBudget) ([]pendingLink, error) {
 	var links []pendingLink
 	for {
 		hdr, err := tr.Next()
@@ -101,11 +141,14 @@ func unpackEntries(tr *tar.Reader, root *os.Root, lr *limitedReader) ([]pendingL
 		if name == "." {
 			continue // the root itself, as Flux writes it
 		}
+		if err := budget.entry(); err != nil {
+			return nil, err
+		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
 			err = root.MkdirAll(name, dirMode)
 		case tar.TypeReg:
-			err = unpackFile(tr, root, name, hdr, lr)
+			err = unpackFile(tr, root, name, hdr, budget)
 		case tar.TypeSymlink:
 			links = append(links, pendingLink{name: name, target: hdr.Linkname})
 		case tar.TypeLink:
@@ -117,9 +160,9 @@ func unpackEntries(tr *tar.Reader, root *os.Root, lr *limitedReader) ([]pendingL
 	}
 }
 
-func unpackFile(tr *tar.Reader, root *os.Root, name string, hdr *tar.Header, lr *limitedReader) error {
-	if hdr.Size > lr.left {
-		return lr.exceeded()
+func unpackFile(tr *tar.Reader, root *os.Root, name string, hdr *tar.Header, budget *extractBudget) error {
+	if err := budget.content(hdr.Size); err != nil {
+		return err
 	}
 	if dir := path.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, dirMode); err != nil {
@@ -206,29 +249,3 @@ func (r rootLinkFS) readlink(p []string) (string, error) {
 }
 
 // limitedReader fails once more than limit bytes have been read.
-type limitedReader struct {
-	r     io.Reader
-	left  int64
-	limit int64
-	err   error
-}
-
-func (l *limitedReader) Read(b []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	if int64(len(b)) > l.left+1 {
-		b = b[:l.left+1]
-	}
-	n, err := l.r.Read(b)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return 0, l.exceeded()
-	}
-	return n, err
-}
-
-func (l *limitedReader) exceeded() error {
-	l.err = &sizeLimitError{fmt.Sprintf("artifact uncompressed size exceeds the limit of %d bytes", l.limit)}
-	return l.err
-}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,7 +91,7 @@ func TestExtractRefusesTraversal_GHSA_g687_f2gx_6wm8(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent := t.TempDir()
 			dst := filepath.Join(parent, "dst")
-			err := Unpack(context.Background(), bytes.NewReader(craftArchive(t, tt.members)), dst, 0)
+			err := Unpack(context.Background(), bytes.NewReader(craftArchive(t, tt.members)), dst, Limits{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error %v, want one naming %s", err, tt.wantErr)
 			}
@@ -110,52 +111,73 @@ func TestExtractRefusesTraversal_GHSA_g687_f2gx_6wm8(t *testing.T) {
 	}
 }
 
-// TestExtractRefusesOversizedArchive_GHSA_g687_f2gx_6wm8 unpacks a small
-// archive that expands far beyond the limit.
+// TestExtractRefusesOversizedArchive_GHSA_g687_f2gx_6wm8 unpacks small
+// archives that expand far beyond the limits: one file of too much
+// content, too many files of little content. Tar headers do not count
+// against the content limit: a checkout of 100,000 small files (a
+// repository of 10,000 apps) unpacks within the content it holds.
 func TestExtractRefusesOversizedArchive_GHSA_g687_f2gx_6wm8(t *testing.T) {
 	zeros := strings.Repeat("\x00", 8<<20)
+	manySmall := func(n int) []entry {
+		var es []entry
+		for i := range n {
+			es = append(es, entry{Name: fmt.Sprintf("%s/%04d-%s", strings.Repeat("d", 90), i, strings.Repeat("f", i%50)), Type: tar.TypeReg, Body: "x"})
+		}
+		return es
+	}
+	limits := Limits{Bytes: 1 << 20, Entries: 1000}
 	tests := []struct {
 		name    string
 		members []entry
+		want    string
 	}{
-		{"one large file", []entry{{Name: "bomb", Type: tar.TypeReg, Body: zeros}}},
-		{"many small files", func() []entry {
-			var es []entry
-			for i := range 2000 {
-				es = append(es, entry{Name: strings.Repeat("d", 90) + "/" + string(rune('a'+i%26)) + strings.Repeat("f", i%50), Type: tar.TypeReg, Body: "x"})
-			}
-			return es
-		}()},
+		{"one large file", []entry{{Name: "bomb", Type: tar.TypeReg, Body: zeros}}, "exceeds the limit of 1048576 bytes"},
+		{"many small files", manySmall(2000), "more than 1000 entries"},
 	}
-	const limit = 1 << 20
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			archive := craftArchive(t, tt.members)
 			dst := t.TempDir()
-			err := Unpack(context.Background(), bytes.NewReader(archive), dst, limit)
-			if !errors.Is(err, ErrSizeLimit) || !strings.Contains(err.Error(), "exceeds the limit of 1048576 bytes") {
-				t.Fatalf("error %v, want the size limit (archive is %d bytes)", err, len(archive))
+			err := Unpack(context.Background(), bytes.NewReader(archive), dst, limits)
+			if !errors.Is(err, ErrSizeLimit) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want the limit (%s; archive is %d bytes)", err, tt.want, len(archive))
 			}
 			var written int64
+			files := 0
 			must(t, filepath.WalkDir(dst, func(_ string, d os.DirEntry, err error) error {
 				must(t, err)
 				if info, _ := d.Info(); d.Type().IsRegular() {
 					written += info.Size()
+					files++
 				}
 				return nil
 			}))
-			if written > limit {
-				t.Errorf("wrote %d bytes, more than the limit %d", written, limit)
+			if written > limits.Bytes || files > limits.Entries {
+				t.Errorf("wrote %d bytes in %d files, more than the limits %+v", written, files, limits)
 			}
 		})
 	}
+	t.Run("headers do not count as content", func(t *testing.T) {
+		// 900 entries: their headers alone (512 bytes each, more for the
+		// long names) are several times the 64 KiB content limit.
+		archive := craftArchive(t, manySmall(900))
+		if err := Unpack(context.Background(), bytes.NewReader(archive), t.TempDir(), Limits{Bytes: 64 << 10, Entries: 1000}); err != nil {
+			t.Errorf("900 one-byte files within a 64 KiB content limit: %v", err)
+		}
+	})
 
 	s := newStorage(t)
-	s.MaxExtractSize = limit
+	s.MaxExtractSize = limits.Bytes
 	st, err := s.Store(context.Background(), "GitRepository", "default", "bomb", bytesPacker(string(craftArchive(t, tests[0].members))))
 	must(t, err)
 	if err := s.Extract(context.Background(), st.Path, t.TempDir()); !errors.Is(err, ErrSizeLimit) {
 		t.Errorf("Storage.Extract: %v, want the size limit", err)
+	}
+	s.MaxExtractSize, s.MaxExtractEntries = 0, 1000
+	st, err = s.Store(context.Background(), "GitRepository", "default", "many", bytesPacker(string(craftArchive(t, tests[1].members))))
+	must(t, err)
+	if err := s.Extract(context.Background(), st.Path, t.TempDir()); !errors.Is(err, ErrSizeLimit) {
+		t.Errorf("Storage.Extract of 2,000 entries with MaxExtractEntries 1,000: %v, want the limit", err)
 	}
 }
 
@@ -163,10 +185,10 @@ func TestUnpackHonoursCancellation(t *testing.T) {
 	archive := craftArchive(t, []entry{{Name: "a", Type: tar.TypeReg, Body: "a"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Unpack(ctx, bytes.NewReader(archive), t.TempDir(), 0); !errors.Is(err, context.Canceled) {
+	if err := Unpack(ctx, bytes.NewReader(archive), t.TempDir(), Limits{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
-	if err := Unpack(context.Background(), strings.NewReader("not gzip"), t.TempDir(), 0); err == nil {
+	if err := Unpack(context.Background(), strings.NewReader("not gzip"), t.TempDir(), Limits{}); err == nil {
 		t.Error("Unpack accepted a stream that is not gzip")
 	}
 }

@@ -88,7 +88,7 @@ func TestHandlerOverHTTP(t *testing.T) {
 		t.Fatalf("GET %s: %s", st.URL, resp.Status)
 	}
 	dst := t.TempDir()
-	must(t, Unpack(context.Background(), resp.Body, dst, 0))
+	must(t, Unpack(context.Background(), resp.Body, dst, Limits{}))
 	got, err := os.ReadFile(filepath.Join(dst, "deploy/app.yaml"))
 	must(t, err)
 	if string(got) != "app" {

@@ -18,9 +18,13 @@ import (
 )
 
 const (
-	// DefaultMaxExtractSize is the uncompressed size Extract allows when
+	// DefaultMaxExtractSize is the file content Extract allows when
 	// Storage.MaxExtractSize is 0 (Flux's default for unpacking artifacts).
 	DefaultMaxExtractSize int64 = 100 << 20
+	// DefaultMaxExtractEntries is the entries Extract allows when
+	// Storage.MaxExtractEntries is 0 (the Git fetcher's default file
+	// count).
+	DefaultMaxExtractEntries = 100_000
 
 	// tempPrefix starts the name of an artifact being written; such files
 	// are never served, and GC removes them once stale.
@@ -56,9 +60,12 @@ type Storage struct {
 	// it, e.g. "http://source-controller.flux-system.svc.cluster.local.".
 	// Without a scheme, "http://" is assumed.
 	BaseURL string
-	// MaxExtractSize bounds the uncompressed bytes that Extract unpacks
-	// from one artifact; 0 means DefaultMaxExtractSize.
+	// MaxExtractSize bounds the file content that Extract unpacks from
+	// one artifact; 0 means DefaultMaxExtractSize.
 	MaxExtractSize int64
+	// MaxExtractEntries bounds the files, folders and links that Extract
+	// unpacks from one artifact; 0 means DefaultMaxExtractEntries.
+	MaxExtractEntries int
 
 	// mu serialises the steps that change an object's directory (the final
 	// rename, GC, Delete); packing runs outside it.
