@@ -73,7 +73,7 @@ type Cache struct {
 
 	mu       sync.Mutex
 	handled  map[schema.GroupVersionKind]bool
-	memo     map[objectKey]map[string]memoEntry
+	memo     map[objectKey]memos
 	writes   map[objectKey]writeEntry
 	started  bool
 	startErr error
@@ -87,7 +87,40 @@ type objectKey struct {
 	namespace, name string
 }
 
+// memos are the memories of one object, one per identity (usually one):
+// a slice, as a map per object cost a kilobyte each at 100,000 objects.
+type memos []memoEntry
+
+func (m memos) get(identity string) (memoEntry, bool) {
+	for _, e := range m {
+		if e.identity == identity {
+			return e, true
+		}
+	}
+	return memoEntry{}, false
+}
+
+func (m memos) set(e memoEntry) memos {
+	for i := range m {
+		if m[i].identity == e.identity {
+			m[i] = e
+			return m
+		}
+	}
+	return append(m, e)
+}
+
+func (m memos) without(identity string) memos {
+	for i := range m {
+		if m[i].identity == identity {
+			return append(m[:i:i], m[i+1:]...)
+		}
+	}
+	return m
+}
+
 type memoEntry struct {
+	identity                string
 	digest, resourceVersion string
 	// predicted is the dry run's answer for an object that does not
 	// exist (resourceVersion is then empty), as JSON without
@@ -113,7 +146,7 @@ func New(cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMapper, opts 
 		opts.WriteTTL = DefaultWriteTTL
 	}
 	c := &Cache{opts: opts, now: time.Now, handled: map[schema.GroupVersionKind]bool{},
-		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{},
+		memo: map[objectKey]memos{}, writes: map[objectKey]writeEntry{},
 		subs: map[chan struct{}]struct{}{}}
 	cc, err := crcache.New(cfg, crcache.Options{Scheme: scheme, Mapper: mapper, DefaultTransform: c.transform})
 	if err != nil {
@@ -291,7 +324,7 @@ func (c *Cache) forget(obj client.Object, gone bool) {
 		delete(c.writes, k)
 		return
 	}
-	if w, ok := c.writes[k]; ok && w.resourceVersion == obj.GetResourceVersion() {
+	if w, ok := c.writes[k]; ok && (w.resourceVersion == obj.GetResourceVersion() || newerVersion(obj.GetResourceVersion(), w.resourceVersion)) {
 		delete(c.writes, k)
 	}
 }

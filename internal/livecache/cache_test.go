@@ -66,7 +66,7 @@ func TestTransform(t *testing.T) {
 func TestMemo(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := &Cache{opts: Options{MemoTTL: time.Minute, WriteTTL: 10 * time.Second}, now: func() time.Time { return now },
-		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{}}
+		memo: map[objectKey]memos{}, writes: map[objectKey]writeEntry{}}
 	obj := object(nil, nil)
 	c.Remember("local|mgr", obj, "d1", "42")
 	for _, tt := range []struct {
@@ -118,7 +118,7 @@ func TestMemo(t *testing.T) {
 func TestAbsentPredictions(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := &Cache{opts: Options{MemoTTL: time.Hour, WriteTTL: 10 * time.Second}, now: func() time.Time { return now },
-		memo: map[objectKey]map[string]memoEntry{}, writes: map[objectKey]writeEntry{}}
+		memo: map[objectKey]memos{}, writes: map[objectKey]writeEntry{}}
 	desired := object(nil, nil)
 	predicted := object(nil, nil)
 	predicted.SetUID("predicted")

@@ -138,13 +138,8 @@ func (c *Cache) setMemo(identity string, desired client.Object, e memoEntry) {
 	k := keyOf(desired)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := c.memo[k]
-	if m == nil {
-		m = map[string]memoEntry{}
-		c.memo[k] = m
-	}
-	e.at = c.now()
-	m[identity] = e
+	e.at, e.identity = c.now(), identity
+	c.memo[k] = c.memo[k].set(e)
 }
 
 // Unchanged reports whether Remember recorded, within MemoTTL, that
@@ -157,7 +152,7 @@ func (c *Cache) Unchanged(identity string, desired client.Object, digest, liveRV
 	k := keyOf(desired)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.memo[k][identity]
+	e, ok := c.memo[k].get(identity)
 	if !ok || e.predicted != nil || c.now().Sub(e.at) > c.opts.MemoTTL {
 		return false
 	}
@@ -192,12 +187,16 @@ func (c *Cache) PredictedAbsent(identity string, desired client.Object, digest s
 	k := keyOf(desired)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.memo[k][identity]
+	e, ok := c.memo[k].get(identity)
 	switch {
 	case !ok || e.predicted == nil:
 		return nil
 	case c.now().Sub(e.at) > absentTTL:
-		delete(c.memo[k], identity)
+		if m := c.memo[k].without(identity); len(m) > 0 {
+			c.memo[k] = m
+		} else {
+			delete(c.memo, k)
+		}
 		return nil
 	case e.digest != digest:
 		return nil
