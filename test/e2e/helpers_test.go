@@ -148,3 +148,18 @@ func inOrder(events []string, want ...string) error {
 	}
 	return nil
 }
+
+// watchesEnded checks that a watch by user on env has ended: the audit log
+// records a watch when it ends.
+func watchesEnded(env *testenv.Env, user string) error {
+	events, err := env.AuditEvents()
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.Verb == "watch" && e.User.Username == user {
+			return nil
+		}
+	}
+	return fmt.Errorf("no watch of %s has ended", user)
+}

@@ -192,29 +192,17 @@ spec:
 			t.Errorf("a forced reconcile of an unchanged remote Kustomization read or dry-ran its ConfigMap: %v", after[before:])
 		}
 
-		// A watch shows in the remote's audit log when it ends.
-		watchesEnded := func(user string) func(ctx context.Context) error {
-			return func(ctx context.Context) error {
-				events, err := remote.AuditEvents()
-				if err != nil {
-					return err
-				}
-				for _, e := range events {
-					if e.Verb == "watch" && e.User.Username == user {
-						return nil
-					}
-				}
-				return fmt.Errorf("no watch of %s has ended", user)
-			}
+		ended := func(user string) func(context.Context) error {
+			return func(context.Context) error { return watchesEnded(remote, user) }
 		}
-		if err := watchesEnded("flux-first")(context.Background()); err == nil {
+		if err := ended("flux-first")(context.Background()); err == nil {
 			t.Fatal("a watch of the first kubeconfig ended before the rotation: the check below would prove nothing")
 		}
 		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": kubeconfigAs(rotated)})
 		requestKustomizationReconcile(t, c, "flux-system", "remote")
-		eventually(t, 20*time.Second, "the first kubeconfig's watches stopped", watchesEnded("flux-first"))
+		eventually(t, 20*time.Second, "the first kubeconfig's watches stopped", ended("flux-first"))
 		waitKustomization(t, c, "flux-system", "remote", "True", 60*time.Second)
-		if err := watchesEnded("flux-rotated")(context.Background()); err == nil {
+		if err := ended("flux-rotated")(context.Background()); err == nil {
 			t.Fatal("a watch of the rotated kubeconfig ended before its Secret was removed")
 		}
 		if err := c.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "remote-kubeconfig"}}); err != nil {
@@ -225,7 +213,7 @@ spec:
 		if err := c.Patch(context.Background(), ks, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "the removed kubeconfig's watches stopped", watchesEnded("flux-rotated"))
+		eventually(t, 20*time.Second, "the removed kubeconfig's watches stopped", ended("flux-rotated"))
 		// Put it back, so that the Kustomization can prune when deleted.
 		upsertSecret(t, c, "flux-system", "remote-kubeconfig", map[string]string{"value": kubeconfigAs(rotated)})
 		requestKustomizationReconcile(t, c, "flux-system", "remote")
