@@ -82,3 +82,43 @@ func KubeconfigFromSecret(ctx context.Context, reader client.Reader, namespace, 
 	sum := sha256.Sum256(data)
 	return cfg, nn.String() + "@" + hex.EncodeToString(sum[:8]), nil
 }
+
+// FluxTarget is where a Flux object (a Kustomization, a HelmRelease)
+// applies: the cluster of its spec.kubeConfig, else the local one, as its
+// spec.serviceAccountName, else Tether itself.
+type FluxTarget struct {
+	// Config connects to the cluster as the object's identity.
+	Config *rest.Config
+	// ClusterConfig connects to a remote cluster with the kubeconfig's own
+	// identity (for watches every identity shares); nil for the local one.
+	ClusterConfig *rest.Config
+	// Cluster names the cluster: "local", or "remote:<namespace>/<secret>"
+	// (see WithoutSecret). Identity adds the service account:
+	// "<cluster>|sa:<namespace>/<name>".
+	Cluster, Identity string
+	// Version is the kubeconfig's digest; "" for the local cluster.
+	Version string
+}
+
+// ResolveFluxTarget reads the kubeconfig Secret namespace/secret (key;
+// none when secret is "") as KubeconfigFromSecret does, and impersonates
+// serviceAccount of namespace when it is set. local is the configuration
+// of the cluster Tether runs in. A missing Secret is an error for which
+// apierrors.IsNotFound holds: the caller then drops what it made from it.
+func ResolveFluxTarget(ctx context.Context, reader client.Reader, local *rest.Config, namespace, secret, key, serviceAccount string, opts Options) (FluxTarget, error) {
+	t := FluxTarget{Config: rest.CopyConfig(local), Cluster: "local"}
+	if secret != "" {
+		cfg, id, err := KubeconfigFromSecret(ctx, reader, namespace, secret, key, opts)
+		if err != nil {
+			return FluxTarget{}, err
+		}
+		name, version := SplitID(id)
+		t = FluxTarget{Config: cfg, ClusterConfig: rest.CopyConfig(cfg), Cluster: "remote:" + name, Version: version}
+	}
+	t.Identity = t.Cluster
+	if serviceAccount != "" {
+		t.Config.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + namespace + ":" + serviceAccount}
+		t.Identity += "|sa:" + namespace + "/" + serviceAccount
+	}
+	return t, nil
+}

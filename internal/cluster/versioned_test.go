@@ -1,12 +1,15 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
 // TestVersioned: a value is made once per version of a name; a new
@@ -99,5 +102,26 @@ func TestWithoutSecret(t *testing.T) {
 		if got := keep(name); got != want {
 			t.Errorf("keep(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestResolveFluxTarget: the local cluster as a service account; a
+// missing kubeconfig Secret is NotFound, for callers to drop what they
+// made from it.
+func TestResolveFluxTarget(t *testing.T) {
+	local := &rest.Config{Host: "https://local:6443"}
+	fc := fake.NewClientBuilder().Build()
+	ft, err := ResolveFluxTarget(context.Background(), fc, local, "apps", "", "", "deployer", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ft.Cluster != "local" || ft.Identity != "local|sa:apps/deployer" || ft.Version != "" || ft.ClusterConfig != nil {
+		t.Errorf("local target %+v", ft)
+	}
+	if ft.Config == local || ft.Config.Impersonate.UserName != "system:serviceaccount:apps:deployer" || local.Impersonate.UserName != "" {
+		t.Errorf("impersonation %q on a copy: copy %v", ft.Config.Impersonate.UserName, ft.Config != local)
+	}
+	if _, err := ResolveFluxTarget(context.Background(), fc, local, "apps", "gone", "", "", Options{}); !apierrors.IsNotFound(err) {
+		t.Errorf("missing kubeconfig Secret: %v, want NotFound", err)
 	}
 }

@@ -83,7 +83,7 @@ func checkJQPattern(p *gojq.Pattern) error {
 	for _, o := range p.Object {
 		errs = append(errs, checkJQString(o.KeyString), checkJQ(o.KeyQuery), checkJQPattern(o.Val))
 	}
-	return errors.Join(errs...)
+	return firstError(errs)
 }
 
 func checkJQTerm(t *gojq.Term) error {

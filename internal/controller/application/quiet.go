@@ -22,8 +22,9 @@ import (
 // rendering and garbage collection). Such a refresh now stops after
 // resolving the sources' commits (served from the shared fetcher's
 // listing cache); a full comparison still runs at least every
-// quietMaxAge (an hour by default), as a safety net for what no watch reports (an object
-// created without Tether's tracking under a name the app renders).
+// quietMaxAge (an hour by default), as a safety net for what no watch
+// reports (an object created without Tether's tracking under a name the
+// app renders).
 
 // quietMaxAge is how long a comparison may answer for later refreshes:
 // an hour, or ten resync periods when that is longer. (Measured at 10,000

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
@@ -33,24 +32,18 @@ type clusterEntry struct {
 // target returns the cluster of spec.kubeConfig (else the local one) with
 // the identity of spec.serviceAccountName (else Tether's own).
 func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*target, error) {
-	cfg := rest.CopyConfig(r.Config)
-	key, version := "local", ""
+	secret, kubeconfigKey := "", ""
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
-		remote, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, obj.Namespace, kc.SecretRef.Name, kc.SecretRef.Key, r.Clusters)
-		if apierrors.IsNotFound(err) {
-			r.targets.Retain(cluster.WithoutSecret("remote:", obj.Namespace, kc.SecretRef.Name))
-		}
-		if err != nil {
-			return nil, err
-		}
-		var secret string
-		secret, version = cluster.SplitID(id)
-		cfg, key = remote, "remote:"+secret
+		secret, kubeconfigKey = kc.SecretRef.Name, kc.SecretRef.Key
 	}
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
-		key += "|sa:" + obj.Namespace + "/" + sa
+	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, kubeconfigKey, obj.Spec.ServiceAccountName, r.Clusters)
+	if apierrors.IsNotFound(err) {
+		r.targets.Retain(cluster.WithoutSecret("remote:", obj.Namespace, secret))
 	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, key, version := ft.Config, ft.Identity, ft.Version
 	var live *livecache.Cache
 	if version == "" {
 		live = r.Live

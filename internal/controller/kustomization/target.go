@@ -40,38 +40,39 @@ type targets struct {
 // spec.serviceAccountName when set, on the cluster of spec.kubeConfig when
 // set.
 func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization) (*target, error) {
-	cfg := rest.CopyConfig(r.Config)
-	key, version := "local", ""
-	var clusterCfg *rest.Config
+	secret, key := "", ""
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
-		remoteCfg, id, err := r.remoteConfig(ctx, obj.Namespace, kc.SecretRef)
-		if err != nil {
-			return nil, err
-		}
-		var secret string
-		secret, version = cluster.SplitID(id)
-		cfg, key, clusterCfg = remoteCfg, "remote:"+secret, rest.CopyConfig(remoteCfg)
+		secret, key = kc.SecretRef.Name, kc.SecretRef.Key
 	}
-	clusterKey := key
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + obj.Namespace + ":" + sa}
-		key += "|sa:" + obj.Namespace + "/" + sa
+	// Exec and auth-provider credential plugins would run code inside
+	// Tether (CVE-2022-24817): refused unless Clusters.AllowPlugins.
+	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, key, obj.Spec.ServiceAccountName, r.Clusters)
+	if apierrors.IsNotFound(err) {
+		// The Secret is gone: so are the clients and watches made from it.
+		keep := cluster.WithoutSecret("remote:", obj.Namespace, secret)
+		r.clients.remote.Retain(keep)
+		r.remoteDrift.Retain(keep)
 	}
-	if version != "" {
+	if err != nil {
+		return nil, fail(meta.ReconciliationFailedReason, err)
+	}
+	if ft.Version != "" {
 		// One client per Secret and identity, replaced when the
 		// kubeconfig changes.
-		c, err := r.clients.remote.For(key+"@"+version, cfg, r.Client.Scheme())
+		id := ft.Identity + "@" + ft.Version
+		c, err := r.clients.remote.For(id, ft.Config, r.Client.Scheme())
 		if err != nil {
 			return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("remote cluster: %w", err))
 		}
-		return &target{client: c, key: key + "@" + version, cfg: cfg, cluster: clusterKey, version: version, clusterCfg: clusterCfg}, nil
+		return &target{client: c, key: id, cfg: ft.Config, cluster: ft.Cluster, version: ft.Version, clusterCfg: ft.ClusterConfig}, nil
 	}
+	key = ft.Identity
 	r.clients.mu.Lock()
 	defer r.clients.mu.Unlock()
 	if c, ok := r.clients.clients[key]; ok {
 		return &target{client: c, key: key}, nil
 	}
-	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
+	c, err := client.New(ft.Config, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
 	if err != nil {
 		return nil, fail(meta.ReconciliationFailedReason, fmt.Errorf("client for %s: %w", key, err))
 	}
@@ -80,22 +81,4 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 	}
 	r.clients.clients[key] = c
 	return &target{client: c, key: key}, nil
-}
-
-// remoteConfig reads the kubeconfig of spec.kubeConfig. Exec and
-// auth-provider credential plugins would run code inside Tether
-// (CVE-2022-24817), so they are refused unless Clusters.AllowPlugins is
-// set.
-func (r *Reconciler) remoteConfig(ctx context.Context, namespace string, ref *meta.SecretKeyReference) (*rest.Config, string, error) {
-	cfg, id, err := cluster.KubeconfigFromSecret(ctx, r.APIReader, namespace, ref.Name, ref.Key, r.Clusters)
-	if apierrors.IsNotFound(err) {
-		// The Secret is gone: so are the clients and watches made from it.
-		keep := cluster.WithoutSecret("remote:", namespace, ref.Name)
-		r.clients.remote.Retain(keep)
-		r.remoteDrift.Retain(keep)
-	}
-	if err != nil {
-		return nil, "", fail(meta.ReconciliationFailedReason, err)
-	}
-	return cfg, id, nil
 }
