@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,7 @@ type demo struct {
 	env     *testenv.Env
 	git     *gitserve.Server
 	repoURL string // the loopback URL of argocd-example-apps.git
+	apiURL  string // the API server's base URL
 	tether  *process
 }
 
@@ -99,6 +101,11 @@ func (d *demo) startGitServer(ctx context.Context) error {
 // startTether runs `tether run` with the URL rewrite that sends the seed's
 // GitHub URL to the loopback Git server, logging into tether.log.
 func (d *demo) startTether(context.Context) error {
+	apiAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return fmt.Errorf("a port for the API server: %w", err)
+	}
+	d.apiURL = "https://" + apiAddr
 	args := []string{"run",
 		"--kubeconfig", d.kubeconfig,
 		"--url-rewrite", rewriteFrom + "=" + d.git.URL + "/",
@@ -106,6 +113,7 @@ func (d *demo) startTether(context.Context) error {
 		"--storage-addr", "127.0.0.1:0",
 		"--git-cache-dir", filepath.Join(d.cfg.dir, "git-cache"),
 		"--metrics-addr", "0", "--health-addr", "0",
+		"--server-addr", apiAddr,
 	}
 	p, err := startProcess(d.cfg.tether, args, d.logPath())
 	if err != nil {
@@ -197,4 +205,15 @@ func (p *process) stop(grace time.Duration) {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+// freeLoopbackAddr returns a loopback address with a port that was free a
+// moment ago.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

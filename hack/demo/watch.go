@@ -242,8 +242,14 @@ URL rewrite from %[6]s
   # Tether looks at Git every 3 minutes; to make it look now:
   kubectl -n %[1]s annotate application %[2]s argocd.argoproj.io/refresh=normal
 
-Tether's logs are in %[8]s. A web UI and the argocd CLI come later.
+Or ask Tether's API (Argo CD's REST shapes) at %[9]s, as admin:
+
+  PASS=$(kubectl -n %[1]s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d)
+  TOKEN=$(curl -sk %[9]s/api/v1/session -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  curl -sk -H "Authorization: Bearer $TOKEN" %[9]s/api/v1/applications/%[2]s
+
+Tether's logs are in %[8]s. A web UI and the CLI come later.
 Press Ctrl-C to stop Tether, the Git server and the cluster.
 
-`, appNamespace, appName, kubectl, d.kubeconfig, destNamespace, d.repoURL, exampleRepo, d.rel(d.logPath()))
+`, appNamespace, appName, kubectl, d.kubeconfig, destNamespace, d.repoURL, exampleRepo, d.rel(d.logPath()), d.apiURL)
 }

@@ -2,10 +2,12 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -75,7 +77,7 @@ func StartTether(t testing.TB, env *Env, args ...string) *Tether {
 	}
 	base := []string{"run", "--kubeconfig", env.KubeconfigPath,
 		"--storage-path", t.TempDir(), "--storage-addr", "127.0.0.1:0",
-		"--metrics-addr", "0", "--health-addr", "0", "--log-level", "debug"}
+		"--metrics-addr", "0", "--health-addr", "0", "--server-addr", "127.0.0.1:0", "--log-level", "debug"}
 	cmd := exec.Command(bin, append(base, args...)...)
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -99,6 +101,29 @@ func StartTether(t testing.TB, env *Env, args ...string) *Tether {
 		}
 	})
 	return &Tether{Cmd: cmd, Logs: logs}
+}
+
+// APIURL waits up to timeout for the API server to listen and returns its
+// base URL (from its "api server listening" log line).
+func (t *Tether) APIURL(timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(t.Logs.String(), "\n") {
+			if !strings.Contains(line, `"api server listening"`) {
+				continue
+			}
+			var entry struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal([]byte(line), &entry); err == nil && entry.URL != "" {
+				return entry.URL, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("the API server did not report listening within %v", timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // SyncBuffer is a bytes.Buffer that is safe for concurrent use.

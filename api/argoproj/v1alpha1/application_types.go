@@ -43,6 +43,17 @@ type ApplicationList struct {
 	Items           []Application `json:"items"`
 }
 
+// GetSources returns spec.sources, or spec.source as a list of one.
+func (s *ApplicationSpec) GetSources() []ApplicationSource {
+	if len(s.Sources) > 0 {
+		return s.Sources
+	}
+	if s.Source != nil {
+		return []ApplicationSource{*s.Source}
+	}
+	return nil
+}
+
 // ApplicationSpec is the desired state of an Application.
 type ApplicationSpec struct {
 	// Source is the single place the manifests come from. Leave it empty

@@ -96,6 +96,9 @@ type Options struct {
 	// "auto" (GOMEMLIMIT, else 90 % of the cgroup's memory limit) or "off".
 	MemoryLimit string
 
+	// API configures the API server.
+	API APIOptions
+
 	requests *ratelimit.Budget // made from QPS and Burst on first use
 }
 
@@ -166,6 +169,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
+	o.API.addFlags(fs)
 	fs.StringVar(&o.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go heap, where garbage collection works harder instead of growing (a size such as 900Mi; auto: GOMEMLIMIT, else 90% of the container's cgroup memory limit; off)")
 }
 

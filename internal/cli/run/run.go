@@ -44,9 +44,17 @@ func NewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run Tether's controllers and artifact server against a cluster",
-		Long: `Run every Tether controller (GitRepository and Kustomization today) and the artifact server in
-one process, against the cluster of --kubeconfig (or the in-cluster
-configuration). Stop it with SIGINT or SIGTERM.
+		Long: `Run every Tether controller (Argo CD's Application and AppProject, Flux's
+sources, Kustomization and HelmRelease), the artifact server and the API
+server in one process, against the cluster of --kubeconfig (or the
+in-cluster configuration). Stop it with SIGINT or SIGTERM.
+
+The API server listens on --server-addr (HTTPS, a self-signed certificate
+unless --tls-cert-file and --tls-key-file are given). At first start it
+makes the admin password, as Argo CD does:
+
+  kubectl -n argocd get secret argocd-initial-admin-secret \
+    -o jsonpath='{.data.password}' | base64 -d
 
 URL rewrites map the public URLs written in objects to mirrors, so the same
 YAML works air-gapped:
@@ -119,11 +127,7 @@ func Run(ctx context.Context, opts *Options) error {
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "tether-controller-leader",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
-		Client: client.Options{Cache: &client.CacheOptions{
-			// Secrets and ConfigMaps are read on demand, so memory does not
-			// grow with every Secret in the cluster.
-			DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
-		}},
+		Client:                  clientOptions(),
 	})
 	if err != nil {
 		listener.Close()
@@ -199,6 +203,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live); err != nil {
 		return err
 	}
+	if err := addAPIServer(mgr, opts, progress, logger); err != nil {
+		return err
+	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
 	return mgr.Start(ctx)
 }
@@ -239,6 +246,12 @@ func liveCache(mgr ctrl.Manager, opts *Options) (*livecache.Cache, error) {
 		return nil, err
 	}
 	return live, mgr.Add(live)
+}
+
+// clientOptions are the manager client's: Secrets and ConfigMaps are read
+// on demand, so memory does not grow with every Secret in the cluster.
+func clientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
 }
 
 func restConfig(opts *Options) (*rest.Config, error) {

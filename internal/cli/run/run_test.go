@@ -14,6 +14,7 @@ func TestEveryFlagHasHelpAndDefault(t *testing.T) {
 		"kubeconfig": true, "url-rewrite": true, "url-rewrite-configmap": true,
 		"storage-adv-addr": true, "git-cache-dir": true, "leader-election-namespace": true,
 		"allow-kubeconfig-plugins": true, "enable-leader-election": true, "application-namespaces": true,
+		"tls-cert-file": true, "tls-key-file": true, "server-insecure": true,
 	}
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Usage == "" {

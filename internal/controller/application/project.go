@@ -34,7 +34,7 @@ type target struct {
 // destination cluster registered, and the project's rules met by the app's
 // namespace, sources and destination.
 func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*target, error) {
-	srcs := sourcesOf(&app.Spec)
+	srcs := app.Spec.GetSources()
 	if len(srcs) == 0 {
 		return nil, errors.New("spec.source or spec.sources is required")
 	}

@@ -72,8 +72,8 @@ func (r *Reconciler) quietKey(ctx context.Context, app *argov1.Application, t *t
 			annotations[k] = v
 		}
 	}
-	commits := make([]string, 0, len(sourcesOf(&app.Spec)))
-	for _, src := range sourcesOf(&app.Spec) {
+	commits := make([]string, 0, len(app.Spec.GetSources()))
+	for _, src := range app.Spec.GetSources() {
 		if isHelmRepoSource(src) || src.Plugin != nil {
 			return "", false
 		}

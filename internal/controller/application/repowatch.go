@@ -35,7 +35,7 @@ func (r *Reconciler) watchRepositories(c controller.Controller) error {
 // usesRepo reports whether one of app's Git sources is the repository
 // key (repowake.Key).
 func (r *Reconciler) usesRepo(app *argov1.Application, key string) bool {
-	for _, src := range sourcesOf(&app.Spec) {
+	for _, src := range app.Spec.GetSources() {
 		if src.RepoURL != "" && src.Chart == "" && repowake.Key(r.Fetcher, src.RepoURL) == key {
 			return true
 		}

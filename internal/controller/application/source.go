@@ -31,17 +31,6 @@ func (m *manifests) revision() string {
 	return m.revisions[0]
 }
 
-// sourcesOf returns spec.sources, or spec.source as a list of one.
-func sourcesOf(spec *argov1.ApplicationSpec) []argov1.ApplicationSource {
-	if len(spec.Sources) > 0 {
-		return spec.Sources
-	}
-	if spec.Source != nil {
-		return []argov1.ApplicationSource{*spec.Source}
-	}
-	return nil
-}
-
 // fetchOptions say how fresh the sources must be.
 type fetchOptions struct {
 	refresh bool // ask the remote again (a normal refresh)
@@ -51,10 +40,10 @@ type fetchOptions struct {
 // render resolves, checks out and renders every source.
 func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
 	out := &manifests{}
-	for i, src := range sourcesOf(&app.Spec) {
+	for i, src := range app.Spec.GetSources() {
 		rev, typ, objs, err := r.renderSource(ctx, app, src, opts)
 		if err != nil {
-			if len(sourcesOf(&app.Spec)) > 1 {
+			if len(app.Spec.GetSources()) > 1 {
 				return nil, fmt.Errorf("source %d (%s): %w", i+1, src.RepoURL, err)
 			}
 			return nil, err

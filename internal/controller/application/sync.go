@@ -94,7 +94,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
 	st.SyncResult = &argov1.SyncOperationResult{Resources: run.results, Revision: m.revision()}
-	if srcs := sourcesOf(&app.Spec); op.Sync.Source != nil {
+	if srcs := app.Spec.GetSources(); op.Sync.Source != nil {
 		st.SyncResult.Source = *op.Sync.Source
 	} else if len(app.Spec.Sources) > 0 {
 		st.SyncResult.Sources, st.SyncResult.Revisions = srcs, m.revisions
@@ -154,7 +154,7 @@ func (r *Reconciler) syncTarget(ctx context.Context, app *argov1.Application, t 
 // of its history entries: an operation must not deploy what the reviewed
 // spec does not name.
 func knownSource(app *argov1.Application, src *argov1.ApplicationSource) bool {
-	for _, s := range sourcesOf(&app.Spec) {
+	for _, s := range app.Spec.GetSources() {
 		if equality.Semantic.DeepEqual(s, *src) {
 			return true
 		}

@@ -1,0 +1,480 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+)
+
+// apiClient calls Tether's API over HTTPS (the server's self-signed
+// certificate is accepted: the test checks the connection is TLS).
+type apiClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newAPIClient(t *testing.T, base string) *apiClient {
+	return &apiClient{t: t, base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the server's self-signed certificate
+	}}}
+}
+
+// do sends a request with token (none when empty) and returns the status
+// and body.
+func (c *apiClient) do(method, path, token string, body any) (int, []byte, http.Header) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.TLS == nil {
+		c.t.Fatalf("%s %s: not served over TLS", method, path)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, data, resp.Header
+}
+
+// login returns a token for user, failing the test otherwise.
+func (c *apiClient) login(user, password string) string {
+	c.t.Helper()
+	status, body, _ := c.do("POST", "/api/v1/session", "", map[string]string{"username": user, "password": password})
+	if status != http.StatusOK {
+		c.t.Fatalf("login %s: %d %s", user, status, body)
+	}
+	var out struct{ Token string }
+	if err := json.Unmarshal(body, &out); err != nil || out.Token == "" {
+		c.t.Fatalf("login %s: %s", user, body)
+	}
+	return out.Token
+}
+
+// apiFixture writes the settings the API test uses into argocd's
+// namespace and removes them afterwards: a local account carol
+// (role:readonly) and ci (apiKey only), with carol's password.
+func apiFixture(t *testing.T, c client.Client) {
+	ctx := context.Background()
+	hash, err := bcrypt.GenerateFromPassword([]byte("carol-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := []client.Object{
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argocd-rbac-cm", Namespace: "argocd"},
+			Data: map[string]string{"policy.csv": "g, carol, role:readonly\n"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "argocd-secret", Namespace: "argocd"},
+			Data: map[string][]byte{"accounts.carol.password": hash}},
+	}
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatalf("create %s: %v", o.GetName(), err)
+		}
+	}
+	var cm corev1.ConfigMap
+	err = c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-cm"}, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argocd-cm", Namespace: "argocd"}, Data: map[string]string{"accounts.carol": "login", "accounts.ci": "apiKey"}}
+		if err := c.Create(ctx, &cm); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, &cm)
+	case err != nil:
+		t.Fatal(err)
+	default:
+		patch := client.MergeFrom(cm.DeepCopy())
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data["accounts.carol"], cm.Data["accounts.ci"] = "login", "apiKey"
+		if err := c.Patch(ctx, &cm, patch); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = c.Patch(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argocd-cm", Namespace: "argocd"}},
+				client.RawPatch("application/merge-patch+json", []byte(`{"data":{"accounts.carol":null,"accounts.ci":null}}`)))
+		})
+	}
+	initial := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "argocd-initial-admin-secret", Namespace: "argocd"}}
+	objs = append(objs, initial)
+	t.Cleanup(func() {
+		for _, o := range objs {
+			_ = c.Delete(ctx, o)
+		}
+	})
+}
+
+// TestAPIServerLoginAndRBAC runs `tether run` with its API over HTTPS and
+// checks logins and rights as Argo CD users expect: the generated admin
+// password works, a role:readonly account reads and cannot change, the
+// seed's 03 project role (through a project token) reads production's apps
+// only, and no one without a valid token gets anything.
+func TestAPIServerLoginAndRBAC(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	apiFixture(t, c)
+	applier := newApplier(t)
+	for _, o := range seedObjects(t, filepath.Join(seedDir, "03-argo-appproject-production.yaml")) {
+		checkAppliedAsWritten(t, applier, o)
+	}
+	applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: staging, namespace: argocd}
+spec:
+  sourceRepos: ["*"]
+  destinations: [{server: "*", namespace: "*"}]
+`)
+	for _, app := range []struct{ name, project string }{{"api-prod-web", "production"}, {"api-staging-web", "staging"}} {
+		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %s, namespace: argocd}
+spec:
+  project: %s
+  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
+  destination: {server: "https://kubernetes.default.svc", namespace: production}
+`, app.name, app.project))
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{"api-prod-web", "api-staging-web"} {
+			_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})
+		}
+		for _, name := range []string{"production", "staging"} {
+			_ = c.Delete(ctx, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})
+		}
+	})
+
+	tether := startTether(t)
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("API served at %s, want HTTPS by default", base)
+	}
+	api := newAPIClient(t, base)
+
+	// The first start made the admin password the way Argo CD does.
+	var initial, secret corev1.Secret
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
+	})
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-secret"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	adminPassword := string(initial.Data["password"])
+	if err := bcrypt.CompareHashAndPassword(secret.Data["admin.password"], []byte(adminPassword)); err != nil {
+		t.Fatalf("argocd-secret admin.password is not the bcrypt hash of the initial password: %v", err)
+	}
+	if len(secret.Data["server.secretkey"]) == 0 || len(secret.Data["admin.passwordMtime"]) == 0 {
+		t.Fatal("argocd-secret lacks server.secretkey or admin.passwordMtime")
+	}
+
+	// Logins.
+	status, body, header := api.do("POST", "/api/v1/session", "", map[string]string{"username": "admin", "password": adminPassword})
+	if status != http.StatusOK {
+		t.Fatalf("admin login: %d %s", status, body)
+	}
+	if cookie := header.Get("Set-Cookie"); !strings.HasPrefix(cookie, "argocd.token=") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "Secure") {
+		t.Errorf("login cookie = %q, want argocd.token, HttpOnly, Secure", cookie)
+	}
+	admin := api.login("admin", adminPassword)
+	carol := api.login("carol", "carol-password")
+	status, body, _ = api.do("POST", "/api/v1/projects/production/roles/app-developer/token", admin, map[string]any{"expiresIn": 3600})
+	if status != http.StatusOK {
+		t.Fatalf("issue project token: %d %s", status, body)
+	}
+	var issued struct{ Token string }
+	if err := json.Unmarshal(body, &issued); err != nil {
+		t.Fatal(err)
+	}
+	projToken := issued.Token
+	key := secret.Data["server.secretkey"]
+	forge := func(k []byte, claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	now := time.Now().Unix()
+	callers := map[string]string{
+		"admin":     admin,
+		"readonly":  carol,
+		"projtoken": projToken,
+		"anonymous": "",
+		// CVE-2022-29165: claims are not trusted without a valid signature.
+		"forged":   forge([]byte("not-the-key"), jwt.MapClaims{"iss": "argocd", "sub": "admin:login", "iat": now, "exp": now + 60, "jti": "x"}),
+		"expired":  forge(key, jwt.MapClaims{"iss": "argocd", "sub": "admin:login", "iat": now - 7200, "exp": now - 3600, "jti": "x"}),
+		"algnone":  unsignedToken(t, jwt.MapClaims{"iss": "argocd", "sub": "admin:login", "iat": now, "jti": "x"}),
+		"unlisted": forge(key, jwt.MapClaims{"iss": "argocd", "sub": "proj:production:app-developer", "iat": now, "jti": "never-issued"}),
+	}
+
+	// The matrix: every caller against every endpoint; the expected status.
+	type row struct {
+		method, path string
+		body         any
+		want         map[string]int // by caller; 401 for the rest
+	}
+	ok, denied, unauth := http.StatusOK, http.StatusForbidden, http.StatusUnauthorized
+	readers := func(admin, readonly, proj int) map[string]int {
+		return map[string]int{"admin": admin, "readonly": readonly, "projtoken": proj}
+	}
+	rows := []row{
+		{"GET", "/api/v1/applications", nil, readers(ok, ok, ok)},
+		{"GET", "/api/v1/applications/api-prod-web", nil, readers(ok, ok, ok)},
+		{"GET", "/api/v1/applications/api-staging-web", nil, readers(ok, ok, denied)},
+		{"GET", "/api/v1/applications/does-not-exist", nil, readers(denied, denied, denied)},
+		{"GET", "/api/v1/applications/api-staging-web?project=production", nil, readers(http.StatusNotFound, http.StatusNotFound, http.StatusNotFound)},
+		{"GET", "/api/v1/applications/api-staging-web?project=staging", nil, readers(ok, ok, denied)},
+		{"GET", "/api/v1/projects", nil, readers(ok, ok, ok)},
+		{"GET", "/api/v1/projects/production", nil, readers(ok, ok, ok)},
+		{"GET", "/api/v1/projects/staging", nil, readers(ok, ok, denied)},
+		{"POST", "/api/v1/projects/staging/roles/none/token", map[string]any{}, readers(http.StatusNotFound, denied, denied)},
+		{"POST", "/api/v1/projects/production/roles/app-developer/token", map[string]any{"expiresIn": 60}, readers(ok, denied, denied)},
+	}
+	for _, r := range rows {
+		for who, token := range callers {
+			want, listed := r.want[who]
+			if !listed {
+				want = unauth
+			}
+			status, body, _ := api.do(r.method, r.path, token, r.body)
+			if status != want {
+				t.Errorf("%s %s as %s: %d %s, want %d", r.method, r.path, who, status, body, want)
+			}
+		}
+	}
+
+	// What each caller sees in lists.
+	for who, want := range map[string][]string{
+		"admin":     {"api-prod-web", "api-staging-web"},
+		"readonly":  {"api-prod-web", "api-staging-web"},
+		"projtoken": {"api-prod-web"},
+	} {
+		if got := appNames(t, api, callers[who], "/api/v1/applications?search=api-"); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s lists %v, want %v", who, got, want)
+		}
+	}
+	if got := appNames(t, api, admin, "/api/v1/applications?search=api-&projects=staging"); strings.Join(got, ",") != "api-staging-web" {
+		t.Errorf("projects=staging lists %v", got)
+	}
+	if got := appNames(t, api, admin, "/api/v1/applications?search=api-&limit=1"); len(got) != 1 {
+		t.Errorf("limit=1 lists %v", got)
+	}
+
+	// userinfo never fails; it says who the token stands for.
+	for who, want := range map[string]string{"admin": `"username":"admin"`, "readonly": `"username":"carol"`, "anonymous": `"loggedIn":false`, "forged": `"loggedIn":false`} {
+		_, body, _ := api.do("GET", "/api/v1/session/userinfo", callers[who], nil)
+		if !strings.Contains(string(body), want) {
+			t.Errorf("userinfo as %s = %s, want %s", who, body, want)
+		}
+	}
+
+	// Brute force: after five wrong passwords, the right one is refused
+	// too, for a while; other accounts are not affected.
+	for i := 0; i < 5; i++ {
+		if status, _, _ := api.do("POST", "/api/v1/session", "", map[string]string{"username": "carol", "password": "wrong"}); status != unauth {
+			t.Fatalf("wrong password: %d", status)
+		}
+	}
+	if status, body, _ := api.do("POST", "/api/v1/session", "", map[string]string{"username": "carol", "password": "carol-password"}); status != unauth || !strings.Contains(string(body), "Invalid username or password") {
+		t.Errorf("6th attempt with the right password: %d %s, want 401 Invalid username or password", status, body)
+	}
+	api.login("admin", adminPassword)
+
+	// No secret value in any answer or log line.
+	secrets := []string{adminPassword, string(key), "carol-password"}
+	for _, r := range rows {
+		_, body, _ := api.do(r.method, r.path, admin, nil)
+		for _, s := range secrets {
+			if strings.Contains(string(body), s) {
+				t.Errorf("%s %s answers a secret value", r.method, r.path)
+			}
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(tether.Logs.String(), s) {
+			t.Error("tether's log holds a secret value")
+		}
+	}
+}
+
+// unsignedToken is a token with alg "none".
+func unsignedToken(t *testing.T, claims jwt.MapClaims) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func appNames(t *testing.T, api *apiClient, token, path string) []string {
+	t.Helper()
+	status, body, _ := api.do("GET", path, token, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	var list struct{ Items []argov1.Application }
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range list.Items {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// TestAPIServerStreamsApplications: a client of the application stream
+// first gets the apps it may read, then each change of them as it
+// happens, and never an app of another project.
+func TestAPIServerStreamsApplications(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	apiFixture(t, c)
+	for _, o := range seedObjects(t, filepath.Join(seedDir, "03-argo-appproject-production.yaml")) {
+		checkAppliedAsWritten(t, newApplier(t), o)
+	}
+	for _, app := range []struct{ name, project string }{{"stream-prod", "production"}, {"stream-default", "default"}} {
+		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %s, namespace: argocd}
+spec:
+  project: %s
+  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
+  destination: {server: "https://kubernetes.default.svc", namespace: production}
+`, app.name, app.project))
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{"stream-prod", "stream-default"} {
+			_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})
+		}
+		_ = c.Delete(ctx, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "production", Namespace: "argocd"}})
+	})
+	tether := startTether(t)
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newAPIClient(t, base)
+	var initial corev1.Secret
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
+	})
+	admin := api.login("admin", string(initial.Data["password"]))
+	_, body, _ := api.do("POST", "/api/v1/projects/production/roles/app-developer/token", admin, map[string]any{})
+	var issued struct{ Token string }
+	if err := json.Unmarshal(body, &issued); err != nil || issued.Token == "" {
+		t.Fatalf("project token: %s", body)
+	}
+
+	streamCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(streamCtx, "GET", base+"/api/v1/stream/applications?search=stream-", nil)
+	req.Header.Set("Authorization", "Bearer "+issued.Token)
+	resp, err := api.http.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 100)
+	go func() {
+		defer close(events)
+		scanner := bufio.NewScanner(resp.Body)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		for scanner.Scan() {
+			line, ok := strings.CutPrefix(scanner.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var e struct {
+				Result struct {
+					Type        string
+					Application argov1.Application
+				}
+			}
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				events <- "unreadable: " + line
+				continue
+			}
+			events <- e.Result.Type + " " + e.Result.Application.Name + " " + e.Result.Application.Annotations["e2e/mark"]
+		}
+	}()
+	next := func(what string) string {
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no stream event: waiting for %s", what)
+			return ""
+		}
+	}
+	if e := next("the snapshot"); e != "ADDED stream-prod " {
+		t.Fatalf("first event %q, want the snapshot of stream-prod", e)
+	}
+	mark := func(name, value string) {
+		var app argov1.Application
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: name}, &app); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(app.DeepCopy())
+		if app.Annotations == nil {
+			app.Annotations = map[string]string{}
+		}
+		app.Annotations["e2e/mark"] = value
+		if err := c.Patch(ctx, &app, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The other project's app changes first; the stream must skip it.
+	mark("stream-default", "1")
+	mark("stream-prod", "2")
+	for {
+		e := next("the change of stream-prod")
+		if strings.Contains(e, "stream-default") {
+			t.Fatalf("stream of a production token sent %q", e)
+		}
+		if e == "MODIFIED stream-prod 2" {
+			break
+		}
+	}
+}
