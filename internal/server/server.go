@@ -68,6 +68,11 @@ type Deps struct {
 	Sessions *session.Manager
 	// Progress is the sync engine's event hub; nil: no progress stream.
 	Progress *enginesync.Hub
+	// Webhook, when set, serves Git providers' push events at
+	// POST /api/webhook (Argo CD's path).
+	Webhook http.Handler
+	// Receivers, when set, serves Flux Receivers' paths under /hook/.
+	Receivers http.Handler
 	// Logger logs requests that fail on the server's side.
 	Logger logr.Logger
 }
@@ -185,6 +190,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/projects", s.authed(s.listProjects))
 	mux.HandleFunc("GET /api/v1/projects/{name}", s.authed(s.getProject))
 	mux.HandleFunc("POST /api/v1/projects/{project}/roles/{role}/token", s.authed(s.createProjectToken))
+	if s.deps.Webhook != nil {
+		mux.Handle("POST /api/webhook", s.deps.Webhook)
+	}
+	if s.deps.Receivers != nil {
+		mux.Handle("/hook/", s.deps.Receivers)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeNotFound, "Not Found")
 	})

@@ -62,6 +62,10 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, log
 	if err != nil {
 		return err
 	}
+	webhook, receivers, err := webhookHandlers(mgr, opts, store, logger.WithName("webhook"))
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Addr: opts.API.Addr, Insecure: opts.API.Insecure,
 		TLSCertFile: opts.API.TLSCertFile, TLSKeyFile: opts.API.TLSKeyFile,
@@ -69,6 +73,7 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, log
 	}, server.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
 		Settings: store, Sessions: sessions, Progress: progress, Logger: logger.WithName("api"),
+		Webhook: webhook, Receivers: receivers,
 	})
 	if err != nil {
 		return err

@@ -203,6 +203,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live); err != nil {
 		return err
 	}
+	if err := setupReceivers(mgr, opts); err != nil {
+		return err
+	}
 	if err := addAPIServer(mgr, opts, progress, logger); err != nil {
 		return err
 	}
