@@ -188,6 +188,10 @@ func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if mode := r.URL.Query().Get("refresh"); mode != "" {
+		s.refreshApplication(w, r, app, mode)
+		return
+	}
 	appForAPI(app)
 	writeJSON(w, http.StatusOK, app)
 }

@@ -68,6 +68,9 @@ type Deps struct {
 	Sessions *session.Manager
 	// Progress is the sync engine's event hub; nil: no progress stream.
 	Progress *enginesync.Hub
+	// Inspector, when set, renders and compares apps for
+	// managed-resources, manifests and resource-tree.
+	Inspector Inspector
 	// Webhook, when set, serves Git providers' push events at
 	// POST /api/webhook (Argo CD's path).
 	Webhook http.Handler
@@ -185,6 +188,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/session/userinfo", s.userInfo)
 	mux.HandleFunc("GET /api/v1/applications", s.authed(s.listApplications))
 	mux.HandleFunc("GET /api/v1/applications/{name}", s.authed(s.getApplication))
+	mux.HandleFunc("POST /api/v1/applications", s.authed(s.createApplication))
+	mux.HandleFunc("PUT /api/v1/applications/{name}", s.authed(s.updateApplication))
+	mux.HandleFunc("DELETE /api/v1/applications/{name}", s.authed(s.deleteApplication))
+	mux.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.syncApplication))
+	mux.HandleFunc("POST /api/v1/applications/{name}/rollback", s.authed(s.rollbackApplication))
+	mux.HandleFunc("GET /api/v1/applications/{name}/managed-resources", s.authed(s.managedResources))
+	mux.HandleFunc("GET /api/v1/applications/{name}/manifests", s.authed(s.manifests))
+	mux.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.resourceTree))
+	mux.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.applicationEvents))
 	mux.HandleFunc("GET /api/v1/stream/applications", s.authed(s.streamApplications))
 	mux.HandleFunc("GET /api/v1/stream/progress", s.authed(s.streamProgress))
 	mux.HandleFunc("GET /api/v1/projects", s.authed(s.listProjects))

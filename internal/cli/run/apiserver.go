@@ -40,8 +40,8 @@ func (o *APIOptions) addFlags(fs *pflag.FlagSet) {
 }
 
 // addAPIServer adds the API server to mgr, unless --server-addr is "0".
-// progress may be nil (no controllers in this process).
-func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, logger logr.Logger) error {
+// progress and inspector may be nil (no controllers in this process).
+func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, inspector server.Inspector, logger logr.Logger) error {
 	if opts.API.Addr == "0" {
 		return nil
 	}
@@ -72,7 +72,7 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, log
 		Namespace: opts.ArgoCDNamespace, AppNamespaces: opts.ApplicationNamespaces,
 	}, server.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
-		Settings: store, Sessions: sessions, Progress: progress, Logger: logger.WithName("api"),
+		Settings: store, Sessions: sessions, Progress: progress, Inspector: inspector, Logger: logger.WithName("api"),
 		Webhook: webhook, Receivers: receivers,
 	})
 	if err != nil {
@@ -137,7 +137,7 @@ func Serve(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	if err := addAPIServer(mgr, opts, nil, logger); err != nil {
+	if err := addAPIServer(mgr, opts, nil, nil, logger); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)

@@ -206,7 +206,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupReceivers(mgr, opts); err != nil {
 		return err
 	}
-	if err := addAPIServer(mgr, opts, progress, logger); err != nil {
+	if err := addAPIServer(mgr, opts, progress, apps, logger); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
