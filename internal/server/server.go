@@ -71,6 +71,9 @@ type Deps struct {
 	// Inspector, when set, renders and compares apps for
 	// managed-resources, manifests and resource-tree.
 	Inspector Inspector
+	// SSO, when set, serves single sign-on under /auth/ (login,
+	// callback).
+	SSO http.Handler
 	// Webhook, when set, serves Git providers' push events at
 	// POST /api/webhook (Argo CD's path).
 	Webhook http.Handler
@@ -202,6 +205,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/projects", s.authed(s.listProjects))
 	mux.HandleFunc("GET /api/v1/projects/{name}", s.authed(s.getProject))
 	mux.HandleFunc("POST /api/v1/projects/{project}/roles/{role}/token", s.authed(s.createProjectToken))
+	if s.deps.SSO != nil {
+		mux.Handle("/auth/", s.deps.SSO)
+	}
 	if s.deps.Webhook != nil {
 		mux.Handle("POST /api/webhook", s.deps.Webhook)
 	}

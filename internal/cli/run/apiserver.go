@@ -58,7 +58,11 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, ins
 		}
 		return &p, nil
 	}
-	sessions, err := session.New(store, projects, session.Options{})
+	external, sso, err := ssoProvider(opts, store, logger.WithName("sso"))
+	if err != nil {
+		return err
+	}
+	sessions, err := session.New(store, projects, session.Options{External: external})
 	if err != nil {
 		return err
 	}
@@ -73,7 +77,7 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, ins
 	}, server.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
 		Settings: store, Sessions: sessions, Progress: progress, Inspector: inspector, Logger: logger.WithName("api"),
-		Webhook: webhook, Receivers: receivers,
+		Webhook: webhook, Receivers: receivers, SSO: sso,
 	})
 	if err != nil {
 		return err
