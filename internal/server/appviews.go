@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/controller/application"
@@ -193,19 +191,7 @@ func (s *Server) applicationEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var events corev1.EventList
-	if err := s.deps.APIReader.List(r.Context(), &events, client.InNamespace(app.Namespace),
-		client.MatchingFields{"involvedObject.uid": string(app.UID)}); err != nil {
-		s.internalError(w, err, "list events")
-		return
-	}
-	sort.SliceStable(events.Items, func(i, j int) bool {
-		return events.Items[i].LastTimestamp.Before(&events.Items[j].LastTimestamp)
-	})
-	for i := range events.Items {
-		events.Items[i].ManagedFields = nil
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": events.ListMeta, "items": events.Items})
+	s.writeEventsOf(w, r, app)
 }
 
 func copyOf(o *unstructured.Unstructured) *unstructured.Unstructured {

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/engine"
+)
+
+// fluxKind is a Flux kind served under /api/v1/flux/{kind}: the path
+// segment, its stored version and the RBAC resource that guards it (the
+// object being "<namespace>/<name>").
+type fluxKind struct {
+	gvk      schema.GroupVersionKind
+	resource string
+}
+
+// fluxKinds are the Flux kinds the API serves, by path segment.
+var fluxKinds = map[string]fluxKind{
+	"kustomizations":   {kustomizev1.GroupVersion.WithKind("Kustomization"), "kustomizations"},
+	"helmreleases":     {helmv2.GroupVersion.WithKind("HelmRelease"), "helmreleases"},
+	"gitrepositories":  {sourcev1.GroupVersion.WithKind("GitRepository"), "sources"},
+	"helmrepositories": {sourcev1.GroupVersion.WithKind("HelmRepository"), "sources"},
+	"helmcharts":       {sourcev1.GroupVersion.WithKind("HelmChart"), "sources"},
+	"ocirepositories":  {sourcev1.GroupVersion.WithKind("OCIRepository"), "sources"},
+}
+
+// Annotation Flux's CLI sets to ask for a reconcile now.
+const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt"
+
+// fluxKindOf reads {kind} of the path; it has answered when ok is false.
+func fluxKindOf(w http.ResponseWriter, r *http.Request) (fluxKind, bool) {
+	k, ok := fluxKinds[r.PathValue("kind")]
+	if !ok {
+		names := make([]string, 0, len(fluxKinds))
+		for n := range fluxKinds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		writeError(w, codeNotFound, "unknown kind "+r.PathValue("kind")+": use one of "+strings.Join(names, ", "))
+	}
+	return k, ok
+}
+
+// newList makes an empty typed list of k.
+func (s *Server) newList(k fluxKind) (client.ObjectList, error) {
+	o, err := s.deps.Client.Scheme().New(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
+	if err != nil {
+		return nil, err
+	}
+	return o.(client.ObjectList), nil
+}
+
+func (s *Server) newObject(k fluxKind) (client.Object, error) {
+	o, err := s.deps.Client.Scheme().New(k.gvk)
+	if err != nil {
+		return nil, err
+	}
+	return o.(client.Object), nil
+}
+
+// listFlux is GET /api/v1/flux/{kind}: the objects of a kind the caller
+// may read, narrowed by namespace, selector and search, sorted by
+// namespace and name.
+func (s *Server) listFlux(w http.ResponseWriter, r *http.Request) {
+	k, ok := fluxKindOf(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	sel := labels.Everything()
+	if v := q.Get("selector"); v != "" {
+		parsed, err := labels.Parse(v)
+		if err != nil {
+			writeError(w, codeInvalidArgument, "selector: "+err.Error())
+			return
+		}
+		sel = parsed
+	}
+	list, err := s.newList(k)
+	if err != nil {
+		s.internalError(w, err, "list "+k.gvk.Kind)
+		return
+	}
+	opts := []client.ListOption{client.MatchingLabelsSelector{Selector: sel}}
+	if ns := q.Get("namespace"); ns != "" {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if err := s.deps.Client.List(r.Context(), list, opts...); err != nil {
+		s.internalError(w, err, "list "+k.gvk.Kind)
+		return
+	}
+	policy, err := s.rbacPolicy(r.Context())
+	if err != nil {
+		s.internalError(w, err, "rbac policy")
+		return
+	}
+	search := strings.ToLower(q.Get("search"))
+	items := []runtime.Object{}
+	_ = meta.EachListItem(list, func(o runtime.Object) error {
+		obj := o.(client.Object)
+		if search != "" && !strings.Contains(strings.ToLower(obj.GetName()), search) {
+			return nil
+		}
+		if allows(policy, r, k.resource, actGet, obj.GetNamespace()+"/"+obj.GetName()) {
+			obj.SetManagedFields(nil)
+			obj.GetObjectKind().SetGroupVersionKind(k.gvk)
+			items = append(items, obj)
+		}
+		return nil
+	})
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].(client.Object), items[j].(client.Object)
+		return a.GetNamespace()+"/"+a.GetName() < b.GetNamespace()+"/"+b.GetName()
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// readFlux reads {kind}/{namespace}/{name} if the caller may take action
+// on it: 403 otherwise, whether it exists or not.
+func (s *Server) readFlux(w http.ResponseWriter, r *http.Request, action string) (fluxKind, client.Object, bool) {
+	k, ok := fluxKindOf(w, r)
+	if !ok {
+		return k, nil, false
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	policy, err := s.rbacPolicy(r.Context())
+	if err != nil {
+		s.internalError(w, err, "rbac policy")
+		return k, nil, false
+	}
+	if !allows(policy, r, k.resource, action, ns+"/"+name) {
+		writeError(w, codePermissionDenied, errPermissionDenied)
+		return k, nil, false
+	}
+	obj, err := s.newObject(k)
+	if err != nil {
+		s.internalError(w, err, "read "+k.gvk.Kind)
+		return k, nil, false
+	}
+	if err := s.deps.Client.Get(r.Context(), keyOf(ns, name), obj); apierrors.IsNotFound(err) {
+		writeError(w, codeNotFound, fmt.Sprintf("%s %s/%s not found", k.gvk.Kind, ns, name))
+		return k, nil, false
+	} else if err != nil {
+		s.internalError(w, err, "read "+k.gvk.Kind)
+		return k, nil, false
+	}
+	obj.SetManagedFields(nil)
+	obj.GetObjectKind().SetGroupVersionKind(k.gvk)
+	return k, obj, true
+}
+
+func (s *Server) getFlux(w http.ResponseWriter, r *http.Request) {
+	if _, obj, ok := s.readFlux(w, r, actGet); ok {
+		writeJSON(w, http.StatusOK, obj)
+	}
+}
+
+// fluxEvents is GET /api/v1/flux/{kind}/{namespace}/{name}/events.
+func (s *Server) fluxEvents(w http.ResponseWriter, r *http.Request) {
+	_, obj, ok := s.readFlux(w, r, actGet)
+	if !ok {
+		return
+	}
+	s.writeEventsOf(w, r, obj)
+}
+
+// writeEventsOf answers the Kubernetes events of obj, oldest first.
+func (s *Server) writeEventsOf(w http.ResponseWriter, r *http.Request, obj client.Object) {
+	var events corev1.EventList
+	if err := s.deps.APIReader.List(r.Context(), &events, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{"involvedObject.uid": string(obj.GetUID())}); err != nil {
+		s.internalError(w, err, "list events")
+		return
+	}
+	sort.SliceStable(events.Items, func(i, j int) bool {
+		return events.Items[i].LastTimestamp.Before(&events.Items[j].LastTimestamp)
+	})
+	for i := range events.Items {
+		events.Items[i].ManagedFields = nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": events.ListMeta, "items": events.Items})
+}
+
+// fluxTree is GET /api/v1/flux/{kind}/{namespace}/{name}/tree: what a
+// Kustomization (its inventory) or HelmRelease (the objects its release
+// manages) is made of, as nodes of the resource tree.
+func (s *Server) fluxTree(w http.ResponseWriter, r *http.Request) {
+	_, obj, ok := s.readFlux(w, r, actGet)
+	if !ok {
+		return
+	}
+	nodes := []treeNode{}
+	if ks, isKs := obj.(*kustomizev1.Kustomization); isKs && ks.Status.Inventory != nil {
+		for _, e := range ks.Status.Inventory.Entries {
+			m, err := engine.Entry{ID: e.ID, Version: e.Version}.ObjMetadata()
+			if err != nil {
+				continue
+			}
+			nodes = append(nodes, treeNode{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
+}
+
+// fluxAction is POST /api/v1/flux/{kind}/{namespace}/{name}/{action}:
+// reconcile (sync rights) asks for a reconcile now as `flux reconcile`
+// does; suspend and resume (update rights) set spec.suspend.
+func (s *Server) fluxAction(w http.ResponseWriter, r *http.Request) {
+	var patch string
+	action := actUpdate
+	switch r.PathValue("action") {
+	case "reconcile":
+		action = actSync
+		patch = fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, requestedAtAnnotation, time.Now().Format(time.RFC3339Nano))
+	case "suspend":
+		patch = `{"spec":{"suspend":true}}`
+	case "resume":
+		patch = fmt.Sprintf(`{"spec":{"suspend":false},"metadata":{"annotations":{%q:%q}}}`, requestedAtAnnotation, time.Now().Format(time.RFC3339Nano))
+	default:
+		writeError(w, codeNotFound, "unknown action "+r.PathValue("action")+": use reconcile, suspend or resume")
+		return
+	}
+	_, obj, ok := s.readFlux(w, r, action)
+	if !ok {
+		return
+	}
+	if err := s.deps.Client.Patch(r.Context(), obj, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		s.writeKubeError(w, err, r.PathValue("action"))
+		return
+	}
+	obj.SetManagedFields(nil)
+	writeJSON(w, http.StatusOK, obj)
+}
