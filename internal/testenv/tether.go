@@ -71,14 +71,28 @@ type Tether struct {
 // and prints its logs if the test failed.
 func StartTether(t testing.TB, env *Env, args ...string) *Tether {
 	t.Helper()
+	base := []string{"run", "--kubeconfig", env.KubeconfigPath,
+		"--storage-path", t.TempDir(), "--storage-addr", "127.0.0.1:0",
+		"--metrics-addr", "0", "--health-addr", "0", "--server-addr", "127.0.0.1:0", "--log-level", "debug"}
+	return startTether(t, append(base, args...))
+}
+
+// StartTetherServer runs `tether server` (the API server alone) against
+// env with args added to test defaults, as StartTether does.
+func StartTetherServer(t testing.TB, env *Env, args ...string) *Tether {
+	t.Helper()
+	base := []string{"server", "--kubeconfig", env.KubeconfigPath,
+		"--metrics-addr", "0", "--health-addr", "0", "--server-addr", "127.0.0.1:0", "--log-level", "debug"}
+	return startTether(t, append(base, args...))
+}
+
+func startTether(t testing.TB, args []string) *Tether {
+	t.Helper()
 	bin, err := TetherBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := []string{"run", "--kubeconfig", env.KubeconfigPath,
-		"--storage-path", t.TempDir(), "--storage-addr", "127.0.0.1:0",
-		"--metrics-addr", "0", "--health-addr", "0", "--server-addr", "127.0.0.1:0", "--log-level", "debug"}
-	cmd := exec.Command(bin, append(base, args...)...)
+	cmd := exec.Command(bin, args...)
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	casbinmodel "github.com/casbin/casbin/v2/model"
@@ -59,6 +60,12 @@ type Policy struct {
 	enforcer    *casbin.SyncedEnforcer
 	defaultRole string
 	scopes      []string
+	// decisions remembers Casbin's answers (tens of microseconds each; a
+	// list of 10,000 apps asks 10,000 times), forgotten all at once past
+	// maxDecisions so that made-up object names cannot grow it without
+	// bound. A Policy is rebuilt whenever its inputs change.
+	decisions  atomic.Pointer[sync.Map]
+	remembered atomic.Int64
 	// Problems lists the policy lines that were skipped and why.
 	Problems []string
 }
@@ -204,9 +211,28 @@ func (p *Policy) Allow(sub Subject, resource, action, object string) bool {
 	return false
 }
 
+// maxDecisions bounds the decisions a Policy remembers.
+const maxDecisions = 200_000
+
 func (p *Policy) enforce(sub, resource, action, object string) bool {
+	key := sub + "\x00" + resource + "\x00" + action + "\x00" + object
+	memo := p.decisions.Load()
+	if memo == nil {
+		p.decisions.CompareAndSwap(nil, &sync.Map{})
+		memo = p.decisions.Load()
+	}
+	if v, ok := memo.Load(key); ok {
+		return v.(bool)
+	}
 	ok, err := p.enforcer.Enforce(sub, resource, action, object)
-	return err == nil && ok
+	allowed := err == nil && ok
+	if p.remembered.Add(1) > maxDecisions {
+		p.decisions.Store(&sync.Map{})
+		p.remembered.Store(0)
+		return allowed
+	}
+	memo.Store(key, allowed)
+	return allowed
 }
 
 // claimValues reads a claim as a list of strings.
