@@ -1,0 +1,71 @@
+package webhook
+
+import (
+	"net"
+	"strings"
+)
+
+// NormalizeRepoURL returns the form under which two spellings of one Git
+// repository compare equal: host and path only, lower case, without
+// scheme, user, port, query, trailing slash or ".git" suffix. All of
+// these give "github.com/org/repo":
+//
+//	https://github.com/org/repo
+//	https://user:token@GitHub.com:443/Org/Repo.git/
+//	ssh://git@github.com:22/org/repo.git
+//	git@github.com:org/repo.git
+//	git://github.com/org/repo
+//
+// Case is folded in the path too, as Argo CD's webhook matches (GitHub,
+// GitLab and Bitbucket treat repository paths case-insensitively). An
+// empty or hostless input gives "".
+func NormalizeRepoURL(raw string) string {
+	s := strings.TrimSpace(raw)
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	if scheme, rest, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, "/@:") {
+		s = rest
+	} else if scp, ok := scpToPath(s); ok {
+		s = scp
+	}
+	host, p, _ := strings.Cut(s, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		host = host[at+1:]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSpace(strings.Trim(host, "[]"))
+	if host == "" || strings.ContainsAny(host, " []@\\") || (strings.Contains(host, ":") && net.ParseIP(host) == nil) {
+		return ""
+	}
+	var parts []string
+	for _, seg := range strings.Split(p, "/") {
+		if seg = strings.TrimSpace(seg); seg != "" && seg != "." {
+			parts = append(parts, seg)
+		}
+	}
+	if n := len(parts); n > 0 {
+		parts[n-1] = strings.TrimSpace(strings.TrimSuffix(parts[n-1], ".git"))
+		if parts[n-1] == "" {
+			parts = parts[:n-1]
+		}
+	}
+	return strings.ToLower(strings.Join(append([]string{host}, parts...), "/"))
+}
+
+// scpToPath turns Git's scp-like address "user@host:path" into
+// "user@host/path"; ok is false for anything else (a "host:port/path"
+// without scheme keeps its port).
+func scpToPath(s string) (string, bool) {
+	first, _, _ := strings.Cut(s, "/")
+	host, rest, ok := strings.Cut(first, ":")
+	if !ok || host == "" {
+		return "", false
+	}
+	if rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return "", false // host:port
+	}
+	return host + "/" + strings.TrimPrefix(s[len(host)+1:], "/"), true
+}
