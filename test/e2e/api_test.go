@@ -478,3 +478,78 @@ spec:
 		}
 	}
 }
+
+// TestAPIServerAccounts: API keys for an account with the apiKey
+// capability work until their record is deleted; a password change ends
+// every session issued before it; can-i answers for the caller.
+func TestAPIServerAccounts(t *testing.T) {
+	c := kubeClient(t)
+	apiFixture(t, c)
+	tether := startTether(t)
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newAPIClient(t, base)
+	var initial corev1.Secret
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
+	})
+	admin := api.login("admin", string(initial.Data["password"]))
+	carol := api.login("carol", "carol-password")
+	expect := func(method, path, token string, body any, want int) []byte {
+		t.Helper()
+		status, out, _ := api.do(method, path, token, body)
+		if status != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, status, out, want)
+		}
+		return out
+	}
+	if out := expect("GET", "/api/v1/account", admin, nil, http.StatusOK); !strings.Contains(string(out), `"name":"ci"`) || strings.Contains(string(out), "$2a$") {
+		t.Errorf("accounts: %s", out)
+	}
+	expect("POST", "/api/v1/account/ci/token", carol, map[string]any{}, http.StatusForbidden)
+	expect("POST", "/api/v1/account/carol/token", carol, map[string]any{}, http.StatusBadRequest) // no apiKey capability
+	var issued struct{ Token string }
+	if err := json.Unmarshal(expect("POST", "/api/v1/account/ci/token", admin, map[string]any{"id": "pipeline"}, http.StatusOK), &issued); err != nil {
+		t.Fatal(err)
+	}
+	ci := issued.Token
+	eventually(t, 10*time.Second, "the API key accepted", func(context.Context) error {
+		if status, body, _ := api.do("GET", "/api/v1/session/userinfo", ci, nil); !strings.Contains(string(body), `"username":"ci"`) {
+			return fmt.Errorf("%d %s", status, body)
+		}
+		return nil
+	})
+	if out := expect("GET", "/api/v1/account/can-i/applications/get/default/x", carol, nil, http.StatusOK); string(out) != "{\"value\":\"yes\"}\n" {
+		t.Errorf("can-i as readonly: %s", out)
+	}
+	if out := expect("GET", "/api/v1/account/can-i/applications/sync/default/x", carol, nil, http.StatusOK); string(out) != "{\"value\":\"no\"}\n" {
+		t.Errorf("can-i sync as readonly: %s", out)
+	}
+	expect("DELETE", "/api/v1/account/ci/token/pipeline", admin, nil, http.StatusOK)
+	eventually(t, 10*time.Second, "the deleted API key refused", func(context.Context) error {
+		if status, _, _ := api.do("GET", "/api/v1/applications", ci, nil); status != http.StatusUnauthorized {
+			return fmt.Errorf("status %d", status)
+		}
+		return nil
+	})
+
+	// Password change: the current one is checked; older sessions end.
+	expect("PUT", "/api/v1/account/password", carol, map[string]any{"currentPassword": "wrong", "newPassword": "carol-password-2"}, http.StatusBadRequest)
+	expect("PUT", "/api/v1/account/password", carol, map[string]any{"currentPassword": "carol-password", "newPassword": "short"}, http.StatusBadRequest)
+	time.Sleep(time.Second) // the change's time is kept to the second
+	expect("PUT", "/api/v1/account/password", carol, map[string]any{"currentPassword": "carol-password", "newPassword": "carol-password-2"}, http.StatusOK)
+	eventually(t, 10*time.Second, "carol's old session refused", func(context.Context) error {
+		if status, _, _ := api.do("GET", "/api/v1/applications", carol, nil); status != http.StatusUnauthorized {
+			return fmt.Errorf("status %d", status)
+		}
+		return nil
+	})
+	api.login("carol", "carol-password-2")
+	for _, s := range []string{"carol-password-2", ci} {
+		if strings.Contains(tether.Logs.String(), s) {
+			t.Error("tether's log holds a password or an API key")
+		}
+	}
+}

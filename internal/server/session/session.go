@@ -161,18 +161,9 @@ func (m *Manager) Login(username, password string) (string, error) {
 	default:
 		return "", ErrInvalidLogin
 	}
-	if m.lockout.locked(username) {
-		return "", ErrInvalidLogin
-	}
-	account := Accounts(m.settings.ConfigMap(), m.settings.Secret())[username]
-	hash := m.dummyHash
-	known := account != nil && account.Has(CapabilityLogin) && len(account.PasswordHash) > 0
-	if known {
-		hash = account.PasswordHash
-	}
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
-		m.lockout.failed(username)
-		return "", ErrInvalidLogin
+	account, err := m.checkPassword(username, password, CapabilityLogin)
+	if err != nil {
+		return "", err
 	}
 	if !account.Enabled {
 		return "", fmt.Errorf("Account %s is disabled", username)
@@ -316,6 +307,52 @@ func ProjectTokens(ap *argov1.AppProject, role string) []argov1.JWTToken {
 		}
 	}
 	return nil
+}
+
+// IssueAPIKey signs an API key for account, valid for lifetime (0: no
+// expiry), with id (a random one when empty). The caller records the
+// returned Token in argocd-secret before handing the key out.
+func (m *Manager) IssueAPIKey(account string, lifetime time.Duration, id string) (string, Token, error) {
+	if id == "" {
+		id = rand.Text()
+	}
+	token, err := m.sign(account+":"+CapabilityAPIKey, lifetime, id)
+	if err != nil {
+		return "", Token{}, err
+	}
+	now := m.now().UTC().Truncate(time.Second)
+	record := Token{ID: id, IssuedAt: now.Unix()}
+	if lifetime > 0 {
+		record.ExpiresAt = now.Add(lifetime).Unix()
+	}
+	return token, record, nil
+}
+
+// CheckPassword checks an account's password, counting a failure as a
+// failed login does (and refusing a locked-out name without a check).
+func (m *Manager) CheckPassword(username, password string) error {
+	_, err := m.checkPassword(username, password, "")
+	return err
+}
+
+// checkPassword checks username's password, and that the account has
+// capability unless it is "". A name with too many recent failures is
+// refused without a check; an unknown name costs a check all the same.
+func (m *Manager) checkPassword(username, password, capability string) (*Account, error) {
+	if m.lockout.locked(username) {
+		return nil, ErrInvalidLogin
+	}
+	account := Accounts(m.settings.ConfigMap(), m.settings.Secret())[username]
+	hash := m.dummyHash
+	known := account != nil && len(account.PasswordHash) > 0 && (capability == "" || account.Has(capability))
+	if known {
+		hash = account.PasswordHash
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
+		m.lockout.failed(username)
+		return nil, ErrInvalidLogin
+	}
+	return account, nil
 }
 
 // IssueProjectToken signs a token for role of project, valid for lifetime
