@@ -216,3 +216,61 @@ func TestAPIServerApplicationActions(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIServerCVE_2024_31990_SourceNamespaces: an Application in a
+// namespace that Tether serves (--application-namespaces) but that its
+// project's sourceNamespaces does not list is refused by the API, and
+// nothing is stored.
+func TestAPIServerCVE_2024_31990_SourceNamespaces(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	apiFixture(t, c)
+	for _, ns := range []string{"team-alpha", "team-beta"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: alpha, namespace: argocd}
+spec:
+  sourceRepos: ["*"]
+  sourceNamespaces: [team-alpha]
+  destinations: [{server: "*", namespace: "*"}]
+`)
+	t.Cleanup(func() {
+		_ = c.Delete(ctx, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "alpha", Namespace: "argocd"}})
+		_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: "ns-app", Namespace: "team-alpha"}})
+	})
+	tether := startTether(t, "--application-namespaces", "team-*")
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newAPIClient(t, base)
+	var initial corev1.Secret
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
+	})
+	admin := api.login("admin", string(initial.Data["password"]))
+	app := func(ns string) map[string]any {
+		return map[string]any{"metadata": map[string]any{"name": "ns-app", "namespace": ns}, "spec": map[string]any{"project": "alpha",
+			"source":      map[string]any{"repoURL": "https://git.example.com/x.git", "path": "app"},
+			"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "x"}}}
+	}
+	if status, body, _ := api.do("POST", "/api/v1/applications", admin, app("team-beta")); status != http.StatusForbidden {
+		t.Errorf("app in team-beta (not a source namespace of alpha): %d %s, want 403", status, body)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "team-beta", Name: "ns-app"}, &argov1.Application{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused app was stored: %v", err)
+	}
+	if status, body, _ := api.do("POST", "/api/v1/applications", admin, app("default")); status != http.StatusForbidden {
+		t.Errorf("app in a namespace Tether does not serve: %d %s, want 403", status, body)
+	}
+	if status, body, _ := api.do("POST", "/api/v1/applications", admin, app("team-alpha")); status != http.StatusOK {
+		t.Errorf("app in team-alpha: %d %s", status, body)
+	}
+	if status, body, _ := api.do("GET", "/api/v1/applications/ns-app?appNamespace=team-alpha", admin, nil); status != http.StatusOK {
+		t.Errorf("get app in team-alpha: %d %s", status, body)
+	}
+}
