@@ -61,7 +61,7 @@ test-short: ## Run only the tests that need no cluster
 
 .PHONY: bench
 bench: prereqs testcluster helm ## Run the benchmarks in bench/ against real components and print their tables
-	TETHER_BENCH=1 TETHER_BENCH_RESULTS_DIR=$(CURDIR)/bench/results TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md TETHER_BENCH_OUT_KUSTOMIZE=$(LOCAL)/bench-kustomize.md TETHER_BENCH_OUT_APPLICATIONS=$(LOCAL)/bench-applications.md TETHER_BENCH_OUT_APPLICATIONS_SECRET=$(LOCAL)/bench-applications-secret.md TETHER_BENCH_OUT_HELMRELEASES=$(LOCAL)/bench-helmreleases.md $(GO) test -p 1 -count=1 -v -timeout 90m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
+	TETHER_BENCH=1 TETHER_BENCH_RESULTS_DIR=$(CURDIR)/bench/results TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md TETHER_BENCH_OUT_KUSTOMIZE=$(LOCAL)/bench-kustomize.md TETHER_BENCH_OUT_APPLICATIONS=$(LOCAL)/bench-applications.md TETHER_BENCH_OUT_APPLICATIONS_SECRET=$(LOCAL)/bench-applications-secret.md TETHER_BENCH_OUT_HELMRELEASES=$(LOCAL)/bench-helmreleases.md TETHER_BENCH_OUT_API=$(LOCAL)/bench-api.md $(GO) test -p 1 -count=1 -v -timeout 90m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
 
 .PHONY: cluster-up
 cluster-up: testcluster ## Start a local control plane in the background; kubeconfig in .local/kubeconfig
