@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/testenv"
 )
 
 // apiClient calls Tether's API over HTTPS (the server's self-signed
@@ -551,5 +552,29 @@ func TestAPIServerAccounts(t *testing.T) {
 		if strings.Contains(tether.Logs.String(), s) {
 			t.Error("tether's log holds a password or an API key")
 		}
+	}
+}
+
+// TestTetherServerAlone: `tether server` serves the API without any
+// controller (a split deployment): logins and reads work; what needs a
+// controller says so.
+func TestTetherServerAlone(t *testing.T) {
+	c := kubeClient(t)
+	apiFixture(t, c)
+	tether := testenv.StartTetherServer(t, cluster(t))
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newAPIClient(t, base)
+	carol := api.login("carol", "carol-password")
+	if status, body, _ := api.do("GET", "/api/v1/applications", carol, nil); status != http.StatusOK {
+		t.Errorf("list: %d %s", status, body)
+	}
+	if status, body, _ := api.do("GET", "/api/v1/stream/progress", carol, nil); status != http.StatusServiceUnavailable {
+		t.Errorf("progress stream without controllers: %d %s, want 503", status, body)
+	}
+	if strings.Contains(tether.Logs.String(), `"Starting Controller"`) {
+		t.Error("tether server started a controller")
 	}
 }
