@@ -223,6 +223,11 @@ func (m *Manager) Verify(ctx context.Context, token string) (*Identity, error) {
 				return nil, invalid("%v", err)
 			}
 			if id != nil {
+				// An SSO user named like a local account would hold its
+				// rights (the built-in "g, admin, role:admin" among them).
+				if _, local := Accounts(m.settings.ConfigMap(), m.settings.Secret())[id.Subject]; local {
+					return nil, invalid("SSO subject %q is the name of a local account", id.Subject)
+				}
 				return id, nil
 			}
 			return nil, invalid("token issuer %q is not trusted", peek.Issuer)

@@ -219,3 +219,29 @@ func TestProjectTokens(t *testing.T) {
 		t.Error("token of a deleted role accepted")
 	}
 }
+
+type externalFunc func(ctx context.Context, token string) (*Identity, error)
+
+func (f externalFunc) Verify(ctx context.Context, token string) (*Identity, error) { return f(ctx, token) }
+
+func TestExternalSubjectNamedLikeALocalAccount(t *testing.T) {
+	f := newFixture(t)
+	m, err := New(f.settings, nil, Options{Now: func() time.Time { return f.now }, External: externalFunc(func(_ context.Context, token string) (*Identity, error) {
+		var c jwt.RegisteredClaims
+		_, _, _ = jwt.NewParser().ParseUnverified(token, &c)
+		return &Identity{Subject: c.Subject, Issuer: c.Issuer}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sso := func(sub string) string {
+		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://idp.example.com", "sub": sub}).SignedString([]byte("idp"))
+		return s
+	}
+	if _, err := m.Verify(context.Background(), sso("admin")); err == nil {
+		t.Error("an SSO user named admin was accepted (would hold role:admin)")
+	}
+	if id, err := m.Verify(context.Background(), sso("dana")); err != nil || id.Subject != "dana" {
+		t.Errorf("SSO user dana: %+v, %v", id, err)
+	}
+}
