@@ -23,6 +23,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/testenv"
+	"github.com/tether-gitops/tether/internal/testenv/oidcserver"
 )
 
 // apiClient calls Tether's API over HTTPS (the server's self-signed
@@ -246,28 +247,79 @@ spec:
 		"unlisted": forge(key, jwt.MapClaims{"iss": "argocd", "sub": "proj:production:app-developer", "iat": now, "jti": "never-issued"}),
 	}
 
-	// The matrix: every caller against every endpoint; the expected status.
+	// A member of production-app-developers, through SSO's groups claim.
+	op := oidcserver.New(t, oidcserver.Options{
+		Clients: []oidcserver.Client{{ID: "tether", Secret: ssoClientSecret, RedirectURIs: []string{base + "/auth/callback"}}},
+		Users:   []oidcserver.User{{Subject: "dana", Password: "dana-password", Email: "dana@example.com", Groups: []string{"production-app-developers"}}},
+	})
+	ssoFixture(t, c, op, base)
+	idCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	ssoToken, err := op.IDToken(idCtx, "tether", "dana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callers["ssogroup"] = ssoToken
+	eventually(t, 30*time.Second, "the SSO token accepted", func(context.Context) error {
+		if _, body, _ := api.do("GET", "/api/v1/session/userinfo", ssoToken, nil); !strings.Contains(string(body), "production-app-developers") {
+			return fmt.Errorf("userinfo %s", body)
+		}
+		return nil
+	})
+
+	// The matrix: every caller against every endpoint and verb; the
+	// expected status (401 for callers not listed: anonymous, forged,
+	// expired, alg none, an unrecorded project token).
 	type row struct {
 		method, path string
 		body         any
-		want         map[string]int // by caller; 401 for the rest
+		want         map[string]int
 	}
-	ok, denied, unauth := http.StatusOK, http.StatusForbidden, http.StatusUnauthorized
-	readers := func(admin, readonly, proj int) map[string]int {
-		return map[string]int{"admin": admin, "readonly": readonly, "projtoken": proj}
+	ok, denied, unauth, missing := http.StatusOK, http.StatusForbidden, http.StatusUnauthorized, http.StatusNotFound
+	// callers: admin, role:readonly, the production project token, the
+	// SSO member of production-app-developers (the same role as the token).
+	as := func(admin, readonly, project int) map[string]int {
+		return map[string]int{"admin": admin, "readonly": readonly, "projtoken": project, "ssogroup": project}
 	}
+	// No controller can render the test's apps (their repository does not
+	// exist): an allowed inspection answers 503 with the reason.
+	const cannotRender = http.StatusServiceUnavailable
+	stagingSpec := map[string]any{"project": "staging",
+		"source":      map[string]any{"repoURL": "https://github.com/example/production-apps.git", "targetRevision": "HEAD", "path": "web"},
+		"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "production"}}
 	rows := []row{
-		{"GET", "/api/v1/applications", nil, readers(ok, ok, ok)},
-		{"GET", "/api/v1/applications/api-prod-web", nil, readers(ok, ok, ok)},
-		{"GET", "/api/v1/applications/api-staging-web", nil, readers(ok, ok, denied)},
-		{"GET", "/api/v1/applications/does-not-exist", nil, readers(denied, denied, denied)},
-		{"GET", "/api/v1/applications/api-staging-web?project=production", nil, readers(http.StatusNotFound, http.StatusNotFound, http.StatusNotFound)},
-		{"GET", "/api/v1/applications/api-staging-web?project=staging", nil, readers(ok, ok, denied)},
-		{"GET", "/api/v1/projects", nil, readers(ok, ok, ok)},
-		{"GET", "/api/v1/projects/production", nil, readers(ok, ok, ok)},
-		{"GET", "/api/v1/projects/staging", nil, readers(ok, ok, denied)},
-		{"POST", "/api/v1/projects/staging/roles/none/token", map[string]any{}, readers(http.StatusNotFound, denied, denied)},
-		{"POST", "/api/v1/projects/production/roles/app-developer/token", map[string]any{"expiresIn": 60}, readers(ok, denied, denied)},
+		{"GET", "/api/v1/applications", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/applications/api-prod-web", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/applications/api-staging-web", nil, as(ok, ok, denied)},
+		{"GET", "/api/v1/applications/does-not-exist", nil, as(denied, denied, denied)},
+		{"GET", "/api/v1/applications/api-staging-web?project=production", nil, as(missing, missing, missing)},
+		{"GET", "/api/v1/applications/api-staging-web?project=staging", nil, as(ok, ok, denied)},
+		{"POST", "/api/v1/applications", map[string]any{"metadata": map[string]any{"name": "api-matrix"}, "spec": stagingSpec}, as(ok, denied, denied)},
+		{"PUT", "/api/v1/applications/api-matrix", map[string]any{"metadata": map[string]any{"name": "api-matrix"}, "spec": stagingSpec}, as(ok, denied, denied)},
+		{"POST", "/api/v1/applications/api-prod-web/sync", map[string]any{"dryRun": true}, as(ok, denied, denied)},
+		{"POST", "/api/v1/applications/api-staging-web/rollback", map[string]any{"id": 7}, as(missing, denied, denied)},
+		{"GET", "/api/v1/applications/api-prod-web/managed-resources", nil, as(cannotRender, cannotRender, cannotRender)},
+		{"GET", "/api/v1/applications/api-staging-web/managed-resources", nil, as(cannotRender, cannotRender, denied)},
+		{"GET", "/api/v1/applications/api-prod-web/manifests", nil, as(cannotRender, cannotRender, cannotRender)},
+		{"GET", "/api/v1/applications/api-prod-web/resource-tree", nil, as(cannotRender, cannotRender, cannotRender)},
+		{"GET", "/api/v1/applications/api-prod-web/events", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/applications/api-staging-web/events", nil, as(ok, ok, denied)},
+		{"DELETE", "/api/v1/applications/api-matrix?cascade=false", nil, as(ok, denied, denied)},
+		{"GET", "/api/v1/projects", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/projects/production", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/projects/staging", nil, as(ok, ok, denied)},
+		{"POST", "/api/v1/projects/staging/roles/none/token", map[string]any{}, as(missing, denied, denied)},
+		{"POST", "/api/v1/projects/production/roles/app-developer/token", map[string]any{"expiresIn": 60}, as(ok, denied, denied)},
+		{"GET", "/api/v1/clusters", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/repositories", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/account", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/account/admin", nil, as(ok, ok, denied)},
+		{"POST", "/api/v1/account/ci/token", map[string]any{"expiresIn": 60}, as(ok, denied, denied)},
+		{"PUT", "/api/v1/account/password", map[string]any{"name": "ci", "currentPassword": "x", "newPassword": "long-enough-password"}, map[string]int{"admin": http.StatusBadRequest, "readonly": denied, "projtoken": http.StatusBadRequest, "ssogroup": http.StatusBadRequest}},
+		{"GET", "/api/v1/account/can-i/applications/sync/production/x", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/flux/kustomizations", nil, as(ok, ok, ok)},
+		{"GET", "/api/v1/flux/kustomizations/flux-system/none", nil, as(missing, missing, denied)},
+		{"POST", "/api/v1/flux/kustomizations/flux-system/none/reconcile", nil, as(missing, denied, denied)},
 	}
 	for _, r := range rows {
 		for who, token := range callers {
@@ -287,6 +339,7 @@ spec:
 		"admin":     {"api-prod-web", "api-staging-web"},
 		"readonly":  {"api-prod-web", "api-staging-web"},
 		"projtoken": {"api-prod-web"},
+		"ssogroup":  {"api-prod-web"},
 	} {
 		if got := appNames(t, api, callers[who], "/api/v1/applications?search=api-"); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("%s lists %v, want %v", who, got, want)
