@@ -399,20 +399,25 @@ func (s *Server) refreshApplication(w http.ResponseWriter, r *http.Request, app 
 		return
 	}
 	ctx := r.Context()
+	before := app.ResourceVersion
 	patch := client.RawPatch("application/merge-patch+json",
 		[]byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, argov1.AnnotationKeyRefresh, mode)))
 	if err := s.deps.Client.Patch(ctx, app, patch); err != nil {
 		s.writeKubeError(w, err, "request a refresh")
 		return
 	}
+	requested := app.ResourceVersion
 	wait, cancel := context.WithTimeout(ctx, refreshWait)
 	defer cancel()
 	for {
+		// Done when the cache shows a write after the request without the
+		// annotation: the controller removes it with the comparison's
+		// result.
 		var latest argov1.Application
-		err := s.deps.Client.Get(wait, client.ObjectKeyFromObject(app), &latest)
-		if err == nil {
-			*app = latest
-			if _, pending := latest.Annotations[argov1.AnnotationKeyRefresh]; !pending {
+		if err := s.deps.Client.Get(wait, client.ObjectKeyFromObject(app), &latest); err == nil {
+			_, pending := latest.Annotations[argov1.AnnotationKeyRefresh]
+			if !pending && laterVersion(latest.ResourceVersion, requested, before) {
+				*app = latest
 				break
 			}
 		}
@@ -426,6 +431,19 @@ func (s *Server) refreshApplication(w http.ResponseWriter, r *http.Request, app 
 	}
 	appForAPI(app)
 	writeJSON(w, http.StatusOK, app)
+}
+
+// laterVersion reports whether resource version v was written after
+// requested: numerically when both are numbers (etcd's revisions), else
+// (versions are opaque by contract) when it is neither requested nor the
+// one before it.
+func laterVersion(v, requested, before string) bool {
+	n, err1 := strconv.ParseUint(v, 10, 64)
+	r, err2 := strconv.ParseUint(requested, 10, 64)
+	if err1 == nil && err2 == nil {
+		return n > r
+	}
+	return v != requested && v != before
 }
 
 // writeKubeError answers an error of the Kubernetes API: the codes that

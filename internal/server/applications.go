@@ -223,8 +223,14 @@ func (s *Server) readApplication(w http.ResponseWriter, r *http.Request, action 
 			return nil, false
 		}
 	}
+	// Reads come from the cache; a change reads around it, so that a
+	// script's "create, then sync" finds what it has just created.
+	var reader client.Reader = s.deps.Client
+	if action != actGet {
+		reader = s.deps.APIReader
+	}
 	var app argov1.Application
-	err = s.deps.Client.Get(r.Context(), client.ObjectKey{Namespace: ns, Name: name}, &app)
+	err = reader.Get(r.Context(), client.ObjectKey{Namespace: ns, Name: name}, &app)
 	found := err == nil && s.served(ns)
 	if err != nil && !apierrors.IsNotFound(err) {
 		s.internalError(w, err, "read Application")

@@ -191,6 +191,23 @@ func (s *Server) streamApplications(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	pump(ctx, out, events, func(e appEvent) (any, bool) {
+		if p, err := s.rbacPolicy(ctx); err == nil {
+			policy = p // rights follow policy changes while streaming
+		}
+		if !visible(e.Application) {
+			return nil, false
+		}
+		app := e.Application.DeepCopy()
+		appForAPI(app)
+		return appEvent{Type: e.Type, Application: app}, true
+	})
+}
+
+// pump sends events through out, as send turns them into messages (false:
+// skip), until ctx ends, events closes or the client goes away; an idle
+// stream pings every keepAlive.
+func pump[E any](ctx context.Context, out *sse, events <-chan E, send func(E) (any, bool)) {
 	ticker := time.NewTicker(keepAlive)
 	defer ticker.Stop()
 	for {
@@ -205,15 +222,7 @@ func (s *Server) streamApplications(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return
 			}
-			if p, err := s.rbacPolicy(ctx); err == nil {
-				policy = p // rights follow policy changes while streaming
-			}
-			if !visible(e.Application) {
-				continue
-			}
-			app := e.Application.DeepCopy()
-			appForAPI(app)
-			if out.send(appEvent{Type: e.Type, Application: app}) != nil {
+			if msg, ok := send(e); ok && out.send(msg) != nil {
 				return
 			}
 		}
@@ -250,30 +259,14 @@ func (s *Server) streamProgress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := subject(caller(ctx))
-	ticker := time.NewTicker(keepAlive)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			if out.ping() != nil {
-				return
-			}
-		case e, open := <-events:
-			if !open {
-				return
-			}
-			policy, err := s.rbacPolicy(ctx)
-			if err != nil || !s.mayReadApp(ctx, policy, sub, e.App) {
-				continue
-			}
-			if out.send(progressEvent{Time: e.Time, App: e.App, Object: e.Object, Phase: e.Phase, Wave: e.Wave,
-				Action: e.Action, Result: e.Result, Message: e.Message}) != nil {
-				return
-			}
+	pump(ctx, out, events, func(e enginesync.Event) (any, bool) {
+		policy, err := s.rbacPolicy(ctx)
+		if err != nil || !s.mayReadApp(ctx, policy, sub, e.App) {
+			return nil, false
 		}
-	}
+		return progressEvent{Time: e.Time, App: e.App, Object: e.Object, Phase: e.Phase, Wave: e.Wave,
+			Action: e.Action, Result: e.Result, Message: e.Message}, true
+	})
 }
 
 // mayReadApp checks get on an app named as progress events name it:

@@ -38,16 +38,7 @@ func TestAPIServerApplicationActions(t *testing.T) {
 	}
 	first := repo.Commit(t, "master", files, "first")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/", "--git-resolve-ttl", "1s", "--app-resync-period", "10m")
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, base)
-	var initial corev1.Secret
-	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
-		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
-	})
-	admin := api.login("admin", string(initial.Data["password"]))
+	api, admin := adminSession(t, c, tether)
 	carol := api.login("carol", "carol-password")
 	t.Cleanup(func() {
 		_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: "api-actions", Namespace: "argocd"}})
@@ -63,14 +54,7 @@ func TestAPIServerApplicationActions(t *testing.T) {
 			"syncPolicy":  map[string]any{"syncOptions": []string{"CreateNamespace=true"}},
 		},
 	}
-	expect := func(method, path, token string, body any, want int) []byte {
-		t.Helper()
-		status, out, _ := api.do(method, path, token, body)
-		if status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, status, out, want)
-		}
-		return out
-	}
+	expect := api.expect
 	expect("POST", "/api/v1/applications", carol, app, http.StatusForbidden)
 	expect("POST", "/api/v1/applications", admin, app, http.StatusOK)
 	expect("POST", "/api/v1/applications", admin, app, http.StatusOK) // the same spec again is fine
@@ -193,10 +177,16 @@ func TestAPIServerApplicationActions(t *testing.T) {
 	a = getApp(admin)
 	body := map[string]any{"metadata": map[string]any{"name": "api-actions", "labels": map[string]string{"team": "web"}}, "spec": a.Spec}
 	expect("PUT", "/api/v1/applications/api-actions", carol, body, http.StatusForbidden)
-	expect("PUT", "/api/v1/applications/api-actions", admin, body, http.StatusOK)
-	if got := getApp(admin); got.Labels["team"] != "web" {
-		t.Errorf("labels after update: %v", got.Labels)
+	var updated argov1.Application
+	if err := json.Unmarshal(expect("PUT", "/api/v1/applications/api-actions", admin, body, http.StatusOK), &updated); err != nil || updated.Labels["team"] != "web" {
+		t.Errorf("update answered labels %v (%v)", updated.Labels, err)
 	}
+	eventually(t, 10*time.Second, "the label in the API's view", func(context.Context) error {
+		if got := getApp(admin); got.Labels["team"] != "web" {
+			return fmt.Errorf("labels %v", got.Labels)
+		}
+		return nil
+	})
 
 	// Delete: cascade removes the app's objects.
 	expect("DELETE", "/api/v1/applications/api-actions", carol, nil, http.StatusForbidden)
@@ -243,16 +233,7 @@ spec:
 		_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: "ns-app", Namespace: "team-alpha"}})
 	})
 	tether := startTether(t, "--application-namespaces", "team-*")
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, base)
-	var initial corev1.Secret
-	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
-		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
-	})
-	admin := api.login("admin", string(initial.Data["password"]))
+	api, admin := adminSession(t, c, tether)
 	app := func(ns string) map[string]any {
 		return map[string]any{"metadata": map[string]any{"name": "ns-app", "namespace": ns}, "spec": map[string]any{"project": "alpha",
 			"source":      map[string]any{"repoURL": "https://git.example.com/x.git", "path": "app"},

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -71,22 +70,9 @@ spec:
 	})
 
 	tether := startTether(t)
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, base)
-	var initial corev1.Secret
-	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
-		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
-	})
-	admin := api.login("admin", string(initial.Data["password"]))
+	api, admin := adminSession(t, c, tether)
 	carol := api.login("carol", "carol-password")
-	_, body, _ := api.do("POST", "/api/v1/projects/team/roles/reader/token", admin, map[string]any{})
-	var issued struct{ Token string }
-	if err := json.Unmarshal(body, &issued); err != nil || issued.Token == "" {
-		t.Fatalf("project token: %s", body)
-	}
+	issued := struct{ Token string }{api.projectToken(admin, "team", "reader")}
 	team := issued.Token
 	secrets := []string{token, password, key}
 	get := func(path, who string, want int) string {

@@ -74,6 +74,42 @@ func (c *apiClient) do(method, path, token string, body any) (int, []byte, http.
 	return resp.StatusCode, data, resp.Header
 }
 
+// expect sends a request and fails the test unless it answers want.
+func (c *apiClient) expect(method, path, token string, body any, want int) []byte {
+	c.t.Helper()
+	status, out, _ := c.do(method, path, token, body)
+	if status != want {
+		c.t.Fatalf("%s %s: %d %s, want %d", method, path, status, out, want)
+	}
+	return out
+}
+
+// projectToken issues a token for role of project as admin.
+func (c *apiClient) projectToken(admin, project, role string) string {
+	c.t.Helper()
+	var out struct{ Token string }
+	if err := json.Unmarshal(c.expect("POST", "/api/v1/projects/"+project+"/roles/"+role+"/token", admin, map[string]any{}, http.StatusOK), &out); err != nil || out.Token == "" {
+		c.t.Fatalf("project token: %v", err)
+	}
+	return out.Token
+}
+
+// adminSession waits for tether's API and for the admin password it
+// generates, and returns a client of the API and an admin token.
+func adminSession(t *testing.T, c client.Client, tether *testenv.Tether) (*apiClient, string) {
+	t.Helper()
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newAPIClient(t, base)
+	var initial corev1.Secret
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
+	})
+	return api, api.login("admin", string(initial.Data["password"]))
+}
+
 // login returns a token for user, failing the test otherwise.
 func (c *apiClient) login(user, password string) string {
 	c.t.Helper()
@@ -442,21 +478,9 @@ spec:
 		_ = c.Delete(ctx, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "production", Namespace: "argocd"}})
 	})
 	tether := startTether(t)
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, base)
-	var initial corev1.Secret
-	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
-		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
-	})
-	admin := api.login("admin", string(initial.Data["password"]))
-	_, body, _ := api.do("POST", "/api/v1/projects/production/roles/app-developer/token", admin, map[string]any{})
-	var issued struct{ Token string }
-	if err := json.Unmarshal(body, &issued); err != nil || issued.Token == "" {
-		t.Fatalf("project token: %s", body)
-	}
+	api, admin := adminSession(t, c, tether)
+	base := api.base
+	issued := struct{ Token string }{api.projectToken(admin, "production", "app-developer")}
 
 	streamCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -540,25 +564,9 @@ func TestAPIServerAccounts(t *testing.T) {
 	c := kubeClient(t)
 	apiFixture(t, c)
 	tether := startTether(t)
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, base)
-	var initial corev1.Secret
-	eventually(t, 30*time.Second, "argocd-initial-admin-secret", func(ctx context.Context) error {
-		return c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial)
-	})
-	admin := api.login("admin", string(initial.Data["password"]))
+	api, admin := adminSession(t, c, tether)
 	carol := api.login("carol", "carol-password")
-	expect := func(method, path, token string, body any, want int) []byte {
-		t.Helper()
-		status, out, _ := api.do(method, path, token, body)
-		if status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, status, out, want)
-		}
-		return out
-	}
+	expect := api.expect
 	if out := expect("GET", "/api/v1/account", admin, nil, http.StatusOK); !strings.Contains(string(out), `"name":"ci"`) || strings.Contains(string(out), "$2a$") {
 		t.Errorf("accounts: %s", out)
 	}

@@ -222,7 +222,9 @@ func TestProjectTokens(t *testing.T) {
 
 type externalFunc func(ctx context.Context, token string) (*Identity, error)
 
-func (f externalFunc) Verify(ctx context.Context, token string) (*Identity, error) { return f(ctx, token) }
+func (f externalFunc) Verify(ctx context.Context, token string) (*Identity, error) {
+	return f(ctx, token)
+}
 
 func TestExternalSubjectNamedLikeALocalAccount(t *testing.T) {
 	f := newFixture(t)
