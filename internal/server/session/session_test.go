@@ -247,3 +247,36 @@ func TestExternalSubjectNamedLikeALocalAccount(t *testing.T) {
 		t.Errorf("SSO user dana: %+v, %v", id, err)
 	}
 }
+
+// TestUnknownUserCostsAPasswordCheck: a wrong name and a wrong password
+// take the same path (one bcrypt comparison against a hash of the same
+// cost), so response times do not tell which names exist; a locked-out
+// name costs none.
+func TestUnknownUserCostsAPasswordCheck(t *testing.T) {
+	f := newFixture(t)
+	var hashes [][]byte
+	f.m.compare = func(hash, password []byte) error {
+		hashes = append(hashes, hash)
+		return bcrypt.CompareHashAndPassword(hash, password)
+	}
+	for _, user := range []string{"nobody", "alice"} {
+		hashes = nil
+		if _, err := f.m.Login(user, "wrong"); !errors.Is(err, ErrInvalidLogin) {
+			t.Fatalf("%s: %v", user, err)
+		}
+		if len(hashes) != 1 {
+			t.Fatalf("%s: %d password checks, want 1", user, len(hashes))
+		}
+		cost, err := bcrypt.Cost(hashes[0])
+		if err != nil || cost != bcrypt.DefaultCost && user == "nobody" {
+			t.Errorf("%s: checked against a hash of cost %d (%v), want %d", user, cost, err, bcrypt.DefaultCost)
+		}
+	}
+	for i := 0; i < DefaultMaxFailures; i++ {
+		_, _ = f.m.Login("nobody", "wrong")
+	}
+	hashes = nil
+	if _, err := f.m.Login("nobody", "wrong"); !errors.Is(err, ErrInvalidLogin) || len(hashes) != 0 {
+		t.Errorf("locked-out name: %v after %d checks, want refused without one", err, len(hashes))
+	}
+}
