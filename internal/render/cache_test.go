@@ -90,8 +90,10 @@ func TestRenderCacheEvicts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if renders, hits := r.Stats(); renders != 3 || hits != 0 {
-		t.Errorf("Stats() = %d renders, %d hits, want 3, 0", renders, hits)
+	// An evicted key is looked at again (no hit); the same files are then
+	// reused rather than parsed.
+	if renders, hits := r.Stats(); renders+r.Reused() != 3 || hits != 0 {
+		t.Errorf("Stats() = %d renders (+%d reused), %d hits, want 3, 0", renders, r.Reused(), hits)
 	}
 }
 
@@ -174,4 +176,50 @@ func listTree(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestDirectoryRenderReusedAcrossRevisions: a directory source whose files
+// did not change in a new revision hands back the previous objects
+// without parsing (an app's folder untouched by a push to another app's);
+// a changed file is parsed again.
+func TestDirectoryRenderReusedAcrossRevisions(t *testing.T) {
+	ctx := context.Background()
+	r := NewRenderer(8)
+	root := t.TempDir()
+	write := func(name, value string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(root, "app"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {v: " + value + "}\n"
+		if err := os.WriteFile(filepath.Join(root, "app", name+".yaml"), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a", "1")
+	opts := Options{Mode: ModeDirectory, Path: "app"}
+	if _, err := r.Render(ctx, root, "commit-1", opts); err != nil {
+		t.Fatal(err)
+	}
+	// Another commit, same files here.
+	objs, err := r.Render(ctx, root, "commit-2", opts)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("%d objects, %v", len(objs), err)
+	}
+	if renders, _ := r.Stats(); renders != 1 || r.Reused() != 1 {
+		t.Errorf("renders %d, reused %d; want 1, 1", renders, r.Reused())
+	}
+	// A changed file, then a new file: parsed again.
+	write("a", "2")
+	objs, err = r.Render(ctx, root, "commit-3", opts)
+	if err != nil || objs[0].Obj.Object["data"].(map[string]any)["v"] != int64(2) && objs[0].Obj.Object["data"].(map[string]any)["v"] != "2" {
+		t.Fatalf("changed file: %v, %v", objs, err)
+	}
+	write("b", "1")
+	if objs, err = r.Render(ctx, root, "commit-4", opts); err != nil || len(objs) != 2 {
+		t.Fatalf("new file: %d objects, %v", len(objs), err)
+	}
+	if renders, _ := r.Stats(); renders != 3 || r.Reused() != 1 {
+		t.Errorf("renders %d, reused %d; want 3, 1", renders, r.Reused())
+	}
 }

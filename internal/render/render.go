@@ -183,7 +183,7 @@ func copyObjects(objs []Object) []Object {
 // answers prev's questions alike (reused; see renderKustomize).
 func render(ctx context.Context, root, key string, o Options, trees *treeCache, prev *built) (objs []Object, b *built, reused bool, err error) {
 	if o.Mode == ModeDirectory {
-		objs, err = renderDirectory(ctx, root, o)
+		objs, b, reused, err = renderDirectory(ctx, root, o, prev)
 	} else {
 		objs, b, reused, err = renderKustomize(ctx, root, key, o, trees, prev)
 	}
