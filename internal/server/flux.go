@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -205,16 +206,38 @@ func (s *Server) fluxTree(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nodes := []treeNode{}
-	if ks, isKs := obj.(*kustomizev1.Kustomization); isKs && ks.Status.Inventory != nil {
-		for _, e := range ks.Status.Inventory.Entries {
-			m, err := engine.Entry{ID: e.ID, Version: e.Version}.ObjMetadata()
-			if err != nil {
-				continue
-			}
-			nodes = append(nodes, treeNode{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name})
+	for _, e := range inventoryOf(obj) {
+		m, err := e.ObjMetadata()
+		if err != nil {
+			continue
 		}
+		nodes = append(nodes, treeNode{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
+}
+
+// inventoryOf reads status.inventory.entries, which Kustomizations and
+// HelmReleases both keep; none for other kinds.
+func inventoryOf(obj client.Object) []engine.Entry {
+	var status struct {
+		Status struct {
+			Inventory *struct {
+				Entries []struct {
+					ID      string `json:"id"`
+					Version string `json:"v"`
+				} `json:"entries"`
+			} `json:"inventory"`
+		} `json:"status"`
+	}
+	data, err := json.Marshal(obj)
+	if err != nil || json.Unmarshal(data, &status) != nil || status.Status.Inventory == nil {
+		return nil
+	}
+	out := make([]engine.Entry, 0, len(status.Status.Inventory.Entries))
+	for _, e := range status.Status.Inventory.Entries {
+		out = append(out, engine.Entry{ID: e.ID, Version: e.Version})
+	}
+	return out
 }
 
 // fluxAction is POST /api/v1/flux/{kind}/{namespace}/{name}/{action}:

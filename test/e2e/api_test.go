@@ -139,10 +139,18 @@ func apiFixture(t *testing.T, c client.Client) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "argocd-secret", Namespace: "argocd"},
 			Data: map[string][]byte{"accounts.carol.password": hash}},
 	}
-	for _, o := range objs {
-		if err := c.Create(ctx, o); err != nil {
-			t.Fatalf("create %s: %v", o.GetName(), err)
+	// Every `tether run` makes argocd-secret and argocd-initial-admin-secret
+	// at start (its API server's bootstrap): start from none.
+	for _, o := range append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "argocd-initial-admin-secret", Namespace: "argocd"}}) {
+		if err := c.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatalf("delete %s: %v", o.GetName(), err)
 		}
+	}
+	for _, o := range objs {
+		eventually(t, 30*time.Second, "create "+o.GetName(), func(ctx context.Context) error {
+			o.SetResourceVersion("")
+			return c.Create(ctx, o)
+		})
 	}
 	var cm corev1.ConfigMap
 	err = c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-cm"}, &cm)

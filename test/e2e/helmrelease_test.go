@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestHelmReleaseSeed07(t *testing.T) {
 	if _, err := repo.Publish(filepath.Join(chartsDir, "broken"), ""); err != nil {
 		t.Fatal(err)
 	}
-	startTether(t, "--url-rewrite", podinfoRepoURL+"="+repo.URL())
+	tether := startTether(t, "--url-rewrite", podinfoRepoURL+"="+repo.URL())
 	applyYAML(t, `
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmRepository
@@ -114,6 +115,11 @@ data:
 		}
 		if secret.Type != "helm.sh/release.v1" {
 			t.Errorf("release Secret type %q", secret.Type)
+		}
+		// The API shows the release's objects as its tree.
+		api, admin := adminSession(t, c, tether)
+		if tree := api.expect("GET", "/api/v1/flux/helmreleases/default/podinfo/tree", admin, nil, http.StatusOK); !strings.Contains(string(tree), `"kind":"Deployment","namespace":"default","name":"podinfo"`) {
+			t.Errorf("the API's tree of the HelmRelease: %s", tree)
 		}
 	})
 
