@@ -135,16 +135,7 @@ spec:
   sourceRepos: ["*"]
   destinations: [{server: "*", namespace: "*"}]
 `)
-	for _, app := range []struct{ name, project string }{{"sso-prod-web", "production"}, {"sso-staging-web", "sso-staging"}} {
-		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: %s, namespace: argocd}
-spec:
-  project: %s
-  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
-  destination: {server: "https://kubernetes.default.svc", namespace: production}
-`, app.name, app.project))
-	}
+	placeholderApps(t, map[string]string{"sso-prod-web": "production", "sso-staging-web": "sso-staging"})
 	t.Cleanup(func() {
 		for _, name := range []string{"sso-prod-web", "sso-staging-web"} {
 			_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})

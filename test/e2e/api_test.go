@@ -206,16 +206,7 @@ spec:
   sourceRepos: ["*"]
   destinations: [{server: "*", namespace: "*"}]
 `)
-	for _, app := range []struct{ name, project string }{{"api-prod-web", "production"}, {"api-staging-web", "staging"}} {
-		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: %s, namespace: argocd}
-spec:
-  project: %s
-  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
-  destination: {server: "https://kubernetes.default.svc", namespace: production}
-`, app.name, app.project))
-	}
+	placeholderApps(t, map[string]string{"api-prod-web": "production", "api-staging-web": "staging"})
 	t.Cleanup(func() {
 		for _, name := range []string{"api-prod-web", "api-staging-web"} {
 			_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})
@@ -433,6 +424,22 @@ spec:
 	}
 }
 
+// placeholderApps applies Applications (name -> project) of a repository
+// that does not exist: enough for what the API shows and allows.
+func placeholderApps(t *testing.T, apps map[string]string) {
+	t.Helper()
+	for name, project := range apps {
+		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %s, namespace: argocd}
+spec:
+  project: %s
+  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
+  destination: {server: "https://kubernetes.default.svc", namespace: production}
+`, name, project))
+	}
+}
+
 // unsignedToken is a token with alg "none".
 func unsignedToken(t *testing.T, claims jwt.MapClaims) string {
 	s, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
@@ -469,16 +476,7 @@ func TestAPIServerStreamsApplications(t *testing.T) {
 	for _, o := range seedObjects(t, filepath.Join(seedDir, "03-argo-appproject-production.yaml")) {
 		checkAppliedAsWritten(t, newApplier(t), o)
 	}
-	for _, app := range []struct{ name, project string }{{"stream-prod", "production"}, {"stream-default", "default"}} {
-		applyYAML(t, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: %s, namespace: argocd}
-spec:
-  project: %s
-  source: {repoURL: "https://github.com/example/production-apps.git", targetRevision: HEAD, path: web}
-  destination: {server: "https://kubernetes.default.svc", namespace: production}
-`, app.name, app.project))
-	}
+	placeholderApps(t, map[string]string{"stream-prod": "production", "stream-default": "default"})
 	t.Cleanup(func() {
 		for _, name := range []string{"stream-prod", "stream-default"} {
 			_ = c.Delete(ctx, &argov1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd"}})
