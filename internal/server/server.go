@@ -129,13 +129,7 @@ func (s *Server) Addr(ctx context.Context) (net.Addr, error) {
 // Start serves until ctx ends.
 func (s *Server) Start(ctx context.Context) error {
 	if s.deps.Kube != nil {
-		done, err := settings.Bootstrap(ctx, s.deps.Kube, s.cfg.Namespace)
-		if err != nil {
-			return fmt.Errorf("api server: %w", err)
-		}
-		if done.GeneratedAdminPassword {
-			s.deps.Logger.Info("generated the admin password", "secret", s.cfg.Namespace+"/"+settings.InitialAdminSecretName)
-		}
+		go s.bootstrap(ctx)
 	}
 	if err := s.deps.Settings.Start(ctx); err != nil {
 		return fmt.Errorf("api server: %w", err)
@@ -180,6 +174,28 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("api server: %w", err)
 	}
 	return nil
+}
+
+// bootstrap makes the signing key and the admin password, retrying until
+// it can (the control-plane namespace may not exist yet, as in a
+// Flux-only cluster): the API serves meanwhile, and the controllers of
+// the same process never stop for it.
+func (s *Server) bootstrap(ctx context.Context) {
+	for {
+		done, err := settings.Bootstrap(ctx, s.deps.Kube, s.cfg.Namespace)
+		if err == nil {
+			if done.GeneratedAdminPassword {
+				s.deps.Logger.Info("generated the admin password", "secret", s.cfg.Namespace+"/"+settings.InitialAdminSecretName)
+			}
+			return
+		}
+		s.deps.Logger.Info("api server: cannot make its settings yet; retrying in 10s", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
 }
 
 // routes maps every endpoint.

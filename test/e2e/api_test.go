@@ -645,3 +645,29 @@ func TestTetherServerAlone(t *testing.T) {
 		t.Error("tether server started a controller")
 	}
 }
+
+// TestAPIServerWithoutArgoNamespace: a cluster without Argo CD's
+// namespace (Flux only) keeps every controller running; the API makes its
+// settings once the namespace appears.
+func TestAPIServerWithoutArgoNamespace(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	tether := startTether(t, "--argocd-namespace", "api-late")
+	eventually(t, 30*time.Second, "the retry logged", func(context.Context) error {
+		if !strings.Contains(tether.Logs.String(), "cannot make its settings yet") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	if tether.Cmd.ProcessState != nil {
+		t.Fatal("tether exited")
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "api-late"}}
+	if err := c.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, ns) })
+	eventually(t, 30*time.Second, "argocd-initial-admin-secret in api-late", func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "api-late", Name: "argocd-initial-admin-secret"}, &corev1.Secret{})
+	})
+}
