@@ -1,0 +1,42 @@
+// Package root assembles the tether command tree. The same tree answers
+// to the names argocd and flux (a link to the binary), so that scripts
+// written for either tool keep working; the name only changes which way
+// a command reaches Tether when no flag says (see connect.Prefer).
+package root
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tether-gitops/tether/internal/cli/connect"
+	"github.com/tether-gitops/tether/internal/cli/localbuild"
+	"github.com/tether-gitops/tether/internal/cli/migrate"
+	runcmd "github.com/tether-gitops/tether/internal/cli/run"
+	versioncmd "github.com/tether-gitops/tether/internal/cli/version"
+)
+
+// NewCmd returns the command tree for a binary invoked as argv0.
+func NewCmd(argv0 string) *cobra.Command {
+	name := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	conn := connect.NewOptions()
+	switch name {
+	case "argocd":
+		conn.Prefer = connect.PreferServer
+	case "flux":
+		conn.Prefer = connect.PreferCore
+	default:
+		name = "tether"
+	}
+	root := &cobra.Command{
+		Use:           name,
+		Short:         "Tether keeps Kubernetes clusters equal to what Git says",
+		Long:          "Tether is a GitOps engine that runs Argo CD Applications and Flux toolkit resources unchanged, on one engine.",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(versioncmd.NewCmd(), runcmd.NewCmd(), runcmd.NewServerCmd())
+	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
+	return root
+}
