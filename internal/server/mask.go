@@ -1,58 +1,16 @@
 package server
 
 import (
-	"encoding/base64"
-	"strings"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-gitops/tether/internal/diff"
 )
 
 // lastApplied is kubectl's annotation holding a whole copy of the object
 // (CVE-2023-40029: a Secret's body leaked through it).
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+const lastApplied = diff.LastAppliedAnnotation
 
-// maskSecrets replaces the values of Secrets' data (and stringData) with
-// runs of '+', as Argo CD shows them: equal values get the same mask in
-// every copy given (desired, live, predicted), so a diff still shows
-// which keys changed, and a different value a longer mask (8, 12, 16,
-// ... characters). kubectl's last-applied annotation is removed. Objects
-// that are not core Secrets, and nil ones, are left alone.
-func maskSecrets(objs ...*unstructured.Unstructured) {
-	masks := map[string]map[string]string{} // key -> value -> mask
-	for _, o := range objs {
-		if o == nil || o.GetKind() != "Secret" || (o.GetAPIVersion() != "v1" && o.GetAPIVersion() != "") {
-			continue
-		}
-		data, _, _ := unstructured.NestedMap(o.Object, "data")
-		if data == nil {
-			data = map[string]any{}
-		}
-		if plain, _, _ := unstructured.NestedMap(o.Object, "stringData"); plain != nil {
-			for k, v := range plain {
-				if s, ok := v.(string); ok {
-					data[k] = base64.StdEncoding.EncodeToString([]byte(s))
-				}
-			}
-			unstructured.RemoveNestedField(o.Object, "stringData")
-		}
-		for k, v := range data {
-			value, _ := v.(string)
-			if masks[k] == nil {
-				masks[k] = map[string]string{}
-			}
-			mask, ok := masks[k][value]
-			if !ok {
-				mask = strings.Repeat("+", 8+4*len(masks[k]))
-				masks[k][value] = mask
-			}
-			data[k] = mask
-		}
-		if len(data) > 0 {
-			_ = unstructured.SetNestedMap(o.Object, data, "data")
-		}
-		if ann := o.GetAnnotations(); ann[lastApplied] != "" {
-			delete(ann, lastApplied)
-			o.SetAnnotations(ann)
-		}
-	}
-}
+// maskSecrets masks the values of Secrets among objs as diff.MaskSecrets
+// does: runs of '+', equal values alike in every copy, kubectl's
+// last-applied annotation removed.
+func maskSecrets(objs ...*unstructured.Unstructured) { diff.MaskSecrets(objs...) }

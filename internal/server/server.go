@@ -212,6 +212,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/applications/{name}", s.authed(s.deleteApplication))
 	mux.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.syncApplication))
 	mux.HandleFunc("POST /api/v1/applications/{name}/rollback", s.authed(s.rollbackApplication))
+	mux.HandleFunc("DELETE /api/v1/applications/{name}/operation", s.authed(s.terminateOperation))
 	mux.HandleFunc("GET /api/v1/applications/{name}/managed-resources", s.authed(s.managedResources))
 	mux.HandleFunc("GET /api/v1/applications/{name}/manifests", s.authed(s.manifests))
 	mux.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.resourceTree))

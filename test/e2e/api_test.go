@@ -333,6 +333,10 @@ spec:
 		{"PUT", "/api/v1/applications/api-matrix", map[string]any{"metadata": map[string]any{"name": "api-matrix"}, "spec": stagingSpec}, as(ok, denied, denied)},
 		{"POST", "/api/v1/applications/api-prod-web/sync", map[string]any{"dryRun": true}, as(ok, denied, denied)},
 		{"POST", "/api/v1/applications/api-staging-web/rollback", map[string]any{"id": 7}, as(missing, denied, denied)},
+		// Terminating needs the sync right; nothing runs here (the apps
+		// cannot render), so an allowed caller is told so.
+		{"DELETE", "/api/v1/applications/api-prod-web/operation", nil, as(http.StatusBadRequest, denied, denied)},
+		{"DELETE", "/api/v1/applications/api-staging-web/operation", nil, as(http.StatusBadRequest, denied, denied)},
 		{"GET", "/api/v1/applications/api-prod-web/managed-resources", nil, as(cannotRender, cannotRender, cannotRender)},
 		{"GET", "/api/v1/applications/api-staging-web/managed-resources", nil, as(cannotRender, cannotRender, denied)},
 		{"GET", "/api/v1/applications/api-prod-web/manifests", nil, as(cannotRender, cannotRender, cannotRender)},

@@ -54,6 +54,11 @@ func deletePolicies(obj *unstructured.Unstructured) []string {
 // policy, applied again in place: named hooks persist across syncs. An
 // object of that name that is not this app's is never touched.
 func (s *syncRun) Hook(ctx context.Context, st *enginesync.Step, t *enginesync.Task, report enginesync.Report) error {
+	// Not after a termination, SyncFail hooks included (their context is
+	// a fresh one), as Argo CD runs none then.
+	if err := s.stopped(); err != nil {
+		return err
+	}
 	obj, err := s.hookObject(t.Payload.(render.Object))
 	if err != nil {
 		report(t, enginesync.ActionHook, enginesync.ResultFailed, err.Error())
@@ -165,9 +170,10 @@ func hookName(obj *unstructured.Unstructured) string {
 }
 
 // Cleanup deletes a hook once the sync is over, by its policies.
+// A terminated operation leaves its hooks as they are.
 func (s *syncRun) Cleanup(ctx context.Context, t *enginesync.Task, succeeded bool) {
 	h := s.hooks[t]
-	if h == nil {
+	if h == nil || s.stopped() != nil {
 		return
 	}
 	del := (succeeded && slices.Contains(h.policies, policyHookSucceeded)) ||

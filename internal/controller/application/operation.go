@@ -199,6 +199,29 @@ func (r *Reconciler) failAttempt(app *argov1.Application, st *argov1.OperationSt
 	r.event(app, corev1.EventTypeWarning, "OperationCompleted", "Sync operation failed: "+msg)
 }
 
+// operationTerminated is the message of a terminated operation, Argo CD's.
+const operationTerminated = "Operation terminated"
+
+// terminating reports whether a user asked for app's operation to stop.
+func terminating(app *argov1.Application) bool {
+	st := app.Status.OperationState
+	return st != nil && st.Phase == argov1.OperationTerminating
+}
+
+// terminated ends st as Argo CD ends a terminated operation: Failed,
+// "Operation terminated", never retried nor resumed. The results of what
+// already ran stay. An operation that had not run yet gets the revision it
+// was for as its result, so that an automated sync does not start the same
+// sync again at once.
+func (r *Reconciler) terminated(app *argov1.Application, st *argov1.OperationState) {
+	now := metav1.NewTime(r.now())
+	st.Phase, st.Message, st.FinishedAt = argov1.OperationFailed, operationTerminated, &now
+	if st.SyncResult == nil && st.Operation.Sync != nil {
+		st.SyncResult = syncResultOf(app, st.Operation.Sync, st.Operation.Sync.Revision, st.Operation.Sync.Revisions)
+	}
+	r.event(app, corev1.EventTypeWarning, "OperationCompleted", "Sync operation failed: "+operationTerminated)
+}
+
 // failOperation ends a pending or running operation that cannot start
 // because the app is invalid or its sources do not render.
 func (r *Reconciler) failOperation(app *argov1.Application, err error) {

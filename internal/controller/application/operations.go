@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -34,6 +35,17 @@ const operationRetry = 5 * time.Minute
 // objects it applied must be in status.resources for the finalizer).
 const finalWriteTimeout = time.Minute
 
+// errTerminated ends an operation that a user terminated (its app's
+// operationState.phase was set to Terminating, as `argocd app terminate-op`
+// does): the cause of its context's cancellation.
+var errTerminated = errors.New("operation terminated")
+
+// terminatedBy reports whether ctx ended because its operation was
+// terminated.
+func terminatedBy(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errTerminated)
+}
+
 // operations runs syncs on a pool of their own, as Argo CD's operation
 // processors do: a sync that waits for hooks, waves or health never holds
 // one of the workers that compare apps, so eight long PreSync hooks do not
@@ -45,7 +57,7 @@ type operations struct {
 	done  chan event.TypedGenericEvent[client.Object]
 
 	mu      sync.Mutex
-	running map[types.NamespacedName]context.CancelFunc
+	running map[types.NamespacedName]context.CancelCauseFunc
 	// waiting are the apps that found every processor busy, oldest
 	// first; queued marks them.
 	waiting []types.NamespacedName
@@ -59,7 +71,7 @@ func newOperations(processors int) *operations {
 	return &operations{
 		slots:   make(chan struct{}, processors),
 		done:    make(chan event.TypedGenericEvent[client.Object], 1024),
-		running: map[types.NamespacedName]context.CancelFunc{},
+		running: map[types.NamespacedName]context.CancelCauseFunc{},
 		queued:  map[types.NamespacedName]bool{},
 	}
 }
@@ -80,10 +92,20 @@ func (o *operations) busy(key types.NamespacedName) bool {
 
 // cancel stops key's operation, if one runs: the app is being deleted.
 func (o *operations) cancel(key types.NamespacedName) {
+	o.stop(key, nil)
+}
+
+// terminate stops key's operation, if one runs, with errTerminated as the
+// cause: a user terminated it.
+func (o *operations) terminate(key types.NamespacedName) {
+	o.stop(key, errTerminated)
+}
+
+func (o *operations) stop(key types.NamespacedName, cause error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if stop, ok := o.running[key]; ok {
-		stop()
+		stop(cause)
 	}
 }
 
@@ -154,8 +176,9 @@ func (o *operations) reserve() *slot {
 }
 
 // start runs fn for key on the reserved processor s, with a context that
-// ends with ctx or cancel(key), and frees s when fn returns. It reports
-// false (and frees s) when key already has an operation.
+// ends with ctx, cancel(key) or terminate(key), and frees s when fn
+// returns. It reports false (and frees s) when key already has an
+// operation.
 func (o *operations) start(ctx context.Context, key types.NamespacedName, s *slot, fn func(ctx context.Context)) bool {
 	o.mu.Lock()
 	if _, ok := o.running[key]; ok {
@@ -164,7 +187,7 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, s *slo
 		return false
 	}
 	parent := ctx
-	ctx, stop := context.WithCancel(ctx)
+	ctx, stop := context.WithCancelCause(ctx)
 	o.running[key] = stop
 	o.mu.Unlock()
 	go func() {
@@ -172,7 +195,7 @@ func (o *operations) start(ctx context.Context, key types.NamespacedName, s *slo
 			o.mu.Lock()
 			delete(o.running, key)
 			o.mu.Unlock()
-			stop()
+			stop(nil)
 			select {
 			case o.done <- event.TypedGenericEvent[client.Object]{Object: appRef(key)}:
 			case <-parent.Done(): // shutting down

@@ -155,7 +155,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&argov1.Application{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.served), predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, operationSet{}))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, operationSet{}, terminationRequested{}))).
 		Watches(&argov1.AppProject{}, handler.EnqueueRequestsFromMapFunc(r.appsOfProject)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("application").
@@ -229,6 +229,19 @@ func (operationSet) Update(e event.UpdateEvent) bool {
 	return ok1 && ok2 && n.Operation != nil && !equality.Semantic.DeepEqual(o.Operation, n.Operation)
 }
 
+// terminationRequested lets through the status-only update that asks for
+// an operation's termination (phase Terminating, as the API and `argocd
+// app terminate-op` write it), which changes neither the generation nor
+// an annotation.
+type terminationRequested struct{ predicate.Funcs }
+
+// Update reports whether the new object is Terminating and the old was not.
+func (terminationRequested) Update(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*argov1.Application)
+	n, ok2 := e.ObjectNew.(*argov1.Application)
+	return ok1 && ok2 && terminating(n) && !terminating(o)
+}
+
 // ownerOf maps a tracked object to its Application.
 func (r *Reconciler) ownerOf(o client.Object) (types.NamespacedName, bool) {
 	gk := o.GetObjectKind().GroupVersionKind().GroupKind()
@@ -266,9 +279,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if r.ops != nil && r.ops.busy(req.NamespacedName) {
 		// The running operation writes the status and queues the app
-		// when it ends; a deletion stops it first.
-		if !app.DeletionTimestamp.IsZero() {
+		// when it ends; a deletion or a termination stops it first.
+		switch {
+		case !app.DeletionTimestamp.IsZero():
 			r.ops.cancel(req.NamespacedName)
+		case terminating(app):
+			r.ops.terminate(req.NamespacedName)
 		}
 		return ctrl.Result{}, nil
 	}
@@ -311,7 +327,8 @@ func (r *Reconciler) readApp(ctx context.Context, key types.NamespacedName, app 
 
 // cacheCurrent reports whether app, read from the cache, may be used.
 func (r *Reconciler) cacheCurrent(key types.NamespacedName, app *argov1.Application) bool {
-	if app.Operation != nil || (app.Status.OperationState != nil && app.Status.OperationState.Phase == argov1.OperationRunning) {
+	if app.Operation != nil || (app.Status.OperationState != nil && app.Status.OperationState.Phase == argov1.OperationRunning) ||
+		terminating(app) {
 		return false
 	}
 	r.mu.Lock()
@@ -422,6 +439,12 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	refresh, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
 	if hasRefresh {
 		delete(app.Annotations, argov1.AnnotationKeyRefresh)
+	}
+	if terminating(app) {
+		// No operation of this app runs here (a restart, or a retry
+		// waiting for its backoff or a processor): it ends without
+		// running anything more.
+		r.terminated(app, app.Status.OperationState)
 	}
 	t, err := r.validate(ctx, app)
 	if err != nil {

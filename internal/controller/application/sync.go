@@ -42,6 +42,10 @@ type syncRun struct {
 	reader      client.Reader
 	hooks       map[*enginesync.Task]*hookRun // created hooks
 	hookResults map[hookKey]int               // index in results
+	// terminated reports whether a user terminated the operation: no
+	// write starts after that, SyncFail hooks included, and hooks are
+	// left as they are.
+	terminated func() bool
 }
 
 // sync runs op against app: it re-renders when op asks for another
@@ -56,28 +60,39 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 			log.FromContext(ctx).Info("cannot record the operation's start", "error", err.Error())
 		}
 	}
+	opCtx := ctx
+	terminated := func() bool { return terminatedBy(opCtx) }
+	// fail ends the attempt, or the operation when it was terminated: a
+	// terminated operation is never retried.
+	fail := func(phase argov1.OperationPhase, msg string) {
+		if terminated() {
+			r.terminated(app, st)
+			return
+		}
+		r.failAttempt(app, st, phase, msg)
+	}
 	if op.Sync == nil {
-		r.failAttempt(app, st, argov1.OperationError, "operation has no sync: only sync operations are supported")
+		fail(argov1.OperationError, "operation has no sync: only sync operations are supported")
 		return
 	}
 	if why := r.windowBlocks(t, app, !op.InitiatedBy.Automated); why != "" {
-		r.failAttempt(app, st, argov1.OperationError, "Sync operation blocked by sync window: "+why)
+		fail(argov1.OperationError, "Sync operation blocked by sync window: "+why)
 		return
 	}
 	if op.Sync.Source != nil && proj != nil && !proj.PermitsSource(op.Sync.Source.RepoURL) {
-		r.failAttempt(app, st, argov1.OperationError, fmt.Sprintf("operation.sync.source: repo %s is not permitted in project '%s'", op.Sync.Source.RepoURL, proj.Name))
+		fail(argov1.OperationError, fmt.Sprintf("operation.sync.source: repo %s is not permitted in project '%s'", op.Sync.Source.RepoURL, proj.Name))
 		return
 	}
 	if len(op.Sync.Manifests) > 0 {
 		// CVE-2023-50726: manifests that are not in Git bypass review.
-		r.failAttempt(app, st, argov1.OperationError, "operation.sync.manifests: local manifests are refused; Tether syncs only what Git holds")
+		fail(argov1.OperationError, "operation.sync.manifests: local manifests are refused; Tether syncs only what Git holds")
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.SyncTimeout)
 	defer cancel()
 	m, cmp, err := r.syncTarget(ctx, app, t, m, cmp, op.Sync)
 	if err != nil {
-		r.failAttempt(app, st, argov1.OperationError, err.Error())
+		fail(argov1.OperationError, err.Error())
 		return
 	}
 	list := op.Sync.SyncOptions
@@ -86,26 +101,34 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 	}
 	opts := diff.NewSyncOptions(list)
 	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun,
-		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}}
+		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}, terminated: terminated}
 	if _, live, err := r.clusterWatch(t.dest); err == nil && live != nil {
 		run.live, run.reader = live, live.Reader(t.dest.reader)
 	}
 	run.only = selection(op.Sync.Resources)
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
 	err = run.execute(ctx)
-	st.SyncResult = &argov1.SyncOperationResult{Resources: run.results, Revision: m.revision()}
-	if srcs := app.Spec.GetSources(); op.Sync.Source != nil {
-		st.SyncResult.Source = *op.Sync.Source
-	} else if len(app.Spec.Sources) > 0 {
-		st.SyncResult.Sources, st.SyncResult.Revisions = srcs, m.revisions
-	} else if len(srcs) == 1 {
-		st.SyncResult.Source = srcs[0]
-	}
+	st.SyncResult = syncResultOf(app, op.Sync, m.revision(), m.revisions)
+	st.SyncResult.Resources = run.results
 	if err != nil {
-		r.failAttempt(app, st, argov1.OperationFailed, err.Error())
+		fail(argov1.OperationFailed, err.Error())
 		return
 	}
 	r.succeed(app, st, op.Sync.DryRun || len(op.Sync.Resources) > 0)
+}
+
+// syncResultOf is the result of a sync of op at revision (revisions for
+// several sources), without its resources.
+func syncResultOf(app *argov1.Application, op *argov1.SyncOperation, revision string, revisions []string) *argov1.SyncOperationResult {
+	res := &argov1.SyncOperationResult{Revision: revision}
+	if srcs := app.Spec.GetSources(); op.Source != nil {
+		res.Source = *op.Source
+	} else if len(app.Spec.Sources) > 0 {
+		res.Sources, res.Revisions = srcs, revisions
+	} else if len(srcs) == 1 {
+		res.Source = srcs[0]
+	}
+	return res
 }
 
 // syncTarget renders the revision (or source, for a rollback) that the
@@ -304,6 +327,9 @@ func (sel selection) has(group, kind, namespace, name string) bool {
 // Apply writes a step's resources: server-side apply for most, create or
 // replace for those with Replace=true or Validate=false.
 func (s *syncRun) Apply(ctx context.Context, st *enginesync.Step, tasks []*enginesync.Task, report enginesync.Report) error {
+	if err := s.stopped(); err != nil {
+		return err
+	}
 	var inputs []engine.Input
 	byID := map[string]*enginesync.Task{}
 	opts := s.r.applyOptions(s.app)
@@ -342,6 +368,9 @@ func (s *syncRun) Apply(ctx context.Context, st *enginesync.Step, tasks []*engin
 // Prune deletes the step's left-over objects when the sync prunes, and
 // reports them skipped otherwise.
 func (s *syncRun) Prune(ctx context.Context, st *enginesync.Step, tasks []*enginesync.Task, report enginesync.Report) error {
+	if err := s.stopped(); err != nil {
+		return err
+	}
 	var old engine.Inventory
 	byID := map[string]*enginesync.Task{}
 	for _, t := range tasks {
@@ -377,6 +406,15 @@ func (s *syncRun) Prune(ctx context.Context, st *enginesync.Step, tasks []*engin
 	return nil
 }
 
+// stopped refuses to start a step of an operation that was terminated:
+// the runner may reach the next wave in the moment the termination comes.
+func (s *syncRun) stopped() error {
+	if s.terminated != nil && s.terminated() {
+		return errTerminated
+	}
+	return nil
+}
+
 // Health reads the live health of a task's object: from the live cache
 // when the cluster has one, by Argo CD's rules and the Lua scripts of
 // argocd-cm.
@@ -406,6 +444,9 @@ func (s *syncRun) Health(ctx context.Context, t *enginesync.Task) (*health.Resul
 // record turns the runner's events into Argo CD's resource results, and
 // hands them on to the progress hub.
 func (s *syncRun) record(e enginesync.Event) {
+	if e.Object == nil && e.Action == enginesync.ActionSync && e.Result == enginesync.ResultFailed && s.stopped() != nil {
+		e.Message = operationTerminated // not the wait that the termination cut short
+	}
 	s.r.Progress.Publish(e)
 	if e.Object == nil {
 		return
