@@ -3,7 +3,9 @@
 // implements spec.ignoreDifferences (JSON pointers, jq path expressions and
 // managedFieldsManagers), the per-object argocd.argoproj.io/compare-options
 // annotation, and reading sync options from an Application's list and an
-// object's argocd.argoproj.io/sync-options annotation.
+// object's argocd.argoproj.io/sync-options annotation. MaskSecrets hides
+// Secret values in every copy of an object shown to a user (the API
+// server's diffs and manifests, the CLI's build and diff).
 //
 // It is pure logic on unstructured objects and does not import Tether's API
 // types: the Application controller translates its ResourceIgnoreDifferences

@@ -12,6 +12,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
@@ -20,10 +21,19 @@ import (
 	"github.com/tether-gitops/tether/internal/render"
 )
 
-// substitutions merges postBuild.substituteFrom (in order, later wins) and
-// postBuild.substitute (wins over all) into one map. It also returns the
-// values that came from Secrets, which must never appear in a message.
+// substitutions reads obj's postBuild variables with the controller's
+// API reader (see Substitutions).
 func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, []string, error) {
+	return Substitutions(ctx, r.APIReader, obj)
+}
+
+// Substitutions merges postBuild.substituteFrom (in order, later wins),
+// read with reader from obj's namespace, and postBuild.substitute (wins
+// over all) into one map. It also returns the values that came from
+// Secrets, which must never appear in a message. The controller and
+// `tether build|diff ks` both use it, so a local build substitutes as a
+// reconcile does.
+func Substitutions(ctx context.Context, reader client.Reader, obj *kustomizev1.Kustomization) (map[string]string, []string, error) {
 	pb := obj.Spec.PostBuild
 	if pb == nil {
 		return nil, nil, nil
@@ -36,14 +46,14 @@ func (r *Reconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomi
 		switch ref.Kind {
 		case "ConfigMap":
 			var cm corev1.ConfigMap
-			err := r.APIReader.Get(ctx, key, &cm)
+			err := reader.Get(ctx, key, &cm)
 			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
 				return nil, nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from ConfigMap '%s': %w", key, err))
 			}
 			data = cm.Data
 		case "Secret":
 			var s corev1.Secret
-			err := r.APIReader.Get(ctx, key, &s)
+			err := reader.Get(ctx, key, &s)
 			if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
 				return nil, nil, fail(meta.BuildFailedReason, fmt.Errorf("substitute from Secret '%s': %w", key, err))
 			}
@@ -80,8 +90,10 @@ func masked(err error, secrets []string) error {
 	return &out
 }
 
-// renderOptions translates the Kustomization's spec into render options.
-func renderOptions(obj *kustomizev1.Kustomization, vars map[string]string) render.Options {
+// RenderOptions translates the Kustomization's spec, with the variables
+// of Substitutions, into render options: the controller renders with them
+// and so does `tether build|diff ks`.
+func RenderOptions(obj *kustomizev1.Kustomization, vars map[string]string) render.Options {
 	s := obj.Spec
 	opts := render.Options{
 		Path:            s.Path,
@@ -131,7 +143,9 @@ func selector(s *kustomizev1.Selector) *render.Selector {
 		LabelSelector: s.LabelSelector, AnnotationSelector: s.AnnotationSelector}
 }
 
-func inputsOf(objs []render.Object) []engine.Input {
+// InputsOf turns rendered objects into the engine's inputs, each with
+// the file it came from.
+func InputsOf(objs []render.Object) []engine.Input {
 	in := make([]engine.Input, len(objs))
 	for i, o := range objs {
 		in[i] = engine.Input{Obj: o.Obj, Source: o.Source}

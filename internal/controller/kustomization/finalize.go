@@ -50,7 +50,7 @@ func (r *Reconciler) pruneAll(ctx context.Context, obj *kustomizev1.Kustomizatio
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(tgt.client, owner(obj))
+	eng, err := engine.New(tgt.client, Owner(obj))
 	if err != nil {
 		return err
 	}
@@ -58,8 +58,9 @@ func (r *Reconciler) pruneAll(ctx context.Context, obj *kustomizev1.Kustomizatio
 	return err
 }
 
-// owner is the engine owner of a Kustomization's objects: Flux's labels.
-func owner(obj *kustomizev1.Kustomization) engine.Owner {
+// Owner is the engine identity of obj: Tether's field manager for
+// Kustomizations and Flux's name and namespace labels.
+func Owner(obj *kustomizev1.Kustomization) engine.Owner {
 	return engine.Owner{
 		Name: obj.Name, Namespace: obj.Namespace, FieldManager: FieldManager,
 		Labels: map[string]string{kustomizev1.NameLabel: obj.Name, kustomizev1.NamespaceLabel: obj.Namespace},

@@ -77,26 +77,19 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	defer release()
-	objs, err := r.Renderer.Render(ctx, dir, art.Digest, renderOptions(obj, vars))
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, RenderOptions(obj, vars))
 	if err != nil {
 		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
 	}
 	log.FromContext(ctx).V(1).Info("rendered", "revision", art.Revision, "objects", len(objs))
-	eng, err := engine.New(tgt.client, owner(obj), engineOptions(tgt, live)...)
+	eng, err := engine.New(tgt.client, Owner(obj), engineOptions(tgt, live)...)
 	if err != nil {
 		return err
 	}
 	conditions.MarkReconciling(obj, meta.ProgressingReason, "applying revision '%s'", art.Revision)
 	progress = &enginesync.Recorder{App: "Kustomization/" + obj.Namespace + "/" + obj.Name, Sink: r.Progress.Publish}
 	progress.Sync(enginesync.ResultRunning, fmt.Sprintf("applying revision '%s'", art.Revision))
-	result, err := eng.Apply(ctx, inputsOf(objs), engine.ApplyOptions{
-		Force:            obj.Spec.Force,
-		DefaultNamespace: defaultNamespace(obj),
-		Exclusions:       map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue},
-		ForceSelector:    map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue},
-		IfNotPresent:     map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue},
-		Concurrency:      8,
-	})
+	result, err := eng.Apply(ctx, InputsOf(objs), ApplyOptions(obj))
 	old := inventoryOf(obj.Status.Inventory)
 	if result != nil {
 		progress.Changes(result.ChangeSet)
@@ -239,6 +232,20 @@ func engineOptions(tgt *target, live *livecache.Cache) []engine.Option {
 		return nil
 	}
 	return []engine.Option{engine.WithLiveCache(live, tgt.key)}
+}
+
+// ApplyOptions are the engine options a Kustomization applies (and
+// `tether diff ks` dry-runs) its objects with: Flux's spec.force, its
+// reconcile, force and ssa annotations, and the default namespace.
+func ApplyOptions(obj *kustomizev1.Kustomization) engine.ApplyOptions {
+	return engine.ApplyOptions{
+		Force:            obj.Spec.Force,
+		DefaultNamespace: defaultNamespace(obj),
+		Exclusions:       map[string]string{meta.ReconcileAnnotation: kustomizev1.DisabledValue},
+		ForceSelector:    map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue},
+		IfNotPresent:     map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue},
+		Concurrency:      8,
+	}
 }
 
 func defaultNamespace(obj *kustomizev1.Kustomization) string {
