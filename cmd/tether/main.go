@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/tether-gitops/tether/internal/cli/output"
 	"github.com/tether-gitops/tether/internal/cli/root"
 )
 
@@ -17,6 +18,6 @@ func main() {
 	defer stop()
 	if err := root.NewCmd(os.Args[0]).ExecuteContext(ctx); err != nil {
 		stop()
-		os.Exit(1)
+		os.Exit(output.ExitCode(err))
 	}
 }

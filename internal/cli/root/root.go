@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tether-gitops/tether/internal/cli/argo"
 	"github.com/tether-gitops/tether/internal/cli/connect"
+	"github.com/tether-gitops/tether/internal/cli/flux"
 	"github.com/tether-gitops/tether/internal/cli/localbuild"
 	"github.com/tether-gitops/tether/internal/cli/migrate"
 	runcmd "github.com/tether-gitops/tether/internal/cli/run"
@@ -37,6 +39,9 @@ func NewCmd(argv0 string) *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(versioncmd.NewCmd(), runcmd.NewCmd(), runcmd.NewServerCmd())
+	root.AddCommand(argo.NewLoginCmd(conn), argo.NewLogoutCmd(conn), argo.NewContextCmd(conn), argo.NewAppCmd(conn))
+	root.AddCommand(flux.NewGetCmd(conn), flux.NewReconcileCmd(conn), flux.NewSuspendCmd(conn), flux.NewResumeCmd(conn),
+		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn))
 	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
 	return root
 }
