@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
@@ -538,8 +537,7 @@ func runDiff(cmd *cobra.Command, conn *connect.Options, name, refresh string) (b
 			continue
 		}
 		found = true
-		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(a), B: difflib.SplitLines(b),
-			FromFile: "live", ToFile: "target", Context: 3})
+		text, err := output.UnifiedDiff("live", "target", a, b)
 		if err != nil {
 			return found, err
 		}

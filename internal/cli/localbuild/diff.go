@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/internal/cli/output"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
@@ -20,9 +21,6 @@ import (
 // change the cluster; the command then exits with status 1, as Flux's
 // does.
 var ErrDifferences = errors.New("the local folder differs from the cluster")
-
-// diffContext is how many unchanged lines surround each change.
-const diffContext = 3
 
 // RunDiff renders opts.Path as Run does, compares the objects with the
 // cluster as the Kustomization controller does before it applies, and
@@ -132,5 +130,5 @@ func objectDiff(subject string, live, predicted *unstructured.Unstructured) (str
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", subject, err)
 	}
-	return unifiedDiff(subject+" (cluster)", subject+" (local)", string(from), string(to), diffContext), nil
+	return output.UnifiedDiff(subject+" (cluster)", subject+" (local)", string(from), string(to))
 }
