@@ -11,7 +11,9 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,6 +58,8 @@ func TestCLIArgoHabits(t *testing.T) {
 	repo := srv.CreateRepo(t, "argocd-example-apps")
 	files := guestbookFiles(t)
 	files["stuck/deployment.yaml"] = stuckDeployment
+	files["hooked/hook.yaml"] = stuckHook
+	files["hooked/cm.yaml"] = settingsMap("after-the-hook", "x")
 	first := repo.Commit(t, "master", files, "guestbook")
 	tether := startTether(t, "--url-rewrite", cliGuestbookRepo+"="+repo.URL, "--git-resolve-ttl", "1s", "--app-resync-period", "2s")
 	_, _ = adminSession(t, c, tether) // waits for the bootstrap
@@ -70,7 +74,13 @@ func TestCLIArgoHabits(t *testing.T) {
 	}
 	cli := newCLI(t)
 	const app = "guestbook-cli"
-	t.Cleanup(func() { deleteApp(t, c, "argocd", app); deleteApp(t, c, "argocd", "stuck-cli") })
+	t.Cleanup(func() {
+		deleteApp(t, c, "argocd", app)
+		deleteApp(t, c, "argocd", "stuck-cli")
+		deleteApp(t, c, "argocd", "hooked-cli")
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "cli-hooked", Name: "stuck-migration"}}
+		_ = c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	})
 
 	t.Run("login saves a context with mode 0600", func(t *testing.T) {
 		out := cli.ok("tether", "login", server, "--username", "admin", "--password", string(initial.Data["password"]), "--insecure")
@@ -217,6 +227,41 @@ func TestCLIArgoHabits(t *testing.T) {
 		}
 		if took := time.Since(start); took > 60*time.Second {
 			t.Errorf("wait --timeout 30 took %v", took)
+		}
+	})
+
+	t.Run("terminate-op stops a sync waiting for a hook", func(t *testing.T) {
+		cli.ok("tether", "app", "create", "hooked-cli", "--repo", cliGuestbookRepo, "--path", "hooked",
+			"--dest-server", "https://kubernetes.default.svc", "--dest-namespace", "cli-hooked", "--sync-option", "CreateNamespace=true")
+		if res := cli.run("tether", "app", "terminate-op", "hooked-cli"); res.code == 0 || !strings.Contains(res.stderr, "No operation is in progress") {
+			t.Errorf("terminate-op with nothing running: exit %d, %q", res.code, res.stderr)
+		}
+		cli.ok("tether", "app", "sync", "hooked-cli", "--async")
+		eventually(t, 30*time.Second, "the sync waits for its hook", func(ctx context.Context) error {
+			var a argov1.Application
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "hooked-cli"}, &a); err != nil {
+				return err
+			}
+			if st := a.Status.OperationState; st == nil || st.Phase != argov1.OperationRunning {
+				return fmt.Errorf("operation %s", operationSummary(st))
+			}
+			return nil
+		})
+		cli.ok("tether", "app", "terminate-op", "hooked-cli")
+		res := cli.run("tether", "app", "wait", "hooked-cli", "--operation", "--timeout", "30")
+		if res.code == 0 || !strings.Contains(res.stderr, "Operation terminated") {
+			t.Errorf("wait after terminate-op: exit %d, %q", res.code, res.stderr)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "cli-hooked", Name: "after-the-hook"}, &cm); err == nil {
+			t.Errorf("the Sync phase ran after terminate-op")
+		}
+	})
+
+	t.Run("events of an Application", func(t *testing.T) {
+		out := cli.ok("tether", "events", "--for", "Application/"+app)
+		if !strings.Contains(out, "OperationCompleted") || !strings.Contains(out, "Application/"+app) {
+			t.Errorf("events:\n%s", out)
 		}
 	})
 

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +173,26 @@ spec:
 		out := cli.ok("tether", "events", "--for", "Kustomization/podinfo", "-n", "cli-flux")
 		if !strings.Contains(out, "Kustomization/podinfo") || !strings.Contains(out, "REASON") {
 			t.Errorf("events:\n%s", out)
+		}
+	})
+
+	t.Run("logs of one Kustomization from a saved log", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "tether.log")
+		if err := os.WriteFile(file, []byte(tether.Logs.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := cli.ok("tether", "logs", "--kind", "Kustomization", "--name", "podinfo", "-n", "cli-flux", "--from-file", file)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) < 3 {
+			t.Fatalf("logs: %d lines:\n%s", len(lines), out)
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, " Kustomization/cli-flux/podinfo ") {
+				t.Errorf("a line about another object: %s", l)
+			}
+		}
+		if !strings.Contains(out, "Deployment/cli-flux-apps/podinfo") && !strings.Contains(out, "deployment.apps/podinfo") {
+			t.Errorf("logs lack the apply of the Deployment:\n%s", out)
 		}
 	})
 

@@ -35,7 +35,9 @@ func (m memAPI) Act(context.Context, kind, string, string, string) (*unstructure
 	return nil, errors.New("read only")
 }
 
-func (m memAPI) Events(context.Context, kind, string, string) ([]corev1.Event, error) { return nil, nil }
+func (m memAPI) Events(context.Context, kind, string, string) ([]corev1.Event, error) {
+	return nil, nil
+}
 
 func obj(kind, ns, name string, fields map[string]any) *unstructured.Unstructured {
 	o := &unstructured.Unstructured{Object: fields}
@@ -115,5 +117,31 @@ func TestSourceOf(t *testing.T) {
 	}
 	if _, _, _, err := sourceOf(obj("Kustomization", "a", "b", map[string]any{})); err == nil {
 		t.Errorf("no sourceRef was accepted")
+	}
+}
+
+func TestLogFilter(t *testing.T) {
+	log := strings.Join([]string{
+		`{"time":"T1","level":"DEBUG+3","msg":"compared","controllerKind":"Application","namespace":"argocd","name":"web"}`,
+		`{"time":"T2","level":"INFO","msg":"applied","controllerKind":"Kustomization","namespace":"flux-system","name":"podinfo"}`,
+		`{"time":"T3","level":"DEBUG+3","msg":"deployment configured","logger":"progress","app":"Kustomization/flux-system/podinfo","object":"Deployment/web/podinfo"}`,
+		`{"time":"T4","level":"DEBUG+3","msg":"Event occurred","kind":"Kustomization","object":{"name":"podinfo","namespace":"flux-system"},"note":"Service/web/podinfo created\nDeployment/web/podinfo created"}`,
+		`{"time":"T5","level":"ERROR","msg":"failed","controllerKind":"Kustomization","namespace":"other","name":"podinfo","error":"boom"}`,
+		`not json`,
+	}, "\n")
+	var out bytes.Buffer
+	f := logFilter{kind: "kustomization", namespace: "flux-system", name: "podinfo"}
+	if err := f.filter(strings.NewReader(log), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "T2 info Kustomization/flux-system/podinfo applied\n" +
+		"T3 debug Kustomization/flux-system/podinfo Deployment/web/podinfo: deployment configured\n" +
+		"T4 debug Kustomization/flux-system/podinfo Event occurred: Service/web/podinfo created; Deployment/web/podinfo created\n"
+	if out.String() != want {
+		t.Errorf("filtered:\n%s\nwant:\n%s", out.String(), want)
+	}
+	out.Reset()
+	if err := (logFilter{level: "error"}).filter(strings.NewReader(log), &out); err != nil || out.String() != "T5 error Kustomization/other/podinfo failed: boom\n" {
+		t.Errorf("errors only: %q, %v", out.String(), err)
 	}
 }
