@@ -137,6 +137,17 @@ func TestCLIArgoHabits(t *testing.T) {
 		}
 	})
 
+	t.Run("shell completion names apps from the server", func(t *testing.T) {
+		if out := cli.ok("tether", "__complete", "app", "sync", "guestbook-"); !strings.Contains(out, app+"\n") {
+			t.Errorf("completion of app sync guestbook-: %q", out)
+		}
+		for _, shell := range []string{"bash", "zsh", "fish"} {
+			if out := cli.ok("tether", "completion", shell); !strings.Contains(out, "__complete") {
+				t.Errorf("%s completion script lacks dynamic completion", shell)
+			}
+		}
+	})
+
 	t.Run("-o json of create and set applies back with server-side apply", func(t *testing.T) {
 		set := cli.ok("tether", "app", "set", app, "--label", "team=cli", "-o", "yaml")
 		for _, doc := range []string{created, set} {

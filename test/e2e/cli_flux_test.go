@@ -169,6 +169,12 @@ spec:
 		}
 	})
 
+	t.Run("shell completion names Kustomizations of the namespace", func(t *testing.T) {
+		if out := cli.ok("tether", "__complete", "reconcile", "ks", "-n", "cli-flux", "pod"); !strings.Contains(out, "podinfo\n") || strings.Contains(out, "cli-root") {
+			t.Errorf("completion: %q", out)
+		}
+	})
+
 	t.Run("events of one Kustomization", func(t *testing.T) {
 		out := cli.ok("tether", "events", "--for", "Kustomization/podinfo", "-n", "cli-flux")
 		if !strings.Contains(out, "Kustomization/podinfo") || !strings.Contains(out, "REASON") {

@@ -30,9 +30,12 @@ func NewAppCmd(conn *connect.Options) *cobra.Command {
 		Short:   "Manage Argo CD Applications",
 	}
 	conn.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(appList(conn), appGet(conn), appCreate(conn), appSet(conn), appDelete(conn),
-		appSync(conn), appWait(conn), appDiff(conn), appHistory(conn), appRollback(conn),
-		appManifests(conn), appResources(conn), appTerminate(conn))
+	named := []*cobra.Command{appGet(conn), appSet(conn), appDelete(conn), appSync(conn), appWait(conn), appDiff(conn),
+		appHistory(conn), appRollback(conn), appManifests(conn), appResources(conn), appTerminate(conn)}
+	for _, c := range named {
+		c.ValidArgsFunction = completeApps(conn)
+	}
+	cmd.AddCommand(append(named, appList(conn), appCreate(conn))...)
 	return cmd
 }
 

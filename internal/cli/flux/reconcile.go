@@ -3,6 +3,7 @@ package flux
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,12 +15,13 @@ import (
 
 // kindCommands adds one subcommand per kind (with flux's aliases) that
 // runs fn on NAME; sources sit under `source`.
-func kindCommands(parent *cobra.Command, verb string, fn func(cmd *cobra.Command, k kind, name string) error) {
+func kindCommands(parent *cobra.Command, f *flags, verb string, fn func(cmd *cobra.Command, k kind, name string) error) {
 	sub := func(k kind) *cobra.Command {
 		return &cobra.Command{
 			Use: k.names[1] + " NAME", Aliases: append([]string{k.names[0]}, k.names[2:]...), Args: cobra.ExactArgs(1),
-			Short: verb + " a " + k.gvk.Kind,
-			RunE:  func(cmd *cobra.Command, args []string) error { return fn(cmd, k, args[0]) },
+			Short:             verb + " a " + k.gvk.Kind,
+			RunE:              func(cmd *cobra.Command, args []string) error { return fn(cmd, k, args[0]) },
+			ValidArgsFunction: completeNames(f, k),
 		}
 	}
 	source := &cobra.Command{Use: "source", Aliases: []string{"sources"}, Short: verb + " a source"}
@@ -40,7 +42,7 @@ func NewReconcileCmd(conn *connect.Options) *cobra.Command {
 	f.addFlags(cmd)
 	cmd.PersistentFlags().BoolVar(&withSource, "with-source", false, "reconcile the source first")
 	cmd.PersistentFlags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
-	kindCommands(cmd, "Reconcile", func(cmd *cobra.Command, k kind, name string) error {
+	kindCommands(cmd, f, "Reconcile", func(cmd *cobra.Command, k kind, name string) error {
 		api, err := newFluxAPI(conn)
 		if err != nil {
 			return err
@@ -157,7 +159,7 @@ func suspendResume(conn *connect.Options, action, verb string) *cobra.Command {
 	f := &flags{conn: conn}
 	cmd := &cobra.Command{Use: action, Short: verb + " reconciles of a Flux object"}
 	f.addFlags(cmd)
-	kindCommands(cmd, verb, func(cmd *cobra.Command, k kind, name string) error {
+	kindCommands(cmd, f, verb, func(cmd *cobra.Command, k kind, name string) error {
 		api, err := newFluxAPI(conn)
 		if err != nil {
 			return err
@@ -178,4 +180,29 @@ func trimE(s string) string {
 		return s[:len(s)-1]
 	}
 	return s
+}
+
+// completeNames completes the names of kind k in the -n namespace for
+// shell completion.
+func completeNames(f *flags, k kind) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		api, err := newFluxAPI(f.conn)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		items, err := api.List(cmd.Context(), k, f.namespace)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		}
+		var names []string
+		for _, o := range items {
+			if strings.HasPrefix(o.GetName(), prefix) {
+				names = append(names, o.GetName())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }

@@ -33,7 +33,8 @@ func NewTreeCmd(conn *connect.Options) *cobra.Command {
 	for _, k := range []kind{kustomization, helmRelease} {
 		cmd.AddCommand(&cobra.Command{
 			Use: k.names[1] + " NAME", Aliases: append([]string{k.names[0]}, k.names[2:]...), Args: cobra.ExactArgs(1),
-			Short: "Show what a " + k.gvk.Kind + " deployed",
+			Short:             "Show what a " + k.gvk.Kind + " deployed",
+			ValidArgsFunction: completeNames(f, k),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				api, err := newFluxAPI(conn)
 				if err != nil {
