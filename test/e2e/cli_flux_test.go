@@ -16,7 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
+	"github.com/tether-gitops/tether/internal/chartserve"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
 
@@ -243,4 +245,89 @@ func hasRow(table string, cells ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestCLIFluxHelmRelease drives a HelmRelease and its HelmRepository with
+// the built binary: get sources helm and get hr with flux's columns,
+// reconcile hr --with-source returning once a newly published chart
+// version is installed, suspend and resume of the release and of its
+// source, and its tree.
+func TestCLIFluxHelmRelease(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	repo, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	for _, v := range []string{"6.0.0", "6.0.3"} {
+		if _, err := repo.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startTether(t)
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cli-helm"}}); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	applyYAML(t, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: cli-helm
+spec:
+  interval: 1h
+  url: `+repo.URL()+`
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: cli-helm
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: podinfo
+      version: "6.0.x"
+      interval: 1h
+      sourceRef:
+        kind: HelmRepository
+        name: charts
+`)
+	t.Cleanup(func() { deleteHelmRelease(t, c, "cli-helm", "web") })
+	waitHelmRelease(t, c, "cli-helm", "web", func(hr *helmv2.HelmRelease) bool {
+		return isReady(hr.Status.Conditions) && hr.Status.LastAttemptedRevision == "6.0.3"
+	}, 3*time.Minute)
+	cli := newCLI(t)
+
+	if out := cli.ok("tether", "get", "sources", "helm", "-n", "cli-helm"); !hasRow(out, "charts", "false", "True") {
+		t.Errorf("get sources helm:\n%s", out)
+	}
+	if out := cli.ok("flux", "get", "hr", "-n", "cli-helm"); !hasRow(out, "web", "6.0.3", "false", "True") {
+		t.Errorf("get hr:\n%s", out)
+	}
+
+	if _, err := repo.Publish(filepath.Join(chartsDir, "podinfo"), "6.0.5"); err != nil {
+		t.Fatal(err)
+	}
+	out := cli.ok("tether", "reconcile", "hr", "web", "-n", "cli-helm", "--with-source")
+	var hr helmv2.HelmRelease
+	if err := c.Get(ctx, types.NamespacedName{Namespace: "cli-helm", Name: "web"}, &hr); err != nil {
+		t.Fatal(err)
+	}
+	if hr.Status.LastAttemptedRevision != "6.0.5" || !isReady(hr.Status.Conditions) {
+		t.Errorf("reconcile hr --with-source returned at %s (ready %v):\n%s", hr.Status.LastAttemptedRevision, isReady(hr.Status.Conditions), out)
+	}
+
+	cli.ok("tether", "suspend", "hr", "web", "-n", "cli-helm")
+	cli.ok("tether", "suspend", "source", "helm", "charts", "-n", "cli-helm")
+	if out := cli.ok("tether", "get", "all", "-n", "cli-helm"); !hasRow(out, "helmrelease/web", "true") || !hasRow(out, "helmrepository/charts", "true") {
+		t.Errorf("get all after suspend:\n%s", out)
+	}
+	cli.ok("tether", "resume", "source", "helm", "charts", "-n", "cli-helm")
+	cli.ok("tether", "resume", "hr", "web", "-n", "cli-helm")
+	cli.ok("tether", "reconcile", "source", "helm", "charts", "-n", "cli-helm")
+	if out := cli.ok("tether", "tree", "hr", "web", "-n", "cli-helm"); !strings.Contains(out, "HelmRelease/cli-helm/web") || !strings.Contains(out, "Deployment/cli-helm/") {
+		t.Errorf("tree hr:\n%s", out)
+	}
 }

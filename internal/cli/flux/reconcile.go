@@ -56,17 +56,42 @@ func NewReconcileCmd(conn *connect.Options) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("get %s %s/%s: %w", k.gvk.Kind, f.namespace, name, err)
 			}
-			sk, sns, sname, err := sourceOf(obj)
+			srcs, err := sourcesOf(obj)
 			if err != nil {
 				return err
 			}
-			if err := reconcile(ctx, p, api, sk, sns, sname); err != nil {
-				return err
+			for _, src := range srcs {
+				if err := reconcile(ctx, p, api, src.kind, src.namespace, src.name); err != nil {
+					return err
+				}
 			}
 		}
 		return reconcile(ctx, p, api, k, f.namespace, name)
 	})
 	return cmd
+}
+
+// ref names one object of a kind.
+type ref struct {
+	kind            kind
+	namespace, name string
+}
+
+// sourcesOf returns what to reconcile, in order, before a Kustomization
+// or HelmRelease: its source and, for a HelmRelease, the HelmChart made
+// from it (which picks the chart version from the source).
+func sourcesOf(obj *unstructured.Unstructured) ([]ref, error) {
+	k, ns, name, err := sourceOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	out := []ref{{k, ns, name}}
+	if chart, _, _ := unstructured.NestedString(obj.Object, "status", "helmChart"); chart != "" {
+		if cns, cname, ok := strings.Cut(chart, "/"); ok {
+			out = append(out, ref{helmChart, cns, cname})
+		}
+	}
+	return out, nil
 }
 
 // sourceOf reads the source a Kustomization or HelmRelease takes.
