@@ -39,9 +39,10 @@ func NewCmd(argv0 string) *cobra.Command {
 		SilenceErrors: false,
 	}
 	root.AddCommand(versioncmd.NewCmd(), runcmd.NewCmd(), runcmd.NewServerCmd())
-	root.AddCommand(argo.NewLoginCmd(conn), argo.NewLogoutCmd(conn), argo.NewContextCmd(conn), argo.NewAppCmd(conn))
+	root.AddCommand(argo.NewLoginCmd(conn), argo.NewLogoutCmd(conn), argo.NewContextCmd(conn), argo.NewAppCmd(conn),
+		argo.NewProjCmd(conn), argo.NewClusterCmd(conn), argo.NewRepoCmd(conn), argo.NewAccountCmd(conn))
 	root.AddCommand(flux.NewGetCmd(conn), flux.NewReconcileCmd(conn), flux.NewSuspendCmd(conn), flux.NewResumeCmd(conn),
-		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn))
+		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn), flux.NewLogsCmd(conn))
 	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
 	return root
 }
