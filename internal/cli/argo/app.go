@@ -39,6 +39,20 @@ func NewAppCmd(conn *connect.Options) *cobra.Command {
 	return cmd
 }
 
+// getApp reads the app named on the command line (NAME or NS/NAME), with
+// refresh "" for none.
+func getApp(cmd *cobra.Command, conn *connect.Options, arg, refresh string) (apps, *argov1.Application, error) {
+	a, err := newApps(conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := a.Get(cmd.Context(), appName(arg), refresh)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get application %s: %w", arg, err)
+	}
+	return a, app, nil
+}
+
 // withApps runs fn with the apps service and a context bounded by the
 // command's context.
 func withApps(conn *connect.Options, fn func(ctx context.Context, a apps) error) func(*cobra.Command, []string) error {
@@ -105,13 +119,9 @@ func appGet(conn *connect.Options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		a, err := newApps(conn)
+		_, app, err := getApp(cmd, conn, args[0], refreshMode(refresh, hard))
 		if err != nil {
 			return err
-		}
-		app, err := a.Get(cmd.Context(), appName(args[0]), refreshMode(refresh, hard))
-		if err != nil {
-			return fmt.Errorf("get application %s: %w", args[0], err)
 		}
 		w := cmd.OutOrStdout()
 		switch out {
@@ -295,13 +305,9 @@ func appHistory(conn *connect.Options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		a, err := newApps(conn)
+		_, app, err := getApp(cmd, conn, args[0], "")
 		if err != nil {
 			return err
-		}
-		app, err := a.Get(cmd.Context(), appName(args[0]), "")
-		if err != nil {
-			return fmt.Errorf("get application %s: %w", args[0], err)
 		}
 		w := cmd.OutOrStdout()
 		switch out {
@@ -338,13 +344,9 @@ func appResources(conn *connect.Options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		a, err := newApps(conn)
+		_, app, err := getApp(cmd, conn, args[0], "")
 		if err != nil {
 			return err
-		}
-		app, err := a.Get(cmd.Context(), appName(args[0]), "")
-		if err != nil {
-			return fmt.Errorf("get application %s: %w", args[0], err)
 		}
 		if orphaned {
 			return errors.New("--orphaned is not supported: Tether does not track orphaned resources yet")

@@ -252,13 +252,9 @@ func appSet(conn *connect.Options) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		a, err := newApps(conn)
+		a, app, err := getApp(cmd, conn, args[0], "")
 		if err != nil {
 			return err
-		}
-		app, err := a.Get(cmd.Context(), appName(args[0]), "")
-		if err != nil {
-			return fmt.Errorf("get application %s: %w", args[0], err)
 		}
 		if err := f.apply(app, cmd.Flags()); err != nil {
 			return err
