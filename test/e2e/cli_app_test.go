@@ -62,16 +62,7 @@ func TestCLIArgoHabits(t *testing.T) {
 	files["hooked/cm.yaml"] = settingsMap("after-the-hook", "x")
 	first := repo.Commit(t, "master", files, "guestbook")
 	tether := startTether(t, "--url-rewrite", cliGuestbookRepo+"="+repo.URL, "--git-resolve-ttl", "1s", "--app-resync-period", "2s")
-	_, _ = adminSession(t, c, tether) // waits for the bootstrap
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := strings.TrimPrefix(base, "https://")
-	var initial corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial); err != nil {
-		t.Fatal(err)
-	}
+	server, password := cliServer(t, c, tether)
 	cli := newCLI(t)
 	const app = "guestbook-cli"
 	t.Cleanup(func() {
@@ -83,7 +74,7 @@ func TestCLIArgoHabits(t *testing.T) {
 	})
 
 	t.Run("login saves a context with mode 0600", func(t *testing.T) {
-		out := cli.ok("tether", "login", server, "--username", "admin", "--password", string(initial.Data["password"]), "--insecure")
+		out := cli.ok("tether", "login", server, "--username", "admin", "--password", password, "--insecure")
 		if !strings.Contains(out, "'admin' logged in successfully") {
 			t.Errorf("login said %q", out)
 		}
@@ -277,7 +268,7 @@ func TestCLIArgoHabits(t *testing.T) {
 	})
 
 	t.Run("through a link named argocd", func(t *testing.T) {
-		cli.ok("argocd", "login", server, "--username", "admin", "--password", string(initial.Data["password"]), "--insecure", "--grpc-web")
+		cli.ok("argocd", "login", server, "--username", "admin", "--password", password, "--insecure", "--grpc-web")
 		cli.ok("argocd", "app", "sync", app, "--prune")
 		cli.ok("argocd", "app", "wait", app, "--health", "--timeout", "60")
 		if out := cli.ok("argocd", "app", "list", "-o", "name"); !strings.Contains(out, "argocd/"+app) {

@@ -205,14 +205,8 @@ spec:
 	})
 
 	t.Run("the same through the API server after a login", func(t *testing.T) {
-		api, token := adminSession(t, c, tether)
-		_ = token
-		server := strings.TrimPrefix(api.base, "https://")
-		var initial corev1.Secret
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial); err != nil {
-			t.Fatal(err)
-		}
-		cli.ok("tether", "login", server, "--username", "admin", "--password", string(initial.Data["password"]), "--insecure")
+		server, password := cliServer(t, c, tether)
+		cli.ok("tether", "login", server, "--username", "admin", "--password", password, "--insecure")
 		out := cli.ok("tether", "get", "ks", "-n", "cli-flux")
 		if !hasRow(out, "podinfo", "True") {
 			t.Errorf("get ks through the server:\n%s", out)

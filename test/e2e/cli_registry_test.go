@@ -101,18 +101,9 @@ func TestCLIRegistry(t *testing.T) {
 		_ = c.Delete(ctx, &argov1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: "production", Namespace: "argocd"}})
 	})
 	tether := startTether(t)
-	_, _ = adminSession(t, c, tether) // waits for the bootstrap
-	base, err := tether.APIURL(time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := strings.TrimPrefix(base, "https://")
-	var initial corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial); err != nil {
-		t.Fatal(err)
-	}
+	server, password := cliServer(t, c, tether)
 	cli := newCLI(t)
-	cli.quiet("tether", "login", server, "--username", "admin", "--password", string(initial.Data["password"]), "--insecure")
+	cli.quiet("tether", "login", server, "--username", "admin", "--password", password, "--insecure")
 
 	t.Run("proj list and get, through the API and with --core", func(t *testing.T) {
 		out := cli.ok("tether", "proj", "list")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tether-gitops/tether/internal/testenv"
 )
@@ -88,4 +92,21 @@ func (c *cli) ok(name string, args ...string) string {
 		c.t.Fatalf("%s %s exited %d: %s", name, strings.Join(args, " "), res.code, res.stderr)
 	}
 	return res.stdout
+}
+
+// cliServer waits for tether's API server and its admin bootstrap, and
+// returns the address a user passes to `tether login` and the admin's
+// initial password.
+func cliServer(t *testing.T, c client.Client, tether *testenv.Tether) (server, password string) {
+	t.Helper()
+	_, _ = adminSession(t, c, tether) // waits for the bootstrap
+	base, err := tether.APIURL(time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var initial corev1.Secret
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "argocd", Name: "argocd-initial-admin-secret"}, &initial); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(base, "https://"), string(initial.Data["password"])
 }

@@ -122,3 +122,20 @@ func TestRollbackOperation(t *testing.T) {
 		t.Errorf("an unknown id: %v", err)
 	}
 }
+
+func TestStaleVersions(t *testing.T) {
+	for _, tc := range []struct {
+		v, after string
+		want     bool
+	}{
+		{"99", "100", true},
+		{"100", "100", false},
+		{"101", "100", false},
+		{"abc", "100", false},
+		{"99", "", false},
+	} {
+		if got := stale(tc.v, tc.after); got != tc.want {
+			t.Errorf("stale(%q, %q) = %v", tc.v, tc.after, got)
+		}
+	}
+}

@@ -23,6 +23,18 @@ const pollEvery = time.Second
 // waitFor is what `app wait` waits for.
 type waitFor struct {
 	sync, health, operation, suspended, degraded bool
+	// after is the resource version of the app as this command wrote it:
+	// reads of older versions (a cache behind the write) are skipped.
+	after string
+}
+
+// stale reports whether resource version v is older than after. Versions
+// are compared as numbers when both are (etcd's revisions); opaque ones
+// are never taken for stale.
+func stale(v, after string) bool {
+	n, err1 := strconv.ParseUint(v, 10, 64)
+	a, err2 := strconv.ParseUint(after, 10, 64)
+	return err1 == nil && err2 == nil && n < a
 }
 
 // any reports whether a condition was asked for.
@@ -122,6 +134,8 @@ func waitApp(ctx context.Context, a apps, name string, want waitFor, timeout tim
 	for {
 		app, err := a.Get(ctx, name, "")
 		switch {
+		case err == nil && stale(app.ResourceVersion, want.after):
+			// The server's cache has not seen this command's write yet.
 		case err == nil:
 			last = app
 			report(p, app)
@@ -295,14 +309,15 @@ func appSync(conn *connect.Options) *cobra.Command {
 		p := output.NewProgress(cmd.ErrOrStderr())
 		for _, name := range args {
 			name = appName(name)
-			if _, err := a.Sync(cmd.Context(), name, req); err != nil {
+			written, err := a.Sync(cmd.Context(), name, req)
+			if err != nil {
 				return fmt.Errorf("sync application %s: %w", name, err)
 			}
 			if async {
 				fmt.Fprintf(cmd.OutOrStdout(), "application '%s' sync requested\n", name)
 				continue
 			}
-			if err := waitOperation(cmd, a, name, timeout, p); err != nil {
+			if err := waitOperation(cmd, a, name, written.ResourceVersion, timeout, p); err != nil {
 				return err
 			}
 		}
@@ -327,8 +342,8 @@ func appSync(conn *connect.Options) *cobra.Command {
 
 // waitOperation waits for the operation just recorded and fails unless it
 // succeeded.
-func waitOperation(cmd *cobra.Command, a apps, name string, timeout time.Duration, p *output.Progress) error {
-	app, err := waitApp(cmd.Context(), a, name, waitFor{operation: true}, timeout, p)
+func waitOperation(cmd *cobra.Command, a apps, name, written string, timeout time.Duration, p *output.Progress) error {
+	app, err := waitApp(cmd.Context(), a, name, waitFor{operation: true, after: written}, timeout, p)
 	if err != nil {
 		return err
 	}
@@ -392,10 +407,11 @@ func appRollback(conn *connect.Options) *cobra.Command {
 				id = app.Status.History[n-2].ID
 			}
 		}
-		if _, err := a.Rollback(cmd.Context(), name, id, prune, dryRun); err != nil {
+		written, err := a.Rollback(cmd.Context(), name, id, prune, dryRun)
+		if err != nil {
 			return fmt.Errorf("roll back %s to %d: %w", name, id, err)
 		}
-		return waitOperation(cmd, a, name, timeout, output.NewProgress(cmd.ErrOrStderr()))
+		return waitOperation(cmd, a, name, written.ResourceVersion, timeout, output.NewProgress(cmd.ErrOrStderr()))
 	}
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete objects not in that revision")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check without changing anything")
