@@ -202,6 +202,7 @@ func (s *Server) bootstrap(ctx context.Context) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/version", s.version)
+	mux.HandleFunc("GET /api/v1/settings", s.getSettings)
 	mux.HandleFunc("POST /api/v1/session", s.login)
 	mux.HandleFunc("DELETE /api/v1/session", s.logout)
 	mux.HandleFunc("GET /api/v1/session/userinfo", s.userInfo)

@@ -42,6 +42,9 @@ type Server struct {
 type User struct {
 	Name      string `json:"name"`
 	AuthToken string `json:"auth-token,omitempty"`
+	// RefreshToken is the SSO provider's refresh token, when it gave one
+	// at an SSO login.
+	RefreshToken string `json:"refresh-token,omitempty"`
 }
 
 // DefaultConfigPath is ~/.config/tether/config (or under

@@ -355,6 +355,24 @@ func TestVerifyRefusesTokenForAnotherAudience_CVE_2022_29165(t *testing.T) {
 	}
 }
 
+// TestVerifyAcceptsCLIClient: `login --sso` logs in as cliClientID, and
+// the API accepts that client's ID tokens without allowedAudiences, as
+// Argo CD does; tokens of a client that is neither are still refused.
+func TestVerifyAcceptsCLIClient(t *testing.T) {
+	f := newFixture(t, "cliClientID: other-app\n")
+	ctx := context.Background()
+	if id, err := f.rp.Verify(ctx, mustIDToken(t, f.op, "other-app", "alice")); err != nil || id == nil || id.Subject != "alice" {
+		t.Errorf("a token for the CLI client: %v %v", id, err)
+	}
+	if id, err := f.rp.Verify(ctx, mustIDToken(t, f.op, "tether", "alice")); err != nil || id == nil {
+		t.Errorf("a token for the client: %v %v", id, err)
+	}
+	f.settings.set("oidc.config", oidcConfig(f.op, "cliClientID: tether-cli\n"))
+	if id, err := f.rp.Verify(ctx, mustIDToken(t, f.op, "other-app", "alice")); err == nil || id != nil {
+		t.Errorf("a token for other-app, which is not the CLI client: %v %v, want refused", id, err)
+	}
+}
+
 // TestConfigChanges: the provider is looked up again when oidc.config
 // names another one; with oidc.config gone, no token is SSO's.
 func TestConfigChanges(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// client is a registered Client as op sees it: a confidential web
-// application using the authorization-code flow.
+// client is a registered Client as op sees it: a web (or, with Native,
+// native) application using the authorization-code flow.
 type client struct{ Client }
 
 var _ op.Client = (*client)(nil)
@@ -18,6 +18,9 @@ func (c *client) GetID() string                    { return c.ID }
 func (c *client) RedirectURIs() []string           { return c.Client.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string { return nil }
 func (c *client) ApplicationType() op.ApplicationType {
+	if c.Native {
+		return op.ApplicationTypeNative
+	}
 	return op.ApplicationTypeWeb
 }
 

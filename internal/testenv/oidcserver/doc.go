@@ -17,6 +17,10 @@
 //	})
 //	// oidc.config: {issuer: op.Issuer, clientID: tether, rootCA: op.CACert, ...}
 //
+// A CLI that logs in through the browser is a Client with Native set and
+// no Secret: a public client whose redirect URI is on localhost
+// (http://localhost:PORT/auth/callback) and which must send PKCE.
+//
 // A browser's login goes: the relying party redirects to the authorization
 // endpoint, which redirects to the login form at /login?authRequestID=ID;
 // the form posts username and password back to that same URL, and a

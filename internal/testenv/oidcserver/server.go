@@ -56,6 +56,11 @@ type Client struct {
 	RedirectURIs []string
 	// TokenLifetime is how long its ID tokens last; an hour when zero.
 	TokenLifetime time.Duration
+	// Native registers a native application, such as a CLI, instead of a
+	// web one: its redirect URIs may be http:// on localhost or a
+	// loopback address, as RFC 8252 has it, even without a secret (a
+	// public client must then send PKCE).
+	Native bool
 }
 
 // Options are a provider's clients and users.
