@@ -122,6 +122,10 @@ func TestCLIArgoHabits(t *testing.T) {
 		if strings.Count(man, "kind:") < 2 || !strings.Contains(man, "kind: Deployment") {
 			t.Errorf("manifests %q", man)
 		}
+		live := cli.ok("tether", "app", "manifests", app, "--source", "live")
+		if !strings.Contains(live, "kind: Deployment") || !strings.Contains(live, "availableReplicas") {
+			t.Errorf("live manifests %q", live)
+		}
 		hist := cli.ok("tether", "app", "history", app)
 		if !strings.Contains(hist, first) {
 			t.Errorf("history %q", hist)

@@ -184,6 +184,24 @@ spec:
 		}
 	})
 
+	t.Run("events --watch prints new events as they happen", func(t *testing.T) {
+		watch := cli.background("tether", "events", "--for", "Kustomization/podinfo", "-n", "cli-flux", "--watch")
+		eventually(t, 20*time.Second, "the first events", func(context.Context) error {
+			if !strings.Contains(watch.String(), "Kustomization/podinfo") {
+				return fmt.Errorf("printed %q", watch.String())
+			}
+			return nil
+		})
+		before := strings.Count(watch.String(), "configured")
+		reconcileTo(t, "tether", 5)
+		eventually(t, 20*time.Second, "the new event", func(context.Context) error {
+			if n := strings.Count(watch.String(), "configured"); n <= before {
+				return fmt.Errorf("%d lines about a configured object, as before:\n%s", n, watch.String())
+			}
+			return nil
+		})
+	})
+
 	t.Run("logs of one Kustomization from a saved log", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "tether.log")
 		if err := os.WriteFile(file, []byte(tether.Logs.String()), 0o600); err != nil {

@@ -110,3 +110,22 @@ func cliServer(t *testing.T, c client.Client, tether *testenv.Tether) (server, p
 	}
 	return strings.TrimPrefix(base, "https://"), string(initial.Data["password"])
 }
+
+// background starts a long-running command (a watch) and returns what it
+// prints so far; it is stopped when the test ends.
+func (c *cli) background(name string, args ...string) *testenv.SyncBuffer {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(c.dir, name), args...)
+	cmd.Env = c.env
+	out := &testenv.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		c.t.Logf("$ %s %s (stopped)\n%s", name, strings.Join(args, " "), out.String())
+	})
+	return out
+}
