@@ -11,7 +11,8 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/tether-gitops/tether/internal/restmapping"
 )
 
 // Clients keeps one client per cluster credential, each with its own
@@ -61,7 +62,7 @@ func (c *Clients) get(id string, cfg *rest.Config, scheme *runtime.Scheme) (*clu
 		if err != nil {
 			return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
 		}
-		mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+		mapper, err := restmapping.NewDynamic(cfg, httpClient)
 		if err != nil {
 			return nil, fmt.Errorf("discovery of %s: %w", cfg.Host, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
+	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/server"
 	"github.com/tether-gitops/tether/internal/server/session"
@@ -137,6 +138,7 @@ func Serve(ctx context.Context, opts *Options) error {
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		Client:                 clientOptions(),
+		MapperProvider:         restmapping.NewDynamic,
 	})
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)

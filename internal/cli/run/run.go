@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
@@ -128,6 +129,7 @@ func Run(ctx context.Context, opts *Options) error {
 		LeaderElectionID:        "tether-controller-leader",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		Client:                  clientOptions(),
+		MapperProvider:          restmapping.NewDynamic,
 	})
 	if err != nil {
 		listener.Close()
