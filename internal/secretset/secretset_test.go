@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
@@ -101,5 +102,56 @@ func TestSetListsOnlyOnChange(t *testing.T) {
 	}
 	if reader.lists-before != 2 {
 		t.Errorf("without an index: %d lists for 2 calls", reader.lists-before)
+	}
+}
+
+// versionedIndex is an informer cache whose Secret informer has seen
+// resource version version.
+type versionedIndex struct {
+	client.Reader
+	version string
+}
+
+type versionedInformer struct {
+	cache.Informer
+	index *versionedIndex
+}
+
+func (i versionedInformer) LastSyncResourceVersion() string { return i.index.version }
+
+func (v *versionedIndex) GetInformer(context.Context, client.Object, ...cache.InformerGetOption) (cache.Informer, error) {
+	return versionedInformer{index: v}, nil
+}
+
+// TestSetFollowsInformerVersion: with an informer cache as the index, an
+// unchanged set lists nothing at all (not even metadata); a new version
+// seen by the informer makes the next call list again, and an informer
+// that has seen nothing yet lists every time.
+func TestSetFollowsInformerVersion(t *testing.T) {
+	ctx := context.Background()
+	fc := fake.NewClientBuilder().WithObjects(secret("a", "repository")).Build()
+	reader := &countingReader{Reader: fc}
+	index := &versionedIndex{Reader: fc}
+	set := &Set{Reader: reader, Index: index, Namespace: "argocd", Labels: client.MatchingLabels{"argocd.argoproj.io/secret-type": "repository"}}
+	for _, step := range []struct {
+		version string
+		lists   int // after two calls
+	}{
+		{"", 2},
+		{"5", 3},
+		{"5", 3},
+		{"7", 4},
+		{"", 6},
+		{"7", 7},
+	} {
+		index.version = step.version
+		for range 2 {
+			if _, err := set.List(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if reader.lists != step.lists {
+			t.Errorf("at version %q: %d listings, want %d", step.version, reader.lists, step.lists)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	labelselection "k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -138,8 +139,12 @@ func (r *Reconciler) watchSecrets(mgr ctrl.Manager, c controller.Controller) err
 	if err != nil {
 		return err
 	}
+	// The namespace is a field selector rather than DefaultNamespaces:
+	// a cache limited to namespaces hides its informer's resource
+	// version, which secretset reads to know that nothing changed.
 	sc, err := cache.New(mgr.GetConfig(), cache.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultNamespaces: map[string]cache.Config{r.ControlPlaneNamespace: {}}, DefaultLabelSelector: labels.NewSelector().Add(*req)})
+		DefaultFieldSelector: fields.OneTermEqualSelector("metadata.namespace", r.ControlPlaneNamespace),
+		DefaultLabelSelector: labels.NewSelector().Add(*req)})
 	if err != nil {
 		return fmt.Errorf("argo cd secret cache: %w", err)
 	}
