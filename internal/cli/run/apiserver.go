@@ -139,6 +139,7 @@ func Serve(ctx context.Context, opts *Options) error {
 		HealthProbeBindAddress: opts.HealthAddr,
 		Client:                 clientOptions(),
 		MapperProvider:         restmapping.NewDynamic,
+		Cache:                  managerCache(),
 	})
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)

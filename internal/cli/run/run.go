@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -130,6 +131,7 @@ func Run(ctx context.Context, opts *Options) error {
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		Client:                  clientOptions(),
 		MapperProvider:          restmapping.NewDynamic,
+		Cache:                   managerCache(),
 	})
 	if err != nil {
 		listener.Close()
@@ -352,4 +354,12 @@ func defaultStoragePath() string {
 		return "/data"
 	}
 	return filepath.Join(os.TempDir(), "tether", "artifacts")
+}
+
+// managerCache is the manager's informer cache: objects are kept without
+// their managedFields, which nothing reads from the cache (writes never
+// send them, and the API server keeps them when a write omits them). At
+// 10,000 Applications they were a tenth of what every refresh copied.
+func managerCache() cache.Options {
+	return cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 }

@@ -136,6 +136,15 @@ func (o *operations) wait(key types.NamespacedName) {
 	o.mu.Unlock()
 	// A processor freed between the failed reserve and now would have
 	// found nobody waiting.
+	o.offer()
+}
+
+// offer wakes the app that waited longest when a processor is free. Every
+// reconcile ends with it: an app woken for a processor may not take it
+// (its sync is no longer due, or it was deleted), and the processor must
+// then go to the next in line rather than wait for a safety retry (seen
+// at 10,000 apps: the last 28 waited minutes with every processor idle).
+func (o *operations) offer() {
 	if len(o.slots) < cap(o.slots) {
 		o.wakeNext()
 	}
@@ -147,6 +156,11 @@ func (o *operations) wait(key types.NamespacedName) {
 func (o *operations) wakeNext() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// Apps that got a processor meanwhile (their safety retry found one)
+	// no longer wait: a wake spent on them would leave the processor idle.
+	for len(o.waiting) > 0 && !o.queued[o.waiting[0]] {
+		o.waiting = o.waiting[1:]
+	}
 	if len(o.waiting) == 0 {
 		return
 	}
@@ -165,10 +179,14 @@ func appRef(key types.NamespacedName) *argov1.Application {
 	return app
 }
 
-// reserve takes a free processor, or returns nil when all are busy.
-func (o *operations) reserve() *slot {
+// reserve takes a free processor for key, or returns nil when all are
+// busy. key no longer waits for one.
+func (o *operations) reserve(key types.NamespacedName) *slot {
 	select {
 	case o.slots <- struct{}{}:
+		o.mu.Lock()
+		delete(o.queued, key)
+		o.mu.Unlock()
 		return &slot{o: o}
 	default:
 		return nil

@@ -12,8 +12,8 @@ import (
 // oldest first, once however often it asked.
 func TestOperationsWakeWaitingAppsInOrder(t *testing.T) {
 	o := newOperations(1)
-	held := o.reserve()
-	if held == nil || o.reserve() != nil {
+	held := o.reserve(types.NamespacedName{Name: "holder"})
+	if held == nil || o.reserve(types.NamespacedName{Name: "holder"}) != nil {
 		t.Fatal("one processor: the first reserve gets it, the second does not")
 	}
 	a := types.NamespacedName{Namespace: "argocd", Name: "a"}
@@ -32,7 +32,7 @@ func TestOperationsWakeWaitingAppsInOrder(t *testing.T) {
 	if got := (<-o.done).Object.GetName(); got != "a" {
 		t.Errorf("woke %s first, want a", got)
 	}
-	next := o.reserve()
+	next := o.reserve(types.NamespacedName{Name: "holder"})
 	if next == nil {
 		t.Fatal("the freed processor is not free")
 	}
@@ -54,7 +54,7 @@ func TestOperationsKeepAWakeThatFindsTheQueueFull(t *testing.T) {
 	o.done = make(chan event.TypedGenericEvent[client.Object], 1)
 	a := types.NamespacedName{Namespace: "argocd", Name: "a"}
 	b := types.NamespacedName{Namespace: "argocd", Name: "b"}
-	held := o.reserve()
+	held := o.reserve(types.NamespacedName{Name: "holder"})
 	o.wait(a)
 	o.wait(b)
 	o.wakeNext()
@@ -72,4 +72,66 @@ func TestOperationsKeepAWakeThatFindsTheQueueFull(t *testing.T) {
 		t.Error("b's wake was lost when the queue was full")
 	}
 	held.free()
+}
+
+// A woken app that does not take the free processor passes it on: the
+// reconcile's offer wakes the next in line, and an offer while every
+// processor is busy wakes nobody.
+func TestOperationsOfferAnUntakenProcessor(t *testing.T) {
+	o := newOperations(1)
+	a := types.NamespacedName{Namespace: "argocd", Name: "a"}
+	b := types.NamespacedName{Namespace: "argocd", Name: "b"}
+	held := o.reserve(types.NamespacedName{Name: "holder"})
+	o.wait(a)
+	o.wait(b)
+	held.free()
+	if got := (<-o.done).Object.GetName(); got != "a" {
+		t.Fatalf("woke %s, want a", got)
+	}
+	// a's reconcile finds nothing to sync and ends without reserving.
+	o.offer()
+	select {
+	case e := <-o.done:
+		if e.Object.GetName() != "b" {
+			t.Errorf("woke %s, want b", e.Object.GetName())
+		}
+	default:
+		t.Fatal("the free processor was not offered to b")
+	}
+	busy := o.reserve(types.NamespacedName{Name: "holder"})
+	o.wait(a)
+	o.offer()
+	if len(o.done) != 0 {
+		t.Errorf("an offer while every processor is busy woke %d apps", len(o.done))
+	}
+	busy.free()
+}
+
+// An app that got a processor on its own (its safety retry, while the
+// queue of woken apps was full) no longer waits: a freed processor wakes
+// the next app that does.
+func TestOperationsSkipAppsThatGotAProcessor(t *testing.T) {
+	o := newOperations(1)
+	o.done = make(chan event.TypedGenericEvent[client.Object], 1)
+	a := types.NamespacedName{Namespace: "argocd", Name: "a"}
+	b := types.NamespacedName{Namespace: "argocd", Name: "b"}
+	held := o.reserve(types.NamespacedName{Name: "x"})
+	o.wait(a)
+	o.wait(b)
+	o.done <- event.TypedGenericEvent[client.Object]{Object: appRef(types.NamespacedName{Name: "other"})}
+	held.free() // the queue is full: a stays first in line
+	mine := o.reserve(a)
+	if mine == nil {
+		t.Fatal("a found no processor")
+	}
+	<-o.done
+	mine.free()
+	select {
+	case e := <-o.done:
+		if e.Object.GetName() != "b" {
+			t.Errorf("woke %s, want b (a has had its processor)", e.Object.GetName())
+		}
+	default:
+		t.Error("nobody woken")
+	}
 }

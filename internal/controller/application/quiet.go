@@ -91,7 +91,9 @@ func (r *Reconciler) quietKey(ctx context.Context, app *argov1.Application, t *t
 	if !t.dest.local() {
 		cluster = t.dest.cluster.ID
 	}
-	b, err := json.Marshal(struct {
+	// Encoded straight into the hash: no copy of the document is kept.
+	h := sha256.New()
+	err := json.NewEncoder(h).Encode(struct {
 		Spec        argov1.ApplicationSpec
 		Annotations map[string]string
 		Resources   []argov1.ResourceStatus // the left-overs a comparison looks for
@@ -104,8 +106,7 @@ func (r *Reconciler) quietKey(ctx context.Context, app *argov1.Application, t *t
 	if err != nil {
 		return "", false
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), true
+	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 // quiet reports whether the app's last comparison answers for key.

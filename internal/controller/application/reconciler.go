@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
 	"sync"
 	"time"
 
@@ -266,6 +267,9 @@ func (r *Reconciler) now() time.Time {
 // Reconcile compares one Application with Git and the cluster, runs its
 // pending or automated sync, and writes its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.ops != nil {
+		defer r.ops.offer()
+	}
 	app := &argov1.Application{}
 	if err := r.readApp(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) && r.ops != nil {
@@ -369,10 +373,15 @@ func (r *Reconciler) statusWriter(app *argov1.Application) *statusWriter {
 }
 
 func (w *statusWriter) write(ctx context.Context) error {
-	if err := w.r.persist(ctx, w.before, w.app); err != nil {
+	wrote, err := w.r.persist(ctx, w.before, w.app)
+	if err != nil {
 		return err
 	}
-	w.before = w.app.DeepCopy()
+	if wrote {
+		// Nothing written leaves before as it was: equal to app in all
+		// that persist compares, so no new copy is needed.
+		w.before = w.app.DeepCopy()
+	}
 	return nil
 }
 
@@ -381,14 +390,18 @@ func (w *statusWriter) write(ctx context.Context) error {
 // itself, guarded by its resource version; on a conflict it reads the app
 // again and clears only what is still the request it handled, so a newer
 // request written meanwhile is never lost.
-func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) error {
-	if !equality.Semantic.DeepEqual(before.Status, app.Status) {
+func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Application) (wrote bool, err error) {
+	// reflect.DeepEqual first: most refreshes change nothing, and it is
+	// several times cheaper than the semantic comparison, which only
+	// differs on quantities and times written differently.
+	if !reflect.DeepEqual(before.Status, app.Status) && !equality.Semantic.DeepEqual(before.Status, app.Status) {
 		// A copy is patched: the sync holds pointers into app's status.
 		written := app.DeepCopy()
 		if err := r.Client.Status().Patch(ctx, written, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
+			return false, fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
 		}
 		r.wroteApp(written)
+		wrote = true
 	}
 	refresh, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]
 	_, hasRefresh := app.Annotations[argov1.AnnotationKeyRefresh]
@@ -397,8 +410,9 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 		took = nil
 	}
 	if (!hadRefresh || hasRefresh) && took == nil {
-		return nil
+		return wrote, nil
 	}
+	// From here on before is taken as handled, written or not.
 	cur := before.DeepCopy()
 	for range 3 {
 		patch := map[string]any{"metadata": map[string]any{"resourceVersion": cur.ResourceVersion}}
@@ -409,11 +423,11 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 			patch["operation"] = nil
 		}
 		if len(patch) == 1 && len(patch["metadata"].(map[string]any)) == 1 {
-			return nil // a newer request replaced what was handled
+			return true, nil // a newer request replaced what was handled
 		}
 		body, err := json.Marshal(patch)
 		if err != nil {
-			return err
+			return true, err
 		}
 		written := cur.DeepCopy()
 		err = r.Client.Patch(ctx, written, client.RawPatch(types.MergePatchType, body))
@@ -422,15 +436,15 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 		}
 		if !apierrors.IsConflict(err) {
 			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
+				return true, fmt.Errorf("clear operation of %s/%s: %w", app.Namespace, app.Name, err)
 			}
-			return nil
+			return true, nil
 		}
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(app), cur); err != nil {
-			return client.IgnoreNotFound(err)
+			return true, client.IgnoreNotFound(err)
 		}
 	}
-	return fmt.Errorf("clear operation of %s/%s: the app keeps changing", app.Namespace, app.Name)
+	return true, fmt.Errorf("clear operation of %s/%s: the app keeps changing", app.Namespace, app.Name)
 }
 
 // reconcile refreshes the app and runs a sync when one is due. It returns
@@ -504,7 +518,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *argov1.Application, che
 	// waits for one with a target checked long before (a project's rules
 	// may change meanwhile); without a free one, the app is looked at
 	// again, afresh, when a processor frees.
-	slot := r.ops.reserve()
+	slot := r.ops.reserve(keyOf(app))
 	if slot == nil {
 		r.ops.wait(keyOf(app))
 		return operationRetry, nil

@@ -123,7 +123,7 @@ func TestOperationsTerminateCarriesItsCause(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			started := make(chan struct{})
-			if !o.start(ctx, key, o.reserve(), func(ctx context.Context) {
+			if !o.start(ctx, key, o.reserve(key), func(ctx context.Context) {
 				close(started)
 				<-ctx.Done()
 				got <- terminatedBy(ctx)
