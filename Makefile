@@ -17,8 +17,35 @@ help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build bin/tether
+build: ui ## Build bin/tether (with the web UI embedded)
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tether ./cmd/tether
+
+# The web UI (ui/, TypeScript + Preact, built by Vite) is embedded by the
+# Go build from internal/ui/dist; it is rebuilt only when its sources or
+# lockfile change.
+NPM      ?= npm
+UI_SRC   := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig.json
+UI_DIST  := internal/ui/dist/index.html
+UI_DEPS  := ui/node_modules/.package-lock.json
+
+.PHONY: node
+node: ## Install Node.js and npm from Debian's packages when missing
+	@command -v npm >/dev/null 2>&1 || { echo "installing nodejs and npm"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("the UI build needs Node.js 20.19 or newer; this is " + process.version); process.exit(1); }'
+
+$(UI_DEPS): ui/package-lock.json | node
+	cd ui && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(UI_DIST): $(UI_DEPS) $(UI_SRC)
+	cd ui && $(NPM) run build
+
+.PHONY: ui
+ui: $(UI_DIST) ## Build the web UI into internal/ui/dist (embedded in the binary)
+
+.PHONY: ui-test
+ui-test: $(UI_DEPS) ## Run the UI's component tests (Vitest)
+	cd ui && $(NPM) test
 
 .PHONY: tools
 tools: $(CONTROLLER_GEN) ## Build the code generators into .local/bin
@@ -46,11 +73,12 @@ testcluster: ## Build the test control plane (etcd, kube-*, kwok) into .local/te
 	bash hack/testcluster/build.sh
 
 .PHONY: prereqs
-prereqs: ## Install what tests need beyond Go (git for the test Git server), when missing
+prereqs: ## Install what tests need beyond Go (git for the test Git server, Chromium for the UI), when missing
 	@command -v git >/dev/null 2>&1 || { echo "installing git"; apt-get update -qq && apt-get install -y -qq git; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (the UI's browser tests)"; apt-get update -qq && apt-get install -y -qq chromium; }
 
 .PHONY: test
-test: prereqs tools testcluster helm ## Run unit, integration and end-to-end tests against real components
+test: prereqs tools testcluster helm ui ui-test ## Run unit, integration and end-to-end tests against real components (the UI's in headless Chromium)
 	$(GO) vet ./...
 	@mkdir -p $(LOCAL)
 	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCAL)/test.log
@@ -60,7 +88,7 @@ test-short: ## Run only the tests that need no cluster
 	$(GO) test -short -count=1 ./...
 
 .PHONY: bench
-bench: prereqs testcluster helm ## Run the benchmarks in bench/ against real components and print their tables
+bench: prereqs testcluster helm ui ## Run the benchmarks in bench/ against real components and print their tables
 	TETHER_BENCH=1 TETHER_BENCH_RESULTS_DIR=$(CURDIR)/bench/results TETHER_BENCH_OUT=$(LOCAL)/bench-gitfetch.md TETHER_BENCH_OUT_KUSTOMIZE=$(LOCAL)/bench-kustomize.md TETHER_BENCH_OUT_APPLICATIONS=$(LOCAL)/bench-applications.md TETHER_BENCH_OUT_APPLICATIONS_SECRET=$(LOCAL)/bench-applications-secret.md TETHER_BENCH_OUT_HELMRELEASES=$(LOCAL)/bench-helmreleases.md TETHER_BENCH_OUT_API=$(LOCAL)/bench-api.md $(GO) test -p 1 -count=1 -v -timeout 90m ./bench/... 2>&1 | tee $(LOCAL)/bench.log | grep -vE '^\s*(I[0-9]{4}|W[0-9]{4})'
 
 .PHONY: cluster-up
@@ -81,7 +109,7 @@ cluster-down: ## Stop the local control plane started by cluster-up
 	else echo "cluster down: no cluster is running"; fi
 
 .PHONY: demo
-demo: prereqs testcluster ## Start a control plane, a Git server and Tether, and deploy the guestbook (DEMO_ONCE=1: exit once Synced and Healthy)
+demo: prereqs testcluster ui ## Start a control plane, a Git server and Tether, and deploy the guestbook (DEMO_ONCE=1: exit once Synced and Healthy)
 	@mkdir -p $(LOCALBIN)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/tether ./cmd/tether
 	$(GO) build -o $(LOCALBIN)/demo ./hack/demo

@@ -97,6 +97,8 @@ func TestAPIListAndStream(t *testing.T) {
 	})
 	paged := timed(t, func() { count(t, api, base+"/api/v1/applications?limit=100", admin) })
 	stream := streamDelay(t, api, base, admin, c)
+	unified := timed(t, func() { count(t, api, base+"/api/v1/apps?limit=50", admin) })
+	ui := measureUI(t, base, string(initial.Data["password"]), n)
 
 	table := fmt.Sprintf(`| %d Applications | p50 | p99 | ratio of p50 to the API server's LIST |
 | --- | --- | --- | --- |
@@ -105,11 +107,20 @@ func TestAPIListAndStream(t *testing.T) {
 | Tether API: the same as a project token (sees %d) | %s | %s | %.2f |
 | Tether API: first page of 100 (limit=100) | %s | %s | %.2f |
 | stream: change -> event on /api/v1/stream/applications | %s | %s | - |
+| UI's list: GET /api/v1/apps?limit=50 (every kind, filtered and paged on the server) | %s | %s | %.2f |
+| browser (%d samples): first paint of the UI's list, navigation start -> first frame with rows | %s | %s | %.2f |
+| browser: a filter (health Degraded, %d apps), click -> first frame with them | %s | %s | %.2f |
+
+The page's JavaScript heap after the list and a filter: %.1f MiB (Chromium's performance.memory). Target: first paint and a filter each under 1 s.
 `, n, kube.p50, kube.p99, asAdmin.p50, asAdmin.p99, ratio(asAdmin.p50, kube.p50),
 		n/10, asProject.p50, asProject.p99, ratio(asProject.p50, kube.p50),
-		paged.p50, paged.p99, ratio(paged.p50, kube.p50), stream.p50, stream.p99)
+		paged.p50, paged.p99, ratio(paged.p50, kube.p50), stream.p50, stream.p99,
+		unified.p50, unified.p99, ratio(unified.p50, kube.p50),
+		uiSamples, ui.firstPaint.p50, ui.firstPaint.p99, ratio(ui.firstPaint.p50, kube.p50),
+		n/10, ui.filter.p50, ui.filter.p99, ratio(ui.filter.p50, kube.p50), ui.heapMiB)
 	harness.Report(t, "TETHER_BENCH_OUT_API", table)
-	saveJSON(t, n, map[string]percentiles{"kubeList": kube, "apiListAdmin": asAdmin, "apiListProjectToken": asProject, "apiListPage100": paged, "streamDelay": stream})
+	saveJSON(t, n, map[string]any{"kubeList": kube, "apiListAdmin": asAdmin, "apiListProjectToken": asProject, "apiListPage100": paged, "streamDelay": stream,
+		"uiListAPI": unified, "uiFirstPaint": ui.firstPaint, "uiFilter": ui.filter, "uiHeapMiB": ui.heapMiB})
 }
 
 type percentiles struct {
@@ -171,6 +182,18 @@ func createApps(t *testing.T, c client.Client, n int) {
 						Source:      &argov1.ApplicationSource{RepoURL: "https://git.example.com/apps.git", Path: fmt.Sprintf("apps/%05d", i), TargetRevision: "HEAD"},
 						Destination: argov1.ApplicationDestination{Server: argov1.KubernetesInternalAPIServerAddr, Namespace: "apps"}}}
 				if err := c.Create(context.Background(), app); err != nil {
+					t.Error(err)
+					return
+				}
+				// A status as the controller would write it: every tenth
+				// (from the fourth) Degraded and OutOfSync, the rest
+				// Synced and Healthy; the UI's filters count on it.
+				app.Status = argov1.ApplicationStatus{Sync: argov1.SyncStatus{Status: argov1.SyncStatusCodeSynced, Revision: "0123456789abcdef0123456789abcdef01234567"},
+					Health: argov1.HealthStatus{Status: argov1.HealthStatusHealthy}}
+				if i%10 == 3 {
+					app.Status.Sync.Status, app.Status.Health = argov1.SyncStatusCodeOutOfSync, argov1.HealthStatus{Status: argov1.HealthStatusDegraded, Message: "Deployment web: 0 of 1 replicas available"}
+				}
+				if err := c.Status().Update(context.Background(), app); err != nil {
 					t.Error(err)
 					return
 				}
@@ -298,7 +321,7 @@ func streamDelay(t *testing.T, api *http.Client, base, admin string, c client.Cl
 	return percentilesOf(d)
 }
 
-func saveJSON(t *testing.T, n int, figures map[string]percentiles) {
+func saveJSON(t *testing.T, n int, figures map[string]any) {
 	dir := os.Getenv("TETHER_BENCH_RESULTS_DIR")
 	if dir == "" {
 		return

@@ -242,10 +242,14 @@ URL rewrite from %[6]s
   # Tether looks at Git every 3 minutes; to make it look now:
   kubectl -n %[1]s annotate application %[2]s argocd.argoproj.io/refresh=normal
 
+Open the web UI at %[9]s/ (a self-signed certificate: accept it) and log
+in as admin with the generated password:
+
+  PASS=$(kubectl -n %[1]s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d); echo "$PASS"
+
 Or use Tether's CLI (the same binary, %[10]s; also as argocd or flux
 through a link), logged in to its API server at %[9]s as admin:
 
-  PASS=$(kubectl -n %[1]s get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d)
   %[10]s login %[9]s --username admin --password "$PASS" --insecure
   %[10]s app get %[2]s
   %[10]s app diff %[2]s
@@ -257,7 +261,7 @@ or its REST API (Argo CD's shapes) directly:
   TOKEN=$(curl -sk %[9]s/api/v1/session -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" | sed 's/.*"token":"\([^"]*\)".*/\1/')
   curl -sk -H "Authorization: Bearer $TOKEN" %[9]s/api/v1/applications/%[2]s
 
-Tether's logs are in %[8]s. A web UI comes later.
+Tether's logs are in %[8]s.
 Press Ctrl-C to stop Tether, the Git server and the cluster.
 
 `, appNamespace, appName, kubectl, d.kubeconfig, destNamespace, d.repoURL, exampleRepo, d.rel(d.logPath()), d.apiURL, d.rel(d.cfg.tether))

@@ -11,15 +11,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/health"
+	"github.com/tether-gitops/tether/internal/server/rbac"
 )
 
 // fluxKind is a Flux kind served under /api/v1/flux/{kind}: the path
@@ -197,23 +201,110 @@ func (s *Server) writeEventsOf(w http.ResponseWriter, r *http.Request, obj clien
 	writeJSON(w, http.StatusOK, map[string]any{"metadata": events.ListMeta, "items": events.Items})
 }
 
+// Bounds of a Flux object's tree: how deep nested Kustomizations and
+// HelmReleases are expanded, and how many objects are read for health.
+const (
+	fluxTreeDepth   = 4
+	fluxTreeObjects = 500
+)
+
 // fluxTree is GET /api/v1/flux/{kind}/{namespace}/{name}/tree: what a
 // Kustomization (its inventory) or HelmRelease (the objects its release
-// manages) is made of, as nodes of the resource tree.
+// manages) is made of, as nodes of the resource tree. Nested
+// Kustomizations and HelmReleases the caller may read are expanded, their
+// objects naming them as parent; each object's health is read from the
+// cluster (objects of a remote cluster, through kubeConfig, are shown
+// without it).
 func (s *Server) fluxTree(w http.ResponseWriter, r *http.Request) {
 	_, obj, ok := s.readFlux(w, r, actGet)
 	if !ok {
 		return
 	}
-	nodes := []treeNode{}
+	policy, err := s.rbacPolicy(r.Context())
+	if err != nil {
+		s.internalError(w, err, "rbac policy")
+		return
+	}
+	t := &fluxTreeWalk{s: s, r: r, policy: policy, nodes: []treeNode{}, seen: map[string]bool{}}
+	t.walk(obj, nil, 1)
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": t.nodes})
+}
+
+// fluxTreeWalk gathers the nodes of one tree.
+type fluxTreeWalk struct {
+	s      *Server
+	r      *http.Request
+	policy *rbac.Policy
+	nodes  []treeNode
+	seen   map[string]bool
+	reads  int
+}
+
+// walk adds the objects of obj's inventory, under parent.
+func (t *fluxTreeWalk) walk(obj client.Object, parent *treeRef, depth int) {
+	remote := false
+	switch o := obj.(type) {
+	case *kustomizev1.Kustomization:
+		remote = o.Spec.KubeConfig != nil
+	case *helmv2.HelmRelease:
+		remote = o.Spec.KubeConfig != nil
+	}
 	for _, e := range inventoryOf(obj) {
 		m, err := e.ObjMetadata()
-		if err != nil {
+		if err != nil || t.seen[e.ID] {
 			continue
 		}
-		nodes = append(nodes, treeNode{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name})
+		t.seen[e.ID] = true
+		n := treeNode{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name}
+		if parent != nil {
+			n.ParentRefs = []treeRef{*parent}
+		}
+		var live *unstructured.Unstructured
+		if !remote && t.reads < fluxTreeObjects {
+			t.reads++
+			live = &unstructured.Unstructured{}
+			live.SetGroupVersionKind(schema.GroupVersionKind{Group: m.GroupKind.Group, Version: e.Version, Kind: m.GroupKind.Kind})
+			err := t.s.deps.APIReader.Get(t.r.Context(), keyOf(m.Namespace, m.Name), live)
+			switch {
+			case apierrors.IsNotFound(err):
+				n.Health = &argov1.HealthStatus{Status: argov1.HealthStatusMissing}
+				live = nil
+			case err != nil:
+				live = nil
+			default:
+				n.UID = string(live.GetUID())
+				created := live.GetCreationTimestamp()
+				n.CreatedAt = &created
+				if res, err := health.Assess(live); err == nil && res != nil {
+					n.Health = &argov1.HealthStatus{Status: argov1.HealthStatusCode(res.Status), Message: res.Message}
+				}
+			}
+		}
+		t.nodes = append(t.nodes, n)
+		nested, ok := t.nested(m.GroupKind, m.Namespace, m.Name, live)
+		if ok && depth < fluxTreeDepth {
+			t.walk(nested, &treeRef{Group: n.Group, Kind: n.Kind, Namespace: n.Namespace, Name: n.Name, UID: n.UID}, depth+1)
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
+}
+
+// nested is a Kustomization or HelmRelease of the inventory that the
+// caller may read, typed, so that its own inventory is walked.
+func (t *fluxTreeWalk) nested(gk schema.GroupKind, namespace, name string, live *unstructured.Unstructured) (client.Object, bool) {
+	for _, k := range fluxKinds {
+		if k.gvk.GroupKind() != gk || (k.resource != "kustomizations" && k.resource != "helmreleases") || live == nil {
+			continue
+		}
+		if !t.policy.Allow(subject(caller(t.r.Context())), k.resource, actGet, namespace+"/"+name) {
+			return nil, false
+		}
+		obj, err := t.s.newObject(k)
+		if err != nil || t.s.deps.Client.Get(t.r.Context(), keyOf(namespace, name), obj) != nil {
+			return nil, false
+		}
+		return obj, true
+	}
+	return nil, false
 }
 
 // inventoryOf reads status.inventory.entries, which Kustomizations and

@@ -30,6 +30,7 @@ import (
 	"github.com/tether-gitops/tether/internal/server/rbac"
 	"github.com/tether-gitops/tether/internal/server/session"
 	"github.com/tether-gitops/tether/internal/server/settings"
+	"github.com/tether-gitops/tether/internal/ui"
 )
 
 // Config is the server's configuration, from flags.
@@ -220,6 +221,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.applicationEvents))
 	mux.HandleFunc("GET /api/v1/stream/applications", s.authed(s.streamApplications))
 	mux.HandleFunc("GET /api/v1/stream/progress", s.authed(s.streamProgress))
+	mux.HandleFunc("GET /api/v1/apps", s.authed(s.listApps))
 	mux.HandleFunc("GET /api/v1/flux/{kind}", s.authed(s.listFlux))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}", s.authed(s.getFlux))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/events", s.authed(s.fluxEvents))
@@ -248,6 +250,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeNotFound, "Not Found")
 	})
+	mux.Handle("/", ui.Handler())
 	return s.recoverer(mux)
 }
 

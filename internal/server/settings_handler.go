@@ -13,6 +13,9 @@ type publicSettings struct {
 	URL string `json:"url,omitempty"`
 	// OIDCConfig is set when argocd-cm oidc.config configures SSO.
 	OIDCConfig *publicOIDCConfig `json:"oidcConfig,omitempty"`
+	// ControllerNamespace is the control-plane namespace: RBAC names its
+	// Applications "<project>/<name>", others "<project>/<namespace>/<name>".
+	ControllerNamespace string `json:"controllerNamespace,omitempty"`
 }
 
 // publicOIDCConfig is oidc.config as Argo CD's settings service shows it:
@@ -30,7 +33,9 @@ type publicOIDCConfig struct {
 // getSettings answers GET /api/v1/settings without a token, as Argo CD
 // does: `login --sso` reads the provider, client and scopes from it.
 func (s *Server) getSettings(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, publicSettingsOf(s.deps.Settings.ConfigMap(), s.deps.Settings.Secret()))
+	out := publicSettingsOf(s.deps.Settings.ConfigMap(), s.deps.Settings.Secret())
+	out.ControllerNamespace = s.cfg.Namespace
+	writeJSON(w, http.StatusOK, out)
 }
 
 // publicSettingsOf reads the public settings from argocd-cm (cm) and
