@@ -1,3 +1,4 @@
+import { Head } from "./Head";
 import type { KubeEvent } from "../api";
 import { ago, Badge } from "./Status";
 
@@ -8,14 +9,7 @@ export function Events({ events }: { events: KubeEvent[] }) {
   const sorted = [...events].sort((a, b) => (when(b) ?? "").localeCompare(when(a) ?? ""));
   return (
     <table class="events">
-      <thead>
-        <tr>
-          <th scope="col">Type</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Message</th>
-          <th scope="col">When</th>
-        </tr>
-      </thead>
+      <Head cols={["Type", "Reason", "Message", "When"]} />
       <tbody>
         {sorted.map((e, i) => (
           <tr key={e.metadata?.name ?? i}>

@@ -1,3 +1,4 @@
+import { Head, ErrorText } from "../components/Head";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import {
   appAPI,
@@ -59,6 +60,38 @@ function usePoll<T>(load: () => Promise<T>, interval: number, deps: unknown[]): 
   return [value, error, () => setTick((n) => n + 1)];
 }
 
+/** useAction runs a user's action, shows that it was requested or why it
+ * failed, and reloads the page's data after it. */
+function useAction(reload: () => void) {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState("");
+  const run = async (what: string, f: () => Promise<unknown>) => {
+    setBusy(true);
+    setMessage("");
+    try {
+      await f();
+      setMessage(`${what}: requested`);
+      reload();
+    } catch (e) {
+      setMessage(`${what}: ${(e as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, message, run };
+}
+
+function Crumbs({ kind }: { kind: string }) {
+  return (
+    <p class="crumbs">
+      <a href="/" onClick={onLink}>
+        Apps
+      </a>{" "}
+      / {kind}
+    </p>
+  );
+}
+
 function Tabs({ tabs, current, onChange }: { tabs: string[]; current: string; onChange: (t: string) => void }) {
   return (
     <div class="tabs" role="tablist">
@@ -106,8 +139,7 @@ function ApplicationView({ namespace, name }: { namespace: string; name: string 
   const [tab, setTab] = useState("Tree");
   const [selected, setSelected] = useState<TreeItem>();
   const [can, setCan] = useState({ sync: false, get: false });
-  const [message, setMessage] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { busy, message, run: act } = useAction(reload);
   const [prune, setPrune] = useState(false);
   const [dryRun, setDryRun] = useState(false);
   const project = app?.spec?.project || "default";
@@ -136,25 +168,7 @@ function ApplicationView({ namespace, name }: { namespace: string; name: string 
     for (const r of managed?.items ?? []) if (r.modified) m.add(byKey.get(nodeKey(r)) ?? nodeKey(r));
     return m;
   }, [tree, managed]);
-  const act = async (what: string, f: () => Promise<unknown>) => {
-    setBusy(true);
-    setMessage("");
-    try {
-      await f();
-      setMessage(`${what}: requested`);
-      reload();
-    } catch (e) {
-      setMessage(`${what}: ${(e as Error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
-  if (error && !app)
-    return (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    );
+  if (error && !app) return <ErrorText message={error} />;
   if (!app) return <p class="loading">Loading…</p>;
   const st = app.status ?? {};
   const op = st.operationState;
@@ -165,12 +179,7 @@ function ApplicationView({ namespace, name }: { namespace: string; name: string 
   const selectedResource = selected && (managed?.items ?? []).find((r) => nodeKey(r) === nodeKey(selected.node));
   return (
     <div class="details">
-      <p class="crumbs">
-        <a href="/" onClick={onLink}>
-          Apps
-        </a>{" "}
-        / Application
-      </p>
+      <Crumbs kind={"Application"} />
       <h1>
         {name} <Badge status={st.sync?.status} label="sync" /> <Badge status={st.health?.status} label="health" />
         {op ? <Badge status={op.phase} label="last operation" /> : null}
@@ -299,14 +308,7 @@ function OperationResult({ op }: { op: any }) {
       </p>
       {res.length ? (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Phase</th>
-              <th scope="col">Object</th>
-              <th scope="col">Result</th>
-              <th scope="col">Message</th>
-            </tr>
-          </thead>
+          <Head cols={["Phase", "Object", "Result", "Message"]} />
           <tbody>
             {res.map((r: any, i: number) => (
               <tr key={i}>
@@ -385,48 +387,25 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
   const [tab, setTab] = useState("Tree");
   const [selected, setSelected] = useState<TreeItem>();
   const [can, setCan] = useState({ sync: false, update: false });
-  const [message, setMessage] = useState("");
-  const [busy, setBusy] = useState(false);
+  const { busy, message, run } = useAction(reload);
   const resource = kind === "Kustomization" ? "kustomizations" : "helmreleases";
   useEffect(() => {
     (async () => setCan({ sync: await canI(resource, "sync", `${namespace}/${name}`), update: await canI(resource, "update", `${namespace}/${name}`) }))();
   }, [kind, namespace, name]);
   const items = useMemo(() => buildTree(tree?.nodes ?? []), [tree]);
-  if (error && !obj)
-    return (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    );
+  if (error && !obj) return <ErrorText message={error} />;
   if (!obj) return <p class="loading">Loading…</p>;
   const ready = (obj.status?.conditions ?? []).find((c: any) => c.type === "Ready");
   const ref = kind === "Kustomization" ? obj.spec.sourceRef : (obj.spec.chartRef ?? obj.spec.chart?.spec?.sourceRef);
   const sourceKey = ref ? `${ref.kind}/${ref.namespace || namespace}/${ref.name}` : "";
-  const act = async (what: string) => {
-    setBusy(true);
-    setMessage("");
-    try {
-      await post(fluxAPI(kind, namespace, name, `/${what}`));
-      setMessage(`${what}: requested`);
-      reload();
-    } catch (e) {
-      setMessage(`${what}: ${(e as Error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const act = (what: string) => run(what, () => post(fluxAPI(kind, namespace, name, `/${what}`)));
   const linkOf = (it: TreeItem) =>
     it.node.kind === "Kustomization" || it.node.kind === "HelmRelease"
       ? `/apps/${it.node.kind}/${encodeURIComponent(it.node.namespace ?? "")}/${encodeURIComponent(it.node.name)}`
       : undefined;
   return (
     <div class="details">
-      <p class="crumbs">
-        <a href="/" onClick={onLink}>
-          Apps
-        </a>{" "}
-        / {kind}
-      </p>
+      <Crumbs kind={kind} />
       <h1>
         {name} <Badge status={ready?.status === "True" ? "Healthy" : ready?.status === "False" ? "Degraded" : "Progressing"} label="ready" />
         {obj.spec.suspend ? <Badge status="Suspended" label="suspended" /> : null}
@@ -493,15 +472,7 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
       ) : null}
       {tab === "Conditions" ? (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Message</th>
-              <th scope="col">Changed</th>
-            </tr>
-          </thead>
+          <Head cols={["Type", "Status", "Reason", "Message", "Changed"]} />
           <tbody>
             {(obj.status?.conditions ?? []).map((c: any) => (
               <tr key={c.type}>

@@ -1,3 +1,4 @@
+import { ErrorText } from "../components/Head";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { appPath, listApps, rowKey, type AppsPage } from "../api";
 import { ago, Badge, shortRev } from "../components/Status";
@@ -118,11 +119,7 @@ export function AppList() {
           <input type="checkbox" checked={onlyFavorites} onChange={() => update((q) => (onlyFavorites ? q.delete("favorites") : q.set("favorites", "1")))} />★ Favorites
         </label>
       </div>
-      {error ? (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorText message={error} />
       {!data ? (
         <p class="loading">Loading…</p>
       ) : (

@@ -1,3 +1,4 @@
+import { Head, ErrorText } from "../components/Head";
 import { useEffect, useState } from "preact/hooks";
 import { get, listApps, type AppRow } from "../api";
 
@@ -26,21 +27,9 @@ export function Clusters() {
   return (
     <div>
       <h1>Clusters</h1>
-      {error ? (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorText message={error} />
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Server</th>
-            <th scope="col">Namespaces</th>
-            <th scope="col">Project</th>
-            <th scope="col">Apps</th>
-          </tr>
-        </thead>
+        <Head cols={["Name", "Server", "Namespaces", "Project", "Apps"]} />
         <tbody>
           {clusters.map((c) => (
             <tr key={c.server} data-cluster={c.name}>

@@ -1,3 +1,4 @@
+import { ErrorText } from "../components/Head";
 import { useEffect, useState } from "preact/hooks";
 import { appPath, fluxSegment, get, listApps, type AppRow } from "../api";
 import { ago, Badge, shortRev } from "../components/Status";
@@ -41,11 +42,7 @@ export function Sources() {
   return (
     <div>
       <h1>Sources</h1>
-      {error ? (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorText message={error} />
       <h2>Flux sources</h2>
       {sources.length === 0 ? <p class="muted">No Flux sources.</p> : null}
       <ul class="cards">
