@@ -242,13 +242,7 @@ type fluxTreeWalk struct {
 
 // walk adds the objects of obj's inventory, under parent.
 func (t *fluxTreeWalk) walk(obj client.Object, parent *treeRef, depth int) {
-	remote := false
-	switch o := obj.(type) {
-	case *kustomizev1.Kustomization:
-		remote = o.Spec.KubeConfig != nil
-	case *helmv2.HelmRelease:
-		remote = o.Spec.KubeConfig != nil
-	}
+	remote := remoteOf(obj)
 	for _, e := range inventoryOf(obj) {
 		m, err := e.ObjMetadata()
 		if err != nil || t.seen[e.ID] {
@@ -286,6 +280,90 @@ func (t *fluxTreeWalk) walk(obj client.Object, parent *treeRef, depth int) {
 			t.walk(nested, &treeRef{Group: n.Group, Kind: n.Kind, Namespace: n.Namespace, Name: n.Name, UID: n.UID}, depth+1)
 		}
 	}
+}
+
+// fluxResource is GET /api/v1/flux/{kind}/{namespace}/{name}/resource
+// with group, version, kind, namespace and name as parameters: the live
+// state of one object of the Kustomization's or HelmRelease's tree (its
+// inventory, or that of a nested one the caller may read), as Argo CD's
+// application resource endpoint answers, Secrets masked. Objects outside
+// the tree are refused, whatever they are.
+func (s *Server) fluxResource(w http.ResponseWriter, r *http.Request) {
+	_, obj, ok := s.readFlux(w, r, actGet)
+	if !ok {
+		return
+	}
+	policy, err := s.rbacPolicy(r.Context())
+	if err != nil {
+		s.internalError(w, err, "rbac policy")
+		return
+	}
+	q := r.URL.Query()
+	gk := schema.GroupKind{Group: q.Get("group"), Kind: q.Get("kind")}
+	id := engine.ID(gk, q.Get("namespace"), q.Get("name"))
+	t := &fluxTreeWalk{s: s, r: r, policy: policy, seen: map[string]bool{}}
+	version, owner := t.find(obj, id, 1)
+	switch {
+	case owner == nil:
+		writeError(w, codeNotFound, fmt.Sprintf("%s %s/%s is not part of %s %s/%s", gk.Kind, q.Get("namespace"), q.Get("name"),
+			obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName()))
+		return
+	case remoteOf(owner):
+		writeError(w, codeFailedPrecondition, "the object is in a remote cluster (kubeConfig): its live state is not read here")
+		return
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gk.WithVersion(version))
+	if err := s.deps.APIReader.Get(r.Context(), keyOf(q.Get("namespace"), q.Get("name")), live); apierrors.IsNotFound(err) {
+		writeError(w, codeNotFound, fmt.Sprintf("%s %s/%s is not in the cluster", gk.Kind, q.Get("namespace"), q.Get("name")))
+		return
+	} else if err != nil {
+		s.writeKubeError(w, err, "read")
+		return
+	}
+	live.SetManagedFields(nil)
+	maskSecrets(live)
+	writeJSON(w, http.StatusOK, live.Object)
+}
+
+// find looks for the object id in obj's inventory and in those of the
+// nested Kustomizations and HelmReleases the caller may read; it returns
+// the entry's version and the object whose inventory holds it (nil when
+// none does).
+func (t *fluxTreeWalk) find(obj client.Object, id string, depth int) (string, client.Object) {
+	entries := inventoryOf(obj)
+	for _, e := range entries {
+		if e.ID == id {
+			return e.Version, obj
+		}
+	}
+	if depth >= fluxTreeDepth {
+		return "", nil
+	}
+	for _, e := range entries {
+		m, err := e.ObjMetadata()
+		if err != nil || t.seen[e.ID] {
+			continue
+		}
+		t.seen[e.ID] = true
+		if nested, ok := t.nested(m.GroupKind, m.Namespace, m.Name, &unstructured.Unstructured{}); ok {
+			if v, owner := t.find(nested, id, depth+1); owner != nil {
+				return v, owner
+			}
+		}
+	}
+	return "", nil
+}
+
+// remoteOf reports whether a Flux object applies to a remote cluster.
+func remoteOf(obj client.Object) bool {
+	switch o := obj.(type) {
+	case *kustomizev1.Kustomization:
+		return o.Spec.KubeConfig != nil
+	case *helmv2.HelmRelease:
+		return o.Spec.KubeConfig != nil
+	}
+	return false
 }
 
 // nested is a Kustomization or HelmRelease of the inventory that the

@@ -226,6 +226,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}", s.authed(s.getFlux))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/events", s.authed(s.fluxEvents))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/tree", s.authed(s.fluxTree))
+	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/resource", s.authed(s.fluxResource))
 	mux.HandleFunc("POST /api/v1/flux/{kind}/{namespace}/{name}/{action}", s.authed(s.fluxAction))
 	mux.HandleFunc("GET /api/v1/account", s.authed(s.listAccounts))
 	mux.HandleFunc("GET /api/v1/account/{name}", s.authed(s.getAccount))

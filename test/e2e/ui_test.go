@@ -248,6 +248,13 @@ spec:
 		b.Screenshots("kustomization")
 		b.Open("/apps/HelmRelease/ui-flux/web")
 		b.WaitFor("the release's objects, with health", `document.querySelector('.node[data-kind=Deployment] .badge')`, 60*time.Second)
+		b.Click(`.node[data-kind=Deployment] .node-name`)
+		b.WaitFor("the Deployment's live manifest", browser.Contains("aside.panel pre.manifest", "kind: Deployment")+" && "+browser.Contains("aside.panel pre.manifest", "replicas:"), 30*time.Second)
+		b.Screenshots("helmrelease")
+		// The resource endpoint reads the tree's objects only.
+		if code := b.FetchStatus("GET", "/api/v1/flux/kustomizations/ui-flux/ui-root/resource?version=v1&kind=Secret&namespace=argocd&name=argocd-secret", ""); code != 404 {
+			t.Errorf("an object outside the tree answered %d, want 404", code)
+		}
 		b.Click(`a[data-source="HelmRepository/ui-flux/charts"]`)
 		b.WaitFor("the source's card names its consumer", browser.Contains(`[data-source="HelmRepository/ui-flux/charts"]`, "HelmRelease ui-flux/web"), 30*time.Second)
 		b.WaitFor("the Git source names the Kustomization", browser.Contains(`[data-source="GitRepository/ui-flux/guestbook-src"]`, "Kustomization ui-flux/ui-root"), 30*time.Second)

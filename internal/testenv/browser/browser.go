@@ -170,7 +170,7 @@ func (b *Browser) Login(user, password string) {
 // returns the status code.
 func (b *Browser) FetchStatus(method, path, body string) int {
 	b.T.Helper()
-	js := fmt.Sprintf(`fetch(%s, {method: %s, headers: {"Content-Type": "application/json"}, body: %s, credentials: "same-origin"}).then(r => r.status)`,
+	js := fmt.Sprintf(`fetch(%s, {method: %s, headers: {"Content-Type": "application/json"}, body: %s || undefined, credentials: "same-origin"}).then(r => r.status)`,
 		JSString(path), JSString(method), JSString(body))
 	status, err := Eval[int](b, js)
 	if err != nil {

@@ -81,6 +81,20 @@ function useAction(reload: () => void) {
   return { busy, message, run };
 }
 
+/** LiveManifest shows an object's live state as the API reads it
+ * (Secrets masked by the server). */
+function LiveManifest({ url }: { url: string }) {
+  const [text, setText] = useState<string>();
+  const [error, setError] = useState("");
+  useEffect(() => {
+    get<unknown>(url)
+      .then((o) => setText(toYAML(JSON.stringify(o))))
+      .catch((e) => setError(e.message));
+  }, [url]);
+  if (error) return <p class="muted">{error}</p>;
+  return <pre class="manifest">{text ?? "Loading…"}</pre>;
+}
+
 function Crumbs({ kind }: { kind: string }) {
   return (
     <p class="crumbs">
@@ -466,6 +480,13 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
                 {selected.node.group ? `${selected.node.group}/` : ""}
                 {selected.node.version} {selected.node.namespace ? `in ${selected.node.namespace}` : "(cluster-wide)"}
               </p>
+              <h4>Live manifest</h4>
+              <LiveManifest
+                key={selected.id}
+                url={fluxAPI(kind, namespace, name, "/resource") +
+                  "?" +
+                  new URLSearchParams({ group: selected.node.group ?? "", version: selected.node.version ?? "", kind: selected.node.kind, namespace: selected.node.namespace ?? "", name: selected.node.name })}
+              />
             </aside>
           ) : null}
         </div>
