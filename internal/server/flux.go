@@ -216,18 +216,27 @@ const (
 // cluster (objects of a remote cluster, through kubeConfig, are shown
 // without it).
 func (s *Server) fluxTree(w http.ResponseWriter, r *http.Request) {
-	_, obj, ok := s.readFlux(w, r, actGet)
+	t, obj, ok := s.newTreeWalk(w, r)
 	if !ok {
 		return
+	}
+	t.walk(obj, nil, 1)
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": t.nodes})
+}
+
+// newTreeWalk reads the request's Flux object (get rights) and starts a
+// walk of its tree; it has answered when ok is false.
+func (s *Server) newTreeWalk(w http.ResponseWriter, r *http.Request) (*fluxTreeWalk, client.Object, bool) {
+	_, obj, ok := s.readFlux(w, r, actGet)
+	if !ok {
+		return nil, nil, false
 	}
 	policy, err := s.rbacPolicy(r.Context())
 	if err != nil {
 		s.internalError(w, err, "rbac policy")
-		return
+		return nil, nil, false
 	}
-	t := &fluxTreeWalk{s: s, r: r, policy: policy, nodes: []treeNode{}, seen: map[string]bool{}}
-	t.walk(obj, nil, 1)
-	writeJSON(w, http.StatusOK, map[string]any{"nodes": t.nodes})
+	return &fluxTreeWalk{s: s, r: r, policy: policy, nodes: []treeNode{}, seen: map[string]bool{}}, obj, true
 }
 
 // fluxTreeWalk gathers the nodes of one tree.
@@ -289,19 +298,13 @@ func (t *fluxTreeWalk) walk(obj client.Object, parent *treeRef, depth int) {
 // application resource endpoint answers, Secrets masked. Objects outside
 // the tree are refused, whatever they are.
 func (s *Server) fluxResource(w http.ResponseWriter, r *http.Request) {
-	_, obj, ok := s.readFlux(w, r, actGet)
+	t, obj, ok := s.newTreeWalk(w, r)
 	if !ok {
-		return
-	}
-	policy, err := s.rbacPolicy(r.Context())
-	if err != nil {
-		s.internalError(w, err, "rbac policy")
 		return
 	}
 	q := r.URL.Query()
 	gk := schema.GroupKind{Group: q.Get("group"), Kind: q.Get("kind")}
 	id := engine.ID(gk, q.Get("namespace"), q.Get("name"))
-	t := &fluxTreeWalk{s: s, r: r, policy: policy, seen: map[string]bool{}}
 	version, owner := t.find(obj, id, 1)
 	switch {
 	case owner == nil:
