@@ -18,7 +18,6 @@ import (
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
-	"github.com/tether-gitops/tether/internal/chartserve"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
 
@@ -267,16 +266,7 @@ func hasRow(table string, cells ...string) bool {
 func TestCLIFluxHelmRelease(t *testing.T) {
 	c := kubeClient(t)
 	ctx := context.Background()
-	repo, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { repo.Close() })
-	for _, v := range []string{"6.0.0", "6.0.3"} {
-		if _, err := repo.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	repo := podinfoCharts(t, "6.0.0", "6.0.3")
 	startTether(t)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cli-helm"}}); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)

@@ -32,22 +32,30 @@ const chartsDir = "testdata/charts"
 // map it to a loopback chart repository with the URL rewrite.
 const podinfoRepoURL = "https://stefanprodan.github.io/podinfo"
 
+// podinfoCharts starts a chart repository on loopback holding the test
+// podinfo chart at each version; it is closed when the test ends.
+func podinfoCharts(t *testing.T, versions ...string) *chartserve.Repo {
+	t.Helper()
+	repo, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	for _, v := range versions {
+		if _, err := repo.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return repo
+}
+
 // TestHelmReleaseSeed07 installs seed 07 unchanged from a loopback chart
 // repository holding podinfo 6.0.0, 6.0.3 and 6.1.0.
 func TestHelmReleaseSeed07(t *testing.T) {
 	c := kubeClient(t)
 	ctx := context.Background()
 	suspendKustomization(t, c, "flux-system", "podinfo") // seed 06 may have left one managing default/podinfo
-	repo, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { repo.Close() })
-	for _, v := range []string{"6.0.0", "6.0.3", "6.1.0"} {
-		if _, err := repo.Publish(filepath.Join(chartsDir, "podinfo"), v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	repo := podinfoCharts(t, "6.0.0", "6.0.3", "6.1.0")
 	if _, err := repo.Publish(filepath.Join(chartsDir, "broken"), ""); err != nil {
 		t.Fatal(err)
 	}

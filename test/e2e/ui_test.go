@@ -17,7 +17,6 @@ import (
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
-	"github.com/tether-gitops/tether/internal/chartserve"
 	"github.com/tether-gitops/tether/internal/testenv/browser"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
@@ -73,14 +72,7 @@ func TestUI(t *testing.T) {
 	c := kubeClient(t)
 	ctx := context.Background()
 	apiFixture(t, c)
-	charts, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { charts.Close() })
-	if _, err := charts.Publish(filepath.Join(chartsDir, "podinfo"), "6.0.3"); err != nil {
-		t.Fatal(err)
-	}
+	charts := podinfoCharts(t, "6.0.3")
 	srv := gitserver.New(t, gitserver.Options{})
 	repo := srv.CreateRepo(t, "argocd-example-apps")
 	files := guestbookFiles(t)

@@ -73,3 +73,12 @@ export function shortRev(rev?: string): string {
   const ref = rev.includes("@sha1:") ? rev.slice(0, rev.indexOf("@sha1:")) + "@" : "";
   return /^[0-9a-f]{40}$/.test(sha) ? ref + sha.slice(0, 7) : rev;
 }
+
+/** Rev shows a revision shortened, the whole of it on hover. */
+export function Rev({ rev }: { rev?: string }) {
+  return (
+    <span class="mono" title={rev}>
+      {shortRev(rev)}
+    </span>
+  );
+}

@@ -15,7 +15,7 @@ import {
 import { Diff } from "../components/Diff";
 import { Events } from "../components/Events";
 import { Progress, useProgress } from "../components/Progress";
-import { ago, Badge, shortRev } from "../components/Status";
+import { ago, Badge, Rev, shortRev } from "../components/Status";
 import { Tree } from "../components/Tree";
 import { toYAML } from "../lib/diff";
 import { buildTree, healthCounts, nodeKey, type TreeItem } from "../lib/tree";
@@ -211,9 +211,7 @@ function ApplicationView({ namespace, name }: { namespace: string; name: string 
         <Field label="Path / chart">{src.path || src.chart}</Field>
         <Field label="Target revision">{src.targetRevision || "HEAD"}</Field>
         <Field label="Revision">
-          <span class="mono" title={st.sync?.revision}>
-            {shortRev(st.sync?.revision)}
-          </span>
+          <Rev rev={st.sync?.revision} />
         </Field>
         <Field label="Destination">
           {app.spec.destination?.name || app.spec.destination?.server} {app.spec.destination?.namespace ? `/ ${app.spec.destination.namespace}` : ""}
@@ -440,12 +438,10 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
         </Field>
         <Field label={kind === "Kustomization" ? "Path" : "Chart"}>{kind === "Kustomization" ? obj.spec.path || "./" : obj.spec.chart?.spec?.chart}</Field>
         <Field label="Applied revision">
-          <span class="mono" title={obj.status?.lastAppliedRevision}>
-            {shortRev(obj.status?.lastAppliedRevision)}
-          </span>
+          <Rev rev={obj.status?.lastAppliedRevision} />
         </Field>
         <Field label="Attempted revision">
-          <span class="mono">{shortRev(obj.status?.lastAttemptedRevision)}</span>
+          <Rev rev={obj.status?.lastAttemptedRevision} />
         </Field>
         <Field label="Interval">{obj.spec.interval}</Field>
         <Field label="Cluster">{obj.spec.kubeConfig?.secretRef?.name ?? "in-cluster"}</Field>
