@@ -359,6 +359,9 @@ spec:
 		{"GET", "/api/v1/flux/kustomizations", nil, as(ok, ok, ok)},
 		{"GET", "/api/v1/flux/kustomizations/flux-system/none", nil, as(missing, missing, denied)},
 		{"POST", "/api/v1/flux/kustomizations/flux-system/none/reconcile", nil, as(missing, denied, denied)},
+		{"GET", "/api/v1/flux/kustomizations/flux-system/none/tree", nil, as(missing, missing, denied)},
+		{"GET", "/api/v1/flux/kustomizations/flux-system/none/resource?version=v1&kind=Secret&namespace=argocd&name=argocd-secret", nil, as(missing, missing, denied)},
+		{"GET", "/api/v1/apps", nil, as(ok, ok, ok)},
 	}
 	for _, r := range rows {
 		for who, token := range callers {
@@ -382,6 +385,24 @@ spec:
 	} {
 		if got := appNames(t, api, callers[who], "/api/v1/applications?search=api-"); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("%s lists %v, want %v", who, got, want)
+		}
+	}
+	// The UI's list sees what the Applications list sees.
+	for who, want := range map[string]string{"admin": "api-prod-web,api-staging-web", "readonly": "api-prod-web,api-staging-web", "projtoken": "api-prod-web", "ssogroup": "api-prod-web"} {
+		status, body, _ := api.do("GET", "/api/v1/apps?kind=Application&search=api-", callers[who], nil)
+		var page struct {
+			Items []struct{ Name string }
+			Total int
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &page) != nil {
+			t.Fatalf("GET /api/v1/apps as %s: %d %s", who, status, body)
+		}
+		var got []string
+		for _, row := range page.Items {
+			got = append(got, row.Name)
+		}
+		if strings.Join(got, ",") != want || page.Total != len(got) {
+			t.Errorf("/api/v1/apps as %s lists %v (total %d), want %s", who, got, page.Total, want)
 		}
 	}
 	if got := appNames(t, api, admin, "/api/v1/applications?search=api-&projects=staging"); strings.Join(got, ",") != "api-staging-web" {
