@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"helm.sh/helm/v4/pkg/kube"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/kubectl/pkg/validation"
 )
 
 // Cluster is one cluster and identity that releases are made on. It shares
@@ -26,6 +28,11 @@ type Cluster struct {
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	err       error
+
+	// validators are Helm's schema validators by directive, shared by
+	// every action (see validatingFactory).
+	validatorsMu sync.Mutex
+	validators   map[string]validation.Schema
 }
 
 // NewCluster returns a Cluster for cfg (copied).
@@ -58,6 +65,63 @@ func (c *Cluster) Invalidate() {
 		c.discovery.Invalidate()
 		c.mapper.Reset()
 	}
+	c.forgetValidators()
+}
+
+func (c *Cluster) forgetValidators() {
+	c.validatorsMu.Lock()
+	c.validators = nil
+	c.validatorsMu.Unlock()
+}
+
+// validatingFactory is Helm's factory with one validator per directive
+// for the whole Cluster. Helm asks its factory for a new validator in
+// every action, which fetched and parsed the API server's OpenAPI
+// documents again to learn that it validates fields itself: a third of
+// the CPU of a thousand installs. A validator that failed is dropped, so
+// that an answer about a kind not yet installed is not kept.
+type validatingFactory struct {
+	kube.Factory
+	cluster *Cluster
+}
+
+// Validator implements kube.Factory.
+func (f *validatingFactory) Validator(directive string) (validation.Schema, error) {
+	c := f.cluster
+	c.validatorsMu.Lock()
+	v, ok := c.validators[directive]
+	c.validatorsMu.Unlock()
+	if !ok {
+		made, err := f.Factory.Validator(directive)
+		if err != nil {
+			return nil, err
+		}
+		c.validatorsMu.Lock()
+		if c.validators == nil {
+			c.validators = map[string]validation.Schema{}
+		}
+		if v, ok = c.validators[directive]; !ok {
+			v = made
+			c.validators[directive] = v
+		}
+		c.validatorsMu.Unlock()
+	}
+	return &sharedSchema{Schema: v, cluster: c}, nil
+}
+
+// sharedSchema is a shared validator that is dropped when it fails.
+type sharedSchema struct {
+	validation.Schema
+	cluster *Cluster
+}
+
+// ValidateBytes implements validation.Schema.
+func (s *sharedSchema) ValidateBytes(data []byte) error {
+	err := s.Schema.ValidateBytes(data)
+	if err != nil {
+		s.cluster.forgetValidators()
+	}
+	return err
 }
 
 // getter returns the RESTClientGetter Helm's kube client needs, defaulting

@@ -48,9 +48,14 @@ type Releases struct {
 	MaxHistory int
 	// Log receives Helm's own log lines; nil discards them.
 	Log slog.Handler
+	// Observer, when set, serves the waits for readiness (see
+	// Observer); nil keeps Helm's status watcher.
+	Observer *Observer
 }
 
-func (r *Releases) config(namespace string) (*action.Configuration, error) {
+// config is the Helm configuration of an action in namespace; ctx bounds
+// the action's waits.
+func (r *Releases) config(ctx context.Context, namespace string) (*action.Configuration, error) {
 	getter, err := r.Cluster.getter(namespace)
 	if err != nil {
 		return nil, err
@@ -61,10 +66,14 @@ func (r *Releases) config(namespace string) (*action.Configuration, error) {
 	}
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(h))
 	kc := kube.New(getter)
+	kc.Factory = &validatingFactory{Factory: kc.Factory, cluster: r.Cluster}
 	kc.Namespace = namespace
 	kc.SetLogger(h)
 	cfg.RESTClientGetter = getter
 	cfg.KubeClient = kc
+	if r.Observer != nil {
+		cfg.KubeClient = &observedClient{Client: kc, observer: r.Observer, ctx: ctx}
+	}
 	d := driver.NewSecrets(r.Cluster.clientset.CoreV1().Secrets(r.StorageNamespace))
 	d.SetLogger(h)
 	cfg.Releases = storage.Init(d)
@@ -75,7 +84,7 @@ func (r *Releases) config(namespace string) (*action.Configuration, error) {
 // History returns every record of name, oldest first; none is not an
 // error.
 func (r *Releases) History(name string) ([]*Release, error) {
-	cfg, err := r.config(r.StorageNamespace)
+	cfg, err := r.config(context.Background(), r.StorageNamespace)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +180,7 @@ func postRenderStrategy(s string) action.PostRenderStrategy {
 
 // Install installs ch as release name.
 func (r *Releases) Install(ctx context.Context, name string, ch *Chart, vals map[string]any, o InstallOptions) (*Release, error) {
-	cfg, err := r.config(o.Namespace)
+	cfg, err := r.config(ctx, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +209,7 @@ type UpgradeOptions struct {
 // Upgrade upgrades release name to ch with vals (values are never reused
 // from the previous release: the inputs are the whole truth).
 func (r *Releases) Upgrade(ctx context.Context, name string, ch *Chart, vals map[string]any, o UpgradeOptions) (*Release, error) {
-	cfg, err := r.config(o.Namespace)
+	cfg, err := r.config(ctx, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +243,7 @@ type RollbackOptions struct {
 
 // Rollback rolls release name back.
 func (r *Releases) Rollback(name, namespace string, o RollbackOptions) error {
-	cfg, err := r.config(namespace)
+	cfg, err := r.config(context.Background(), namespace)
 	if err != nil {
 		return err
 	}
@@ -263,7 +272,7 @@ type UninstallOptions struct {
 
 // Uninstall removes release name and its objects.
 func (r *Releases) Uninstall(name, namespace string, o UninstallOptions) error {
-	cfg, err := r.config(namespace)
+	cfg, err := r.config(context.Background(), namespace)
 	if err != nil {
 		return err
 	}
@@ -281,7 +290,7 @@ func (r *Releases) Uninstall(name, namespace string, o UninstallOptions) error {
 // Test runs the test hooks of release name; filters name hooks to run
 // ("name=x") or skip ("!name=x").
 func (r *Releases) Test(name, namespace string, timeout time.Duration, filters map[string][]string) (*Release, error) {
-	cfg, err := r.config(namespace)
+	cfg, err := r.config(context.Background(), namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +310,7 @@ func (r *Releases) Test(name, namespace string, timeout time.Duration, filters m
 // Unlock marks a release left pending (by a crash or a timeout of the
 // process that ran it) as failed, so that the next action may proceed.
 func (r *Releases) Unlock(rel *Release) error {
-	cfg, err := r.config(rel.Namespace)
+	cfg, err := r.config(context.Background(), rel.Namespace)
 	if err != nil {
 		return err
 	}

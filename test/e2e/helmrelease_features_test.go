@@ -436,6 +436,37 @@ metadata:
 		checkHelmList(t, ns, "rollme", 5, "podinfo-6.0.0", "deployed")
 	})
 
+	t.Run("an install whose Deployment never becomes available fails its wait, naming the Deployment", func(t *testing.T) {
+		hr("unschedulable", `  chart:
+    spec:
+      chart: podinfo
+      version: "6.0.0"
+      sourceRef: {kind: HelmRepository, name: oci}
+  install:
+    timeout: 15s
+  postRenderers:
+    - kustomize:
+        patches:
+          - target: {kind: Deployment}
+            patch: |
+              - op: add
+                path: /spec/template/spec/nodeSelector
+                value: {tether.dev/no-such-node: "true"}`)
+		got := waitHelmRelease(t, c, ns, "unschedulable", func(hr *helmv2.HelmRelease) bool {
+			r := apimeta.FindStatusCondition(hr.Status.Conditions, "Ready")
+			return r != nil && r.Status == metav1.ConditionFalse && r.Reason == "InstallFailed"
+		}, 2*time.Minute)
+		msg := readyMessage(got.Status.Conditions)
+		for _, want := range []string{"Helm install failed for release helm-features/unschedulable", "resource Deployment/helm-features/unschedulable-podinfo not ready. status: InProgress", "context deadline exceeded"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("Ready message %q does not say %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "Service/") || strings.Contains(msg, "ConfigMap/") {
+			t.Errorf("Ready message %q names objects that were ready", msg)
+		}
+	})
+
 	t.Run("dependsOn holds a release until its dependency is Ready", func(t *testing.T) {
 		hr("needs", `  dependsOn:
     - name: absent

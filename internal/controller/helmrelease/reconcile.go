@@ -78,7 +78,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		target:         tgt,
 		name:           releaseName(obj),
 		ns:             obj.GetReleaseNamespace(),
-		releases:       &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory(), Log: logs},
+		releases:       &helm.Releases{Cluster: tgt.cluster, StorageNamespace: obj.GetStorageNamespace(), MaxHistory: obj.GetMaxHistory(), Log: logs, Observer: tgt.observer()},
 		logs:           logs,
 		save:           func() error { return r.patchStatus(ctx, before, obj) },
 	}

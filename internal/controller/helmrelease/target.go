@@ -84,3 +84,13 @@ func (t *target) engine(obj *helmv2.HelmRelease) (*engine.Engine, error) {
 		Labels:       map[string]string{helmv2.NameLabel: obj.Name, helmv2.NamespaceLabel: obj.Namespace},
 	}, opts...)
 }
+
+// observer lets the release's waits read the live cache (in the local
+// cluster) instead of listing and watching the release's namespace; nil
+// elsewhere, where Helm's status watcher waits.
+func (t *target) observer() *helm.Observer {
+	if t.live == nil {
+		return nil
+	}
+	return &helm.Observer{Reader: t.live.Reader(t.client), Changes: t.live.Changes}
+}
