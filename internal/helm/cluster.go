@@ -3,9 +3,11 @@ package helm
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v4/pkg/kube"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -28,6 +30,12 @@ type Cluster struct {
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	err       error
+
+	// freshMu guards fresh and version: when discovery was last emptied
+	// for a Helm action, and the server version learnt then.
+	freshMu sync.Mutex
+	fresh   time.Time
+	version *version.Info
 
 	// validators are Helm's schema validators by directive, shared by
 	// every action (see validatingFactory).
@@ -62,10 +70,60 @@ func (c *Cluster) init() error {
 // installed CRDs.
 func (c *Cluster) Invalidate() {
 	if c.init() == nil {
+		c.freshMu.Lock()
+		c.fresh, c.version = time.Now(), nil
 		c.discovery.Invalidate()
+		c.freshMu.Unlock()
 		c.mapper.Reset()
 	}
 	c.forgetValidators()
+}
+
+// DiscoveryMaxAge is how long Helm's actions share what discovery
+// learnt: every action asks to forget it (so that a chart's
+// .Capabilities see kinds added since), which, shared by a thousand
+// releases, cost each release a discovery round and two /version
+// requests. Within this age an action's request is ignored; a release
+// that installs CRDs still empties it at once (Invalidate).
+const DiscoveryMaxAge = 30 * time.Second
+
+// sharedDiscovery is the Cluster's discovery as Helm's actions see it.
+type sharedDiscovery struct {
+	discovery.CachedDiscoveryInterface
+	cluster *Cluster
+}
+
+// Invalidate forgets what discovery learnt if that is older than
+// DiscoveryMaxAge.
+func (d *sharedDiscovery) Invalidate() {
+	c := d.cluster
+	c.freshMu.Lock()
+	defer c.freshMu.Unlock()
+	if time.Since(c.fresh) < DiscoveryMaxAge {
+		return
+	}
+	c.fresh = time.Now()
+	c.version = nil
+	d.CachedDiscoveryInterface.Invalidate()
+}
+
+// ServerVersion asks the server once per DiscoveryMaxAge.
+func (d *sharedDiscovery) ServerVersion() (*version.Info, error) {
+	c := d.cluster
+	c.freshMu.Lock()
+	v := c.version
+	c.freshMu.Unlock()
+	if v != nil {
+		return v, nil
+	}
+	v, err := d.CachedDiscoveryInterface.ServerVersion()
+	if err != nil {
+		return nil, err
+	}
+	c.freshMu.Lock()
+	c.version = v
+	c.freshMu.Unlock()
+	return v, nil
 }
 
 func (c *Cluster) forgetValidators() {
@@ -145,7 +203,7 @@ func (g *clientGetter) ToRESTConfig() (*rest.Config, error) {
 }
 
 func (g *clientGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	return g.cluster.discovery, nil
+	return &sharedDiscovery{CachedDiscoveryInterface: g.cluster.discovery, cluster: g.cluster}, nil
 }
 
 func (g *clientGetter) ToRESTMapper() (meta.RESTMapper, error) { return g.cluster.mapper, nil }
