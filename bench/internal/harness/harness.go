@@ -117,8 +117,9 @@ func ScaleAs(t *testing.T, env *testenv.Env, prefix string, measure Measure, def
 	for _, n := range Sizes(defaults...) {
 		t.Run(fmt.Sprintf("%d apps", n), func(t *testing.T) {
 			ceiling := Ceiling(t, env.Config, n*ObjectsPerApp)
+			validated := ValidatedCeiling(t, env.Config, n*ObjectsPerApp)
 			res := measure(t, c, start(t, env, c, srv, prefix, n))
-			res.Apps, res.Ceiling = n, ceiling
+			res.Apps, res.Ceiling, res.ValidatedCeiling = n, ceiling, validated
 			results = append(results, res)
 		})
 	}

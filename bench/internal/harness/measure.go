@@ -25,6 +25,20 @@ import (
 // Tether.
 func Ceiling(t testing.TB, cfg *rest.Config, objects int) float64 {
 	t.Helper()
+	return ceiling(t, cfg, objects, false)
+}
+
+// ValidatedCeiling is Ceiling with a server-side dry run of each object
+// before its apply: the API server's ceiling for any tool that, as
+// Tether does, has the API server validate every new object before it
+// writes any (so that an invalid one changes nothing).
+func ValidatedCeiling(t testing.TB, cfg *rest.Config, objects int) float64 {
+	t.Helper()
+	return ceiling(t, cfg, objects, true)
+}
+
+func ceiling(t testing.TB, cfg *rest.Config, objects int, dryRunFirst bool) float64 {
+	t.Helper()
 	ctx := context.Background()
 	cfg = rest.CopyConfig(cfg)
 	// The test's admin config is throttled (QPS 200, burst 400): that
@@ -35,6 +49,9 @@ func Ceiling(t testing.TB, cfg *rest.Config, objects int) float64 {
 		t.Fatal(err)
 	}
 	ns := fmt.Sprintf("ceiling-%d", objects)
+	if dryRunFirst {
+		ns = fmt.Sprintf("ceiling-validated-%d", objects)
+	}
 	if err := CreateNamespace(c, ns); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +69,12 @@ func Ceiling(t testing.TB, cfg *rest.Config, objects int) float64 {
 					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", i), Namespace: ns},
 					Data:       map[string]string{"key": "value"},
+				}
+				if dryRunFirst {
+					if err := c.Patch(ctx, cm.DeepCopy(), client.Apply, client.FieldOwner("ceiling"), client.ForceOwnership, client.DryRunAll); err != nil {
+						t.Error(err)
+						return
+					}
 				}
 				if err := c.Patch(ctx, cm, client.Apply, client.FieldOwner("ceiling"), client.ForceOwnership); err != nil {
 					t.Error(err)

@@ -11,18 +11,22 @@ import (
 
 // resultJSON is one Result as saved under bench/results.
 type resultJSON struct {
-	Benchmark          string         `json:"benchmark"`
-	Date               string         `json:"date"`
-	Apps               int            `json:"apps"`
-	ObjectsPerApp      int            `json:"objectsPerApp"`
-	CeilingObjectsPerS float64        `json:"ceilingObjectsPerSecond"`
-	Seconds            float64        `json:"seconds"`
-	ObjectsPerS        float64        `json:"objectsPerSecond"`
-	RatioToCeiling     float64        `json:"ratioToCeiling"`
-	RequestsByVerb     map[string]int `json:"requestsByVerb"`
-	PeakRSSMiB         int64          `json:"peakRSSMiB"`
-	Heal               *healJSON      `json:"driftHeal,omitempty"`
-	Idle               *idleJSON      `json:"idle,omitempty"`
+	Benchmark          string  `json:"benchmark"`
+	Date               string  `json:"date"`
+	Apps               int     `json:"apps"`
+	ObjectsPerApp      int     `json:"objectsPerApp"`
+	CeilingObjectsPerS float64 `json:"ceilingObjectsPerSecond"`
+	Seconds            float64 `json:"seconds"`
+	ObjectsPerS        float64 `json:"objectsPerSecond"`
+	RatioToCeiling     float64 `json:"ratioToCeiling"`
+	// ValidatedCeilingObjectsPerS is the ceiling with a dry run before
+	// each apply; RatioToValidated is Tether's ratio to it.
+	ValidatedCeilingObjectsPerS float64        `json:"validatedCeilingObjectsPerSecond,omitempty"`
+	RatioToValidated            float64        `json:"ratioToValidatedCeiling,omitempty"`
+	RequestsByVerb              map[string]int `json:"requestsByVerb"`
+	PeakRSSMiB                  int64          `json:"peakRSSMiB"`
+	Heal                        *healJSON      `json:"driftHeal,omitempty"`
+	Idle                        *idleJSON      `json:"idle,omitempty"`
 }
 
 type healJSON struct {
@@ -58,6 +62,9 @@ func SaveJSON(t testing.TB, benchmark string, results []Result) {
 		out := resultJSON{Benchmark: benchmark, Date: time.Now().UTC().Format(time.DateOnly), Apps: r.Apps, ObjectsPerApp: ObjectsPerApp,
 			CeilingObjectsPerS: r.Ceiling, Seconds: r.Took.Seconds(), ObjectsPerS: objs, RatioToCeiling: objs / r.Ceiling,
 			RequestsByVerb: r.Requests.ByVerb, PeakRSSMiB: r.PeakKiB >> 10}
+		if r.ValidatedCeiling > 0 {
+			out.ValidatedCeilingObjectsPerS, out.RatioToValidated = r.ValidatedCeiling, objs/r.ValidatedCeiling
+		}
 		if h := r.Heal; h != nil {
 			out.Heal = &healJSON{Samples: h.Samples, Healed: h.Healed, P50Seconds: h.P50.Seconds(), P99Seconds: h.P99.Seconds(), MaxSeconds: h.Max.Seconds()}
 		}
