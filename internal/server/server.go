@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -181,21 +183,31 @@ func (s *Server) Start(ctx context.Context) error {
 // it can (the control-plane namespace may not exist yet, as in a
 // Flux-only cluster): the API serves meanwhile, and the controllers of
 // the same process never stop for it.
+// While the namespace does not exist it only reads, and ever less
+// often (10 s doubling to 5 minutes): an idle Tether on a Flux-only
+// cluster writes nothing, not even a create that fails.
 func (s *Server) bootstrap(ctx context.Context) {
+	wait := 10 * time.Second
 	for {
-		done, err := settings.Bootstrap(ctx, s.deps.Kube, s.cfg.Namespace)
-		if err == nil {
-			if done.GeneratedAdminPassword {
-				s.deps.Logger.Info("generated the admin password", "secret", s.cfg.Namespace+"/"+settings.InitialAdminSecretName)
+		_, err := s.deps.Kube.CoreV1().Namespaces().Get(ctx, s.cfg.Namespace, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) { // a forbidden read does not stop the attempt
+			done, err := settings.Bootstrap(ctx, s.deps.Kube, s.cfg.Namespace)
+			if err == nil {
+				if done.GeneratedAdminPassword {
+					s.deps.Logger.Info("generated the admin password", "secret", s.cfg.Namespace+"/"+settings.InitialAdminSecretName)
+				}
+				return
 			}
-			return
+			s.deps.Logger.Info("api server: cannot make its settings yet; retrying", "in", wait.String(), "error", err.Error())
+		} else {
+			s.deps.Logger.Info("api server: waiting for its namespace to make its settings", "namespace", s.cfg.Namespace, "in", wait.String())
 		}
-		s.deps.Logger.Info("api server: cannot make its settings yet; retrying in 10s", "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(10 * time.Second):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 5*time.Minute)
 	}
 }
 

@@ -679,7 +679,7 @@ func TestAPIServerWithoutArgoNamespace(t *testing.T) {
 	ctx := context.Background()
 	tether := startTether(t, "--argocd-namespace", "api-late")
 	eventually(t, 30*time.Second, "the retry logged", func(context.Context) error {
-		if !strings.Contains(tether.Logs.String(), "cannot make its settings yet") {
+		if !strings.Contains(tether.Logs.String(), "waiting for its namespace to make its settings") {
 			return fmt.Errorf("not yet")
 		}
 		return nil
