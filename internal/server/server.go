@@ -74,6 +74,9 @@ type Deps struct {
 	// Inspector, when set, renders and compares apps for
 	// managed-resources, manifests and resource-tree.
 	Inspector Inspector
+	// Kustomizations, when set, renders and compares Kustomizations for
+	// their diff.
+	Kustomizations KustomizationInspector
 	// SSO, when set, serves single sign-on under /auth/ (login,
 	// callback).
 	SSO http.Handler
@@ -239,6 +242,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/events", s.authed(s.fluxEvents))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/tree", s.authed(s.fluxTree))
 	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/resource", s.authed(s.fluxResource))
+	mux.HandleFunc("GET /api/v1/flux/{kind}/{namespace}/{name}/diff", s.authed(s.fluxDiff))
 	mux.HandleFunc("POST /api/v1/flux/{kind}/{namespace}/{name}/{action}", s.authed(s.fluxAction))
 	mux.HandleFunc("GET /api/v1/account", s.authed(s.listAccounts))
 	mux.HandleFunc("GET /api/v1/account/{name}", s.authed(s.getAccount))

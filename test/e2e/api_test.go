@@ -360,6 +360,7 @@ spec:
 		{"GET", "/api/v1/flux/kustomizations/flux-system/none", nil, as(missing, missing, denied)},
 		{"POST", "/api/v1/flux/kustomizations/flux-system/none/reconcile", nil, as(missing, denied, denied)},
 		{"GET", "/api/v1/flux/kustomizations/flux-system/none/tree", nil, as(missing, missing, denied)},
+		{"GET", "/api/v1/flux/kustomizations/flux-system/none/diff", nil, as(missing, missing, denied)},
 		{"GET", "/api/v1/flux/kustomizations/flux-system/none/resource?version=v1&kind=Secret&namespace=argocd&name=argocd-secret", nil, as(missing, missing, denied)},
 		{"GET", "/api/v1/apps", nil, as(ok, ok, ok)},
 	}

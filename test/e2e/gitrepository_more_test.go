@@ -183,7 +183,14 @@ func patchSuspend(t *testing.T, c client.Client, name string, suspend bool) {
 
 func requestReconcile(t *testing.T, c client.Client, name string) string {
 	t.Helper()
-	repo, err := getRepo(context.Background(), c, "flux-system", name)
+	return requestGitReconcileIn(t, c, "flux-system", name)
+}
+
+// requestGitReconcileIn asks GitRepository ns/name to fetch now, as `flux
+// reconcile source git` does, and returns the annotation's value.
+func requestGitReconcileIn(t *testing.T, c client.Client, ns, name string) string {
+	t.Helper()
+	repo, err := getRepo(context.Background(), c, ns, name)
 	if err != nil {
 		t.Fatal(err)
 	}

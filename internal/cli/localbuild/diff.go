@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/cli/output"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/diff"
@@ -47,7 +46,7 @@ func RunDiff(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return b.secrets.error(fmt.Errorf("dry run of %s against the cluster failed: %w", opts.Path, err))
 	}
-	deleted, err := pruned(b.ks, changes)
+	deleted, err := kustomization.Pruned(b.ks, changes)
 	if err != nil {
 		return err
 	}
@@ -62,26 +61,6 @@ func RunDiff(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("%w: %d objects would change", ErrDifferences, n)
 	}
 	return nil
-}
-
-// pruned returns the objects of ks's inventory that changes (the
-// rendered set) lacks, when ks prunes: those an apply would delete.
-func pruned(ks *kustomizev1.Kustomization, changes []engine.Change) ([]engine.ObjectRef, error) {
-	if !ks.Spec.Prune || ks.Status.Inventory == nil {
-		return nil, nil
-	}
-	var old, rendered engine.Inventory
-	for _, e := range ks.Status.Inventory.Entries {
-		old = append(old, engine.Entry{ID: e.ID, Version: e.Version})
-	}
-	for _, c := range changes {
-		rendered = append(rendered, engine.Entry{ID: c.ID, Version: c.Version})
-	}
-	gone, err := old.Diff(rendered)
-	if err != nil {
-		return nil, fmt.Errorf("inventory of Kustomization %s/%s: %w", ks.Namespace, ks.Name, err)
-	}
-	return gone.Refs(), nil
 }
 
 // writeReport prints one line per object that would be created, changed

@@ -41,8 +41,9 @@ func (o *APIOptions) addFlags(fs *pflag.FlagSet) {
 }
 
 // addAPIServer adds the API server to mgr, unless --server-addr is "0".
-// progress and inspector may be nil (no controllers in this process).
-func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, inspector server.Inspector, logger logr.Logger) error {
+// progress and the inspectors may be nil (no controllers in this
+// process).
+func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, inspector server.Inspector, kustomizations server.KustomizationInspector, logger logr.Logger) error {
 	if opts.API.Addr == "0" {
 		return nil
 	}
@@ -77,7 +78,7 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, ins
 		Namespace: opts.ArgoCDNamespace, AppNamespaces: opts.ApplicationNamespaces,
 	}, server.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
-		Settings: store, Sessions: sessions, Progress: progress, Inspector: inspector, Logger: logger.WithName("api"),
+		Settings: store, Sessions: sessions, Progress: progress, Inspector: inspector, Kustomizations: kustomizations, Logger: logger.WithName("api"),
 		Webhook: webhook, Receivers: receivers, SSO: sso,
 	})
 	if err != nil {
@@ -144,7 +145,7 @@ func Serve(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	if err := addAPIServer(mgr, opts, nil, nil, logger); err != nil {
+	if err := addAPIServer(mgr, opts, nil, nil, nil, logger); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)

@@ -210,7 +210,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupReceivers(mgr, opts); err != nil {
 		return err
 	}
-	if err := addAPIServer(mgr, opts, progress, apps, logger); err != nil {
+	if err := addAPIServer(mgr, opts, progress, apps, kustomizations, logger); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
