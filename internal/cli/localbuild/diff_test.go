@@ -73,7 +73,6 @@ func TestWriteReport(t *testing.T) {
 	}
 }
 
-
 func TestRunDiffRefusesDryRun(t *testing.T) {
 	err := RunDiff(context.Background(), &Options{Name: "app", Path: "testdata/app", DryRun: true})
 	if err == nil || errors.Is(err, ErrDifferences) {
