@@ -238,6 +238,28 @@ spec:
 				`document.querySelector('.node[data-kind=ConfigMap][data-name=ui-settings]')`, 60*time.Second)
 		b.WaitFor("the link to the source", `document.querySelector('a[data-source="GitRepository/ui-flux/guestbook-src"]')`, 10*time.Second)
 		b.Screenshots("kustomization")
+		// Suspended, then changed by hand: the Diff tab shows what a
+		// reconcile would put back, and Resume does it.
+		b.Click(`button[data-action=suspend]`)
+		b.WaitFor("the Suspended badge", browser.Contains("h1", "Suspended"), 30*time.Second)
+		settings := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ui-flux", Name: "ui-settings"}}
+		if err := c.Patch(ctx, settings, client.RawPatch("application/merge-patch+json", []byte(`{"data":{"greeting":"changed-by-hand"}}`)), client.FieldOwner("someone")); err != nil {
+			t.Fatal(err)
+		}
+		b.Click(`.tabs button:nth-child(2)`) // Diff
+		item := `.diff-item[data-object="ConfigMap/ui-settings"][data-action=configured]`
+		b.WaitFor("the ConfigMap's diff: the hand's value out, Git's in",
+			browser.Contains(item+" .line.del", "changed-by-hand")+" && "+browser.Contains(item+" .line.add", "greeting: hello"), 60*time.Second)
+		b.Screenshots("kustomization-diff")
+		b.Click(`button[data-action=resume]`)
+		eventually(t, time.Minute, "the hand's change undone after Resume", func(ctx context.Context) error {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(settings), settings); err != nil || settings.Data["greeting"] != "hello" {
+				return fmt.Errorf("greeting %q (%v)", settings.Data["greeting"], err)
+			}
+			return nil
+		})
+		b.Click(`button[data-action=refresh-diff]`)
+		b.WaitFor("nothing left to change", browser.Contains(".flux-diff", "Everything is as Git says."), 60*time.Second)
 		b.Open("/apps/HelmRelease/ui-flux/web")
 		b.WaitFor("the release's objects, with health", `document.querySelector('.node[data-kind=Deployment] .badge')`, 60*time.Second)
 		b.Click(`.node[data-kind=Deployment] .node-name`)

@@ -147,6 +147,20 @@ export interface ManagedResource {
   error?: string;
 }
 
+/** FluxDiffItem is one object of a Kustomization's diff: what
+ * reconciling now would do to it ("created", "configured", "unchanged",
+ * "deleted"); a configured one has both states, as JSON. */
+export interface FluxDiffItem {
+  group?: string;
+  version: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: string;
+  liveState?: string;
+  predictedLiveState?: string;
+}
+
 export interface KubeEvent {
   type?: string;
   reason?: string;

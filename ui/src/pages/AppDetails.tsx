@@ -8,6 +8,7 @@ import {
   get,
   post,
   settings,
+  type FluxDiffItem,
   type KubeEvent,
   type ManagedResource,
   type TreeNode,
@@ -93,6 +94,48 @@ function LiveManifest({ url }: { url: string }) {
   }, [url]);
   if (error) return <p class="muted">{error}</p>;
   return <pre class="manifest">{text ?? "Loading…"}</pre>;
+}
+
+/** FluxDiff shows what reconciling a Kustomization now would do, from
+ * its source's revision and a dry run (asked once per visit of the tab,
+ * and again on Refresh: each is a render and a dry run). */
+function FluxDiff({ url }: { url: string }) {
+  const [diff, setDiff] = useState<{ revision: string; items: FluxDiffItem[] }>();
+  const [error, setError] = useState("");
+  const [asked, setAsked] = useState(0);
+  useEffect(() => {
+    setError("");
+    get<{ revision: string; items: FluxDiffItem[] }>(url)
+      .then(setDiff)
+      .catch((e) => setError(e.message));
+  }, [url, asked]);
+  const changed = (diff?.items ?? []).filter((it) => it.action !== "unchanged");
+  return (
+    <div class="flux-diff">
+      <p>
+        <button data-action="refresh-diff" onClick={() => setAsked(asked + 1)}>Refresh diff</button>{" "}
+        {diff ? (
+          <span class="muted">
+            revision <Rev rev={diff.revision} />: {changed.length} of {diff.items.length} objects would change
+          </span>
+        ) : null}
+      </p>
+      {error ? <ErrorText message={error} /> : null}
+      {!diff && !error ? <p class="loading">Rendering and comparing…</p> : null}
+      {diff && changed.length === 0 ? <p class="muted">Everything is as Git says.</p> : null}
+      {changed.map((it) => (
+        <section key={`${it.kind}/${it.namespace}/${it.name}`} class="diff-item" data-object={`${it.kind}/${it.name}`} data-action={it.action}>
+          <h3>
+            {it.kind} {it.namespace ? `${it.namespace}/` : ""}
+            {it.name} <span class={`badge ${it.action === "deleted" ? "bad" : "warn"}`}>{it.action}</span>
+          </h3>
+          {it.action === "configured" ? <Diff live={toYAML(it.liveState)} desired={toYAML(it.predictedLiveState)} /> : null}
+          {it.action === "created" ? <p class="muted">Not in the cluster: reconciling creates it.</p> : null}
+          {it.action === "deleted" ? <p class="muted">No longer in Git: reconciling deletes it (the Kustomization prunes).</p> : null}
+        </section>
+      ))}
+    </div>
+  );
 }
 
 function Crumbs({ kind }: { kind: string }) {
@@ -460,7 +503,7 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
           </span>
         ) : null}
       </div>
-      <Tabs tabs={["Tree", "Conditions", "Sync", "Events"]} current={tab} onChange={setTab} />
+      <Tabs tabs={kind === "Kustomization" ? ["Tree", "Diff", "Conditions", "Sync", "Events"] : ["Tree", "Conditions", "Sync", "Events"]} current={tab} onChange={setTab} />
       {tab === "Tree" ? (
         <div class="split">
           <Tree items={items} selected={selected?.id} onSelect={setSelected} linkOf={linkOf} />
@@ -487,6 +530,7 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
           ) : null}
         </div>
       ) : null}
+      {tab === "Diff" ? <FluxDiff url={fluxAPI(kind, namespace, name, "/diff")} /> : null}
       {tab === "Conditions" ? (
         <table>
           <Head cols={["Type", "Status", "Reason", "Message", "Changed"]} />
