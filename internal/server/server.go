@@ -77,6 +77,9 @@ type Deps struct {
 	// Kustomizations, when set, renders and compares Kustomizations for
 	// their diff.
 	Kustomizations KustomizationInspector
+	// HelmReleases, when set, compares HelmReleases' releases with their
+	// cluster for their diff.
+	HelmReleases HelmReleaseInspector
 	// SSO, when set, serves single sign-on under /auth/ (login,
 	// callback).
 	SSO http.Handler

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -375,6 +377,23 @@ metadata:
 		dep.Spec.Replicas = &seven
 		if err := c.Patch(ctx, dep, patch); err != nil {
 			t.Fatal(err)
+		}
+		// The API's diff shows the drift before anything corrects it.
+		api, admin := adminSession(t, c, tether)
+		var d fluxDiff
+		if err := json.Unmarshal(api.expect("GET", "/api/v1/flux/helmreleases/"+ns+"/drifty/diff", admin, nil, http.StatusOK), &d); err != nil {
+			t.Fatal(err)
+		}
+		actions := map[string]string{}
+		for _, it := range d.Items {
+			actions[it.Kind+"/"+it.Name] = it.Action
+			if it.Kind == "Deployment" && (!strings.Contains(it.LiveState, `"replicas":7`) || !strings.Contains(it.PredictedLiveState, `"replicas":1`)) {
+				t.Errorf("the Deployment's diff: live %s, predicted %s; want 7, then 1", it.LiveState, it.PredictedLiveState)
+			}
+		}
+		if got := fmt.Sprint(actions); got != "map[ConfigMap/drifty-podinfo-ui:unchanged Deployment/drifty-podinfo:configured Service/drifty-podinfo:unchanged]" ||
+			!strings.HasPrefix(d.Revision, ns+"/drifty.v1 (podinfo@") {
+			t.Errorf("the release's diff: %s at %q", got, d.Revision)
 		}
 		requestHelmReleaseReconcile(t, c, ns, "drifty")
 		eventually(t, time.Minute, "replicas put back", func(ctx context.Context) error {

@@ -265,6 +265,9 @@ spec:
 		b.Click(`.node[data-kind=Deployment] .node-name`)
 		b.WaitFor("the Deployment's live manifest", browser.Contains("aside.panel pre.manifest", "kind: Deployment")+" && "+browser.Contains("aside.panel pre.manifest", "replicas:"), 30*time.Second)
 		b.Screenshots("helmrelease")
+		b.Click(`.tabs button:nth-child(2)`) // Diff
+		b.WaitFor("the release compared with the cluster, nothing drifted",
+			browser.Contains(".flux-diff", "release ui-flux/web.v1 (")+" && "+browser.Contains(".flux-diff", "Everything is as Git says."), 60*time.Second)
 		// The resource endpoint reads the tree's objects only.
 		if code := b.FetchStatus("GET", "/api/v1/flux/kustomizations/ui-flux/ui-root/resource?version=v1&kind=Secret&namespace=argocd&name=argocd-secret", ""); code != 404 {
 			t.Errorf("an object outside the tree answered %d, want 404", code)

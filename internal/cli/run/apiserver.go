@@ -40,10 +40,17 @@ func (o *APIOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "PEM private key of the API server's certificate")
 }
 
+// inspectors are the controllers the API asks for diffs and trees; each
+// is nil when this process runs no such controller.
+type inspectors struct {
+	apps           server.Inspector
+	kustomizations server.KustomizationInspector
+	helmReleases   server.HelmReleaseInspector
+}
+
 // addAPIServer adds the API server to mgr, unless --server-addr is "0".
-// progress and the inspectors may be nil (no controllers in this
-// process).
-func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, inspector server.Inspector, kustomizations server.KustomizationInspector, logger logr.Logger) error {
+// progress may be nil (no controllers in this process).
+func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, in inspectors, logger logr.Logger) error {
 	if opts.API.Addr == "0" {
 		return nil
 	}
@@ -78,7 +85,8 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, ins
 		Namespace: opts.ArgoCDNamespace, AppNamespaces: opts.ApplicationNamespaces,
 	}, server.Deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
-		Settings: store, Sessions: sessions, Progress: progress, Inspector: inspector, Kustomizations: kustomizations, Logger: logger.WithName("api"),
+		Settings: store, Sessions: sessions, Progress: progress, Inspector: in.apps, Kustomizations: in.kustomizations, HelmReleases: in.helmReleases,
+		Logger:  logger.WithName("api"),
 		Webhook: webhook, Receivers: receivers, SSO: sso,
 	})
 	if err != nil {
@@ -145,7 +153,7 @@ func Serve(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	if err := addAPIServer(mgr, opts, nil, nil, nil, logger); err != nil {
+	if err := addAPIServer(mgr, opts, nil, inspectors{}, logger); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)

@@ -16,7 +16,7 @@ import (
 // setupHelm registers the HelmRepository, HelmChart and HelmRelease
 // controllers. Helm applies with Flux's field manager, so releases move
 // between Flux and Tether without conflicts.
-func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache) error {
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache) (*helmrelease.Reconciler, error) {
 	helm.UseFieldManager(helmrelease.FieldManager)
 	repos := &helmsource.RepositoryReconciler{
 		Client:            mgr.GetClient(),
@@ -28,7 +28,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Concurrency:       opts.Concurrency,
 	}
 	if err := repos.SetupWithManager(mgr); err != nil {
-		return err
+		return nil, err
 	}
 	charts := &helmsource.ChartReconciler{
 		Client:            mgr.GetClient(),
@@ -40,7 +40,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Concurrency:       opts.Concurrency,
 	}
 	if err := charts.SetupWithManager(mgr); err != nil {
-		return err
+		return nil, err
 	}
 	releases := &helmrelease.Reconciler{
 		Client:      mgr.GetClient(),
@@ -53,5 +53,5 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Clusters:    opts.clusterOptions(),
 		Live:        live,
 	}
-	return releases.SetupWithManager(mgr)
+	return releases, releases.SetupWithManager(mgr)
 }

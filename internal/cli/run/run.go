@@ -204,13 +204,14 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live); err != nil {
+	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live)
+	if err != nil {
 		return err
 	}
 	if err := setupReceivers(mgr, opts); err != nil {
 		return err
 	}
-	if err := addAPIServer(mgr, opts, progress, apps, kustomizations, logger); err != nil {
+	if err := addAPIServer(mgr, opts, progress, inspectors{apps: apps, kustomizations: kustomizations, helmReleases: releases}, logger); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())

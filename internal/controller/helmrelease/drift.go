@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/api/meta"
@@ -51,14 +52,26 @@ func releaseObjects(rel *helm.Release) ([]engine.Input, error) {
 	return inputs, nil
 }
 
-// compareRelease compares the release's objects with the cluster by
-// server-side dry run, leaving out what spec.driftDetection.ignore names.
-func (r *Reconciler) compareRelease(ctx context.Context, req *request, rel *helm.Release) (*drift, error) {
+// ObjectState is one object of a release's manifest beside the cluster,
+// with the fields spec.driftDetection.ignore names left out of both.
+type ObjectState struct {
+	engine.Change
+	// Live and Predicted are the cluster's object and the dry run's;
+	// Live is nil when the object is missing.
+	Live, Predicted *unstructured.Unstructured
+	// desired is the object as it should be, for a correction.
+	desired *unstructured.Unstructured
+}
+
+// releaseStates compares the release's objects with the cluster by
+// server-side dry run: Action is ActionCreated for a missing object,
+// ActionConfigured for a drifted one and ActionUnchanged otherwise.
+func releaseStates(ctx context.Context, obj *helmv2.HelmRelease, tgt *target, rel *helm.Release) ([]ObjectState, error) {
 	inputs, err := releaseObjects(rel)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := req.target.engine(req.obj)
+	eng, err := tgt.engine(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -66,37 +79,57 @@ func (r *Reconciler) compareRelease(ctx context.Context, req *request, rel *helm
 	if err != nil {
 		return nil, fmt.Errorf("compare release %s/%s with the cluster: %w", rel.Namespace, rel.Name, err)
 	}
-	norm, err := diff.New(ignoreRules(req.obj.GetDriftDetection().Ignore))
+	norm, err := diff.New(ignoreRules(obj.GetDriftDetection().Ignore))
 	if err != nil {
 		return nil, fmt.Errorf("spec.driftDetection.ignore: %w", err)
 	}
-	d := &drift{}
+	out := make([]ObjectState, 0, len(comps))
 	for _, c := range comps {
 		if c.Err != nil {
 			return nil, c.Err
 		}
-		if c.Live != nil && c.Predicted == nil {
-			continue
-		}
-		desired := c.Desired.DeepCopy()
-		if c.Live != nil {
-			live, predicted := c.Live.DeepCopy(), c.Predicted.DeepCopy()
-			if err := norm.Normalize(live, predicted); err != nil {
+		st := ObjectState{Change: c.Change, desired: c.Desired.DeepCopy()}
+		st.Action = engine.ActionUnchanged
+		switch {
+		case c.Live != nil && c.Predicted == nil:
+		case c.Live != nil:
+			st.Live, st.Predicted = c.Live.DeepCopy(), c.Predicted.DeepCopy()
+			if err := norm.Normalize(st.Live, st.Predicted); err != nil {
 				return nil, err
 			}
-			if diff.Equal(live, predicted) {
-				continue
+			if !diff.Equal(st.Live, st.Predicted) {
+				st.Action = engine.ActionConfigured
 			}
-			d.changed = append(d.changed, c.Subject+" changed")
-		} else {
-			d.changed = append(d.changed, c.Subject+" removed")
+		default:
+			st.Action = engine.ActionCreated
 		}
 		// What is ignored is not applied either, so that correcting drift
 		// never resets a field the user said another party owns.
-		if err := norm.Normalize(nil, desired); err != nil {
+		if err := norm.Normalize(nil, st.desired); err != nil {
 			return nil, err
 		}
-		d.objects = append(d.objects, engine.Input{Obj: desired, Source: c.Source})
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// compareRelease finds the release's drifted and missing objects.
+func (r *Reconciler) compareRelease(ctx context.Context, req *request, rel *helm.Release) (*drift, error) {
+	states, err := releaseStates(ctx, req.obj, req.target, rel)
+	if err != nil {
+		return nil, err
+	}
+	d := &drift{}
+	for _, st := range states {
+		switch st.Action {
+		case engine.ActionConfigured:
+			d.changed = append(d.changed, st.Subject+" changed")
+		case engine.ActionCreated:
+			d.changed = append(d.changed, st.Subject+" removed")
+		default:
+			continue
+		}
+		d.objects = append(d.objects, engine.Input{Obj: st.desired, Source: st.Source})
 	}
 	return d, nil
 }

@@ -97,9 +97,10 @@ function LiveManifest({ url }: { url: string }) {
 }
 
 /** FluxDiff shows what reconciling a Kustomization now would do, from
- * its source's revision and a dry run (asked once per visit of the tab,
- * and again on Refresh: each is a render and a dry run). */
-function FluxDiff({ url }: { url: string }) {
+ * its source's revision and a dry run, or a HelmRelease's drift from its
+ * last release (asked once per visit of the tab, and again on Refresh:
+ * each is a render or a read, and a dry run). */
+function FluxDiff({ url, kind }: { url: string; kind: string }) {
   const [diff, setDiff] = useState<{ revision: string; items: FluxDiffItem[] }>();
   const [error, setError] = useState("");
   const [asked, setAsked] = useState(0);
@@ -116,7 +117,8 @@ function FluxDiff({ url }: { url: string }) {
         <button data-action="refresh-diff" onClick={() => setAsked(asked + 1)}>Refresh diff</button>{" "}
         {diff ? (
           <span class="muted">
-            revision <Rev rev={diff.revision} />: {changed.length} of {diff.items.length} objects would change
+            {kind === "HelmRelease" ? `release ${diff.revision}` : <Rev rev={diff.revision} />}: {changed.length} of {diff.items.length} objects
+            {kind === "HelmRelease" ? " differ from the release" : " would change"}
           </span>
         ) : null}
       </p>
@@ -130,7 +132,9 @@ function FluxDiff({ url }: { url: string }) {
             {it.name} <span class={`badge ${it.action === "deleted" ? "bad" : "warn"}`}>{it.action}</span>
           </h3>
           {it.action === "configured" ? <Diff live={toYAML(it.liveState)} desired={toYAML(it.predictedLiveState)} /> : null}
-          {it.action === "created" ? <p class="muted">Not in the cluster: reconciling creates it.</p> : null}
+          {it.action === "created" ? (
+            <p class="muted">{kind === "HelmRelease" ? "Missing from the cluster: a drift correction puts it back." : "Not in the cluster: reconciling creates it."}</p>
+          ) : null}
           {it.action === "deleted" ? <p class="muted">No longer in Git: reconciling deletes it (the Kustomization prunes).</p> : null}
         </section>
       ))}
@@ -503,7 +507,7 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
           </span>
         ) : null}
       </div>
-      <Tabs tabs={kind === "Kustomization" ? ["Tree", "Diff", "Conditions", "Sync", "Events"] : ["Tree", "Conditions", "Sync", "Events"]} current={tab} onChange={setTab} />
+      <Tabs tabs={["Tree", "Diff", "Conditions", "Sync", "Events"]} current={tab} onChange={setTab} />
       {tab === "Tree" ? (
         <div class="split">
           <Tree items={items} selected={selected?.id} onSelect={setSelected} linkOf={linkOf} />
@@ -530,7 +534,7 @@ function FluxView({ kind, namespace, name }: { kind: string; namespace: string; 
           ) : null}
         </div>
       ) : null}
-      {tab === "Diff" ? <FluxDiff url={fluxAPI(kind, namespace, name, "/diff")} /> : null}
+      {tab === "Diff" ? <FluxDiff kind={kind} url={fluxAPI(kind, namespace, name, "/diff")} /> : null}
       {tab === "Conditions" ? (
         <table>
           <Head cols={["Type", "Status", "Reason", "Message", "Changed"]} />
