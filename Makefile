@@ -73,9 +73,10 @@ testcluster: ## Build the test control plane (etcd, kube-*, kwok) into .local/te
 	bash hack/testcluster/build.sh
 
 .PHONY: prereqs
-prereqs: ## Install what tests need beyond Go (git for the test Git server, Chromium for the UI), when missing
+prereqs: ## Install what tests need beyond Go (git for the test Git server, Chromium for the UI, Prometheus for the alert rules), when missing
 	@command -v git >/dev/null 2>&1 || { echo "installing git"; apt-get update -qq && apt-get install -y -qq git; }
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (the UI's browser tests)"; apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v prometheus >/dev/null 2>&1 || { echo "installing prometheus (the alert rules' test)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
 .PHONY: test
 test: prereqs tools testcluster helm ui ui-test ## Run unit, integration and end-to-end tests against real components (the UI's in headless Chromium)

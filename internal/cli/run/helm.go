@@ -9,6 +9,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -16,7 +17,7 @@ import (
 // setupHelm registers the HelmRepository, HelmChart and HelmRelease
 // controllers. Helm applies with Flux's field manager, so releases move
 // between Flux and Tether without conflicts.
-func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache) (*helmrelease.Reconciler, error) {
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache, recorder *metrics.Recorder) (*helmrelease.Reconciler, error) {
 	helm.UseFieldManager(helmrelease.FieldManager)
 	repos := &helmsource.RepositoryReconciler{
 		Client:            mgr.GetClient(),
@@ -26,6 +27,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
+		Metrics:           recorder,
 	}
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return nil, err
@@ -38,6 +40,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
+		Metrics:           recorder,
 	}
 	if err := charts.SetupWithManager(mgr); err != nil {
 		return nil, err
@@ -52,6 +55,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Concurrency: max(opts.Concurrency, 8),
 		Clusters:    opts.clusterOptions(),
 		Live:        live,
+		Metrics:     recorder,
 	}
 	return releases, releases.SetupWithManager(mgr)
 }

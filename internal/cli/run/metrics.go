@@ -1,11 +1,18 @@
 package run
 
 import (
+	"context"
 	"errors"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	tmetrics "github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 )
 
@@ -36,4 +43,39 @@ func registerRenderMetrics(r *render.Renderer) error {
 		}
 	}
 	return nil
+}
+
+// registerStateMetrics publishes Argo CD's and Flux's metrics: the state
+// of every Application, cluster and Flux object, read from the manager's
+// cache at each scrape, and recorder's counters.
+func registerStateMetrics(mgr ctrl.Manager, opts *Options, recorder *tmetrics.Recorder) error {
+	reader := mgr.GetClient()
+	collector := &tmetrics.Collector{
+		Reader:          reader,
+		InClusterName:   "in-cluster",
+		InClusterServer: "https://kubernetes.default.svc",
+		ClusterSecrets: func(ctx context.Context) (map[string]string, error) {
+			// Around the cache: a cached Secret list would watch every
+			// Secret of the cluster.
+			var secrets corev1.SecretList
+			if err := mgr.GetAPIReader().List(ctx, &secrets, client.InNamespace(opts.ArgoCDNamespace),
+				client.MatchingLabels{argov1.LabelKeySecretType: argov1.SecretTypeCluster}); err != nil {
+				return nil, err
+			}
+			out := map[string]string{}
+			for _, s := range secrets.Items {
+				if server := string(s.Data["server"]); server != "" {
+					out[server] = string(s.Data["name"])
+				}
+			}
+			return out, nil
+		},
+	}
+	if err := metrics.Registry.Register(collector); err != nil {
+		var dup prometheus.AlreadyRegisteredError
+		if !errors.As(err, &dup) {
+			return err
+		}
+	}
+	return recorder.Register(metrics.Registry)
 }

@@ -32,6 +32,7 @@ import (
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
@@ -110,8 +111,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")
 	}
+	recorder := metrics.NewRecorder()
 	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite,
-		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes, Timeout: opts.GitTimeout})
+		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes, Timeout: opts.GitTimeout, OnRequest: recorder.GitRequest})
 	if err != nil {
 		listener.Close()
 		return fmt.Errorf("git fetcher: %w", err)
@@ -169,6 +171,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := registerRenderMetrics(renderer); err != nil {
 		return err
 	}
+	if err := registerStateMetrics(mgr, opts, recorder); err != nil {
+		return err
+	}
 	kustomizations := &kustomization.Reconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
@@ -180,6 +185,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Clusters:    opts.clusterOptions(),
 		Live:        live,
 		Progress:    progress,
+		Metrics:     recorder,
 	}
 	if err := kustomizations.SetupWithManager(mgr); err != nil {
 		return err
@@ -200,11 +206,12 @@ func Run(ctx context.Context, opts *Options) error {
 		Clusters:              opts.clusterOptions(),
 		Live:                  live,
 		Progress:              progress,
+		Metrics:               recorder,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live)
+	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live, recorder)
 	if err != nil {
 		return err
 	}

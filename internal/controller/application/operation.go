@@ -197,6 +197,7 @@ func (r *Reconciler) failAttempt(app *argov1.Application, st *argov1.OperationSt
 		return
 	}
 	r.event(app, corev1.EventTypeWarning, "OperationCompleted", "Sync operation failed: "+msg)
+	r.Metrics.AppSynced(app, phase)
 }
 
 // operationTerminated is the message of a terminated operation, Argo CD's.
@@ -220,6 +221,7 @@ func (r *Reconciler) terminated(app *argov1.Application, st *argov1.OperationSta
 		st.SyncResult = syncResultOf(app, st.Operation.Sync, st.Operation.Sync.Revision, st.Operation.Sync.Revisions)
 	}
 	r.event(app, corev1.EventTypeWarning, "OperationCompleted", "Sync operation failed: "+operationTerminated)
+	r.Metrics.AppSynced(app, argov1.OperationFailed)
 }
 
 // failOperation ends a pending or running operation that cannot start
@@ -241,6 +243,7 @@ func (r *Reconciler) succeed(app *argov1.Application, st *argov1.OperationState,
 	now := metav1.NewTime(r.now())
 	st.Phase, st.FinishedAt, st.Message = argov1.OperationSucceeded, &now, "successfully synced (all tasks run)"
 	r.event(app, corev1.EventTypeNormal, "OperationCompleted", fmt.Sprintf("Sync operation to %s succeeded", st.SyncResult.Revision))
+	r.Metrics.AppSynced(app, argov1.OperationSucceeded)
 	if noHistory {
 		return
 	}

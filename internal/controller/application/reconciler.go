@@ -35,6 +35,7 @@ import (
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/source/git"
@@ -128,6 +129,8 @@ type Reconciler struct {
 	helmCharts   chartBytes      // chart archives, by URL, chart, version and credential
 	capabilities capabilityCache // destination clusters' versions and APIs, for helm template
 	luaHealth    healthScriptCache
+	// Metrics, when set, counts reconciles and ended syncs (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // SetupWithManager registers the controller and its watches of the
@@ -281,6 +284,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !r.served(app) {
 		return ctrl.Result{}, nil
 	}
+	defer func(start time.Time) { r.Metrics.AppReconciled(app, time.Since(start)) }(time.Now())
 	if r.ops != nil && r.ops.busy(req.NamespacedName) {
 		// The running operation writes the status and queues the app
 		// when it ends; a deletion or a termination stops it first.

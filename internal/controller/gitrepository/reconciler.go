@@ -24,6 +24,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/controller/repowake"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
@@ -52,6 +53,8 @@ type Reconciler struct {
 	ArtifactRetention int
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+	// Metrics, when set, counts reconciles (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // SetupWithManager registers the reconciler. A GitRepository is also
@@ -109,6 +112,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile brings one GitRepository's artifact up to date.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	defer func(start time.Time) {
+		r.Metrics.FluxReconciled("GitRepository", req.Namespace, req.Name, time.Since(start))
+	}(time.Now())
 	obj := &sourcev1.GitRepository{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -28,6 +28,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/livecache"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -65,6 +66,8 @@ type Reconciler struct {
 	Live *livecache.Cache
 
 	targets targets
+	// Metrics, when set, counts reconciles (nil: none).
+	Metrics *metrics.Recorder
 }
 
 const chartIndex = ".status.helmChart"
@@ -108,6 +111,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile brings one HelmRelease's release in line with its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	defer func(start time.Time) {
+		r.Metrics.FluxReconciled("HelmRelease", req.Namespace, req.Name, time.Since(start))
+	}(time.Now())
 	obj := &helmv2.HelmRelease{}
 	// Read around the cache: the status decides what the release loop does
 	// next, and a status written moments ago must not come back stale.

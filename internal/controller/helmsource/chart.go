@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,6 +31,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
 
@@ -60,6 +62,8 @@ type ChartReconciler struct {
 	Concurrency int
 
 	indexes indexCache
+	// Metrics, when set, counts reconciles (nil: none).
+	Metrics *metrics.Recorder
 }
 
 const chartSourceIndex = ".spec.sourceRef"
@@ -101,6 +105,9 @@ func (r *ChartReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile brings one HelmChart's chart artifact up to date.
 func (r *ChartReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	defer func(start time.Time) {
+		r.Metrics.FluxReconciled("HelmChart", req.Namespace, req.Name, time.Since(start))
+	}(time.Now())
 	obj := &sourcev1.HelmChart{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -19,6 +20,7 @@ import (
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
 
@@ -41,6 +43,8 @@ type RepositoryReconciler struct {
 	ArtifactRetention int
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+	// Metrics, when set, counts reconciles (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // SetupWithManager registers the reconciler.
@@ -55,6 +59,9 @@ func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile brings one HelmRepository's index artifact up to date.
 func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	defer func(start time.Time) {
+		r.Metrics.FluxReconciled("HelmRepository", req.Namespace, req.Name, time.Since(start))
+	}(time.Now())
 	obj := &sourcev1.HelmRepository{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

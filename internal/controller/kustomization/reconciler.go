@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -30,6 +31,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/livecache"
+	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -78,6 +80,8 @@ type Reconciler struct {
 	mu          sync.Mutex
 	applied     map[types.NamespacedName]appliedState
 	drifts      map[types.NamespacedName]uint64 // drift events seen per Kustomization
+	// Metrics, when set, counts reconciles (nil: none).
+	Metrics *metrics.Recorder
 }
 
 // appliedState is what the last successful apply used; when a reconcile
@@ -150,6 +154,9 @@ func (r *Reconciler) forSource(kind string) handler.MapFunc {
 
 // Reconcile makes the cluster match one Kustomization's source revision.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	defer func(start time.Time) {
+		r.Metrics.FluxReconciled("Kustomization", req.Namespace, req.Name, time.Since(start))
+	}(time.Now())
 	obj := &kustomizev1.Kustomization{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		r.forget(req.NamespacedName)

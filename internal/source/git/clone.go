@@ -86,6 +86,9 @@ func withCommit(repo *gogit.Repository, err error, commit, missing string) (*gog
 // fetch fetches specs into a new bare repository at gitDir.
 func (f *Fetcher) fetch(ctx context.Context, r *remote, gitDir string, specs []config.RefSpec, depth int) (*gogit.Repository, error) {
 	f.stats.fetches.Add(1)
+	if f.opts.OnRequest != nil {
+		f.opts.OnRequest(r.url, "fetch")
+	}
 	storage := filesystem.NewStorage(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRUDefault())
 	repo, err := gogit.Init(storage, nil)
 	if err != nil {

@@ -55,6 +55,9 @@ type Options struct {
 	// shares. DefaultMaxFiles and DefaultMaxBytes when zero.
 	MaxFiles int
 	MaxBytes int64
+	// OnRequest, when set, is told of every request to a remote: the URL
+	// as the caller gave it and "ls-remote" or "fetch" (for metrics).
+	OnRequest func(url, requestType string)
 }
 
 // Fetcher is Tether's one Git client, shared by every controller. It asks
@@ -341,6 +344,9 @@ func (f *Fetcher) sweepLists() {
 // annotated tags ("refs/tags/v1^{}").
 func (f *Fetcher) listRemote(ctx context.Context, r *remote) (map[string]string, error) {
 	f.stats.lists.Add(1)
+	if f.opts.OnRequest != nil {
+		f.opts.OnRequest(r.url, "ls-remote")
+	}
 	rem := gogit.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.fetchURL}})
 	list, err := rem.ListContext(ctx, &gogit.ListOptions{
 		Auth:          r.auth,
