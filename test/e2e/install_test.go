@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/tether-gitops/tether/internal/testenv"
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
+)
+
+// kustomizeBuild builds dir as `kubectl apply -k` would.
+func kustomizeBuild(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var out []*unstructured.Unstructured
+	for _, r := range res.Resources() {
+		data, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(data); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// TestInstallArgoCDCompat: config/install/overlays/argocd-compat is
+// accepted by the API server as `kubectl apply -k` sends it; the seed's 11
+// NetworkPolicy and 12 ServiceMonitor, as written, select its Deployment's
+// pods and its metrics Service. Pods do not run on this control plane
+// (kwok fakes them), so the Deployment's own command line runs as a local
+// process with a token of the install's ServiceAccount, its addresses
+// moved to loopback: seed 01 syncs through it, with only the rights the
+// install grants.
+func TestInstallArgoCDCompat(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	objs := kustomizeBuild(t, filepath.Join("..", "..", "config", "install", "overlays", "argocd-compat"))
+	for _, o := range objs {
+		if err := c.Patch(ctx, o, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
+			t.Fatalf("apply %s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, o := range objs {
+			switch o.GetKind() {
+			case "CustomResourceDefinition", "Namespace": // shared with the other tests
+			default:
+				_ = c.Delete(context.Background(), o)
+			}
+		}
+	})
+
+	// The seed's selectors, as written.
+	policy := seedObjects(t, filepath.Join(seedDir, "11-networkpolicy-server.yaml"))[0]
+	podSel, _, _ := unstructured.NestedStringMap(policy.Object, "spec", "podSelector", "matchLabels")
+	var deps appsv1.DeploymentList
+	if err := c.List(ctx, &deps, client.InNamespace(policy.GetNamespace())); err != nil {
+		t.Fatal(err)
+	}
+	var selected []string
+	for _, d := range deps.Items {
+		if labels.SelectorFromSet(podSel).Matches(labels.Set(d.Spec.Template.Labels)) {
+			selected = append(selected, d.Name)
+			if ports := d.Spec.Template.Spec.Containers[0].Ports; !slices.ContainsFunc(ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == 8080 }) {
+				t.Errorf("the pods seed 11 selects expose %v, not 8080", ports)
+			}
+		}
+	}
+	if !slices.Equal(selected, []string{"argocd-server"}) {
+		t.Errorf("seed 11 selects the pods of %v, want argocd-server's", selected)
+	}
+	monitor := seedObjects(t, filepath.Join(seedDir, "12-servicemonitor.yaml"))[0]
+	svcSel, _, _ := unstructured.NestedStringMap(monitor.Object, "spec", "selector", "matchLabels")
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs, client.InNamespace(monitor.GetNamespace()), client.MatchingLabels(svcSel)); err != nil {
+		t.Fatal(err)
+	}
+	if len(svcs.Items) != 1 || svcs.Items[0].Name != "argocd-metrics" || svcs.Items[0].Spec.Ports[0].Name != "metrics" {
+		t.Errorf("seed 12 selects %+v, want argocd-metrics with a port named metrics", svcs.Items)
+	}
+
+	// The Deployment's command, as the install's ServiceAccount.
+	env := cluster(t)
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := cs.CoreV1().ServiceAccounts("argocd").CreateToken(ctx, "tether",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testenv.WriteKubeconfig(&rest.Config{Host: env.Config.Host, BearerToken: token.Status.Token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: env.Config.CAData}}, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	var dep appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: "argocd-server"}, &dep); err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, a := range dep.Spec.Template.Spec.Containers[0].Args[1:] { // after "run"
+		name, _, _ := strings.Cut(a, "=")
+		switch name {
+		case "--server-addr", "--metrics-addr", "--health-addr", "--storage-addr", "--storage-adv-addr", "--storage-path":
+			// the test defaults: loopback, free ports, a temporary folder
+		default:
+			args = append(args, a)
+		}
+	}
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "argocd-example-apps")
+	head := repo.Commit(t, "master", guestbookFiles(t), "guestbook")
+	tether := startTether(t, append(args, "--kubeconfig", kubeconfig,
+		"--url-rewrite", "https://github.com/argoproj/argocd-example-apps.git="+repo.URL, "--git-resolve-ttl", "1s")...)
+	for _, o := range seedObjects(t, filepath.Join(seedDir, "01-argo-application-guestbook.yaml")) {
+		checkAppliedAsWritten(t, newApplier(t), o)
+	}
+	t.Cleanup(func() { deleteApp(t, c, "argocd", "guestbook") })
+	waitApp(t, c, "argocd", "guestbook", head, "Synced", "Healthy", 2*time.Minute)
+	if logs := tether.Logs.String(); strings.Contains(logs, "is forbidden") {
+		t.Errorf("the install's rights were not enough:\n%s", grepLines(logs, "is forbidden"))
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
