@@ -13,6 +13,7 @@ import (
 	"github.com/tether-gitops/tether/internal/cli/argo"
 	"github.com/tether-gitops/tether/internal/cli/connect"
 	"github.com/tether-gitops/tether/internal/cli/flux"
+	"github.com/tether-gitops/tether/internal/cli/install"
 	"github.com/tether-gitops/tether/internal/cli/localbuild"
 	"github.com/tether-gitops/tether/internal/cli/migrate"
 	runcmd "github.com/tether-gitops/tether/internal/cli/run"
@@ -44,5 +45,6 @@ func NewCmd(argv0 string) *cobra.Command {
 	root.AddCommand(flux.NewGetCmd(conn), flux.NewReconcileCmd(conn), flux.NewSuspendCmd(conn), flux.NewResumeCmd(conn),
 		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn), flux.NewLogsCmd(conn))
 	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
+	root.AddCommand(install.NewInstallCmd(conn), install.NewUninstallCmd(conn), install.NewCheckCmd(conn))
 	return root
 }
