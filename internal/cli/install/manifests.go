@@ -45,9 +45,15 @@ func Manifests(overlay string) ([]*unstructured.Unstructured, error) {
 	if overlay != "base" {
 		dir = "/config/install/overlays/" + overlay
 	}
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, dir)
+	return Build(mem, dir)
+}
+
+// Build runs Kustomize over dir of fsys, as `kubectl apply -k` does, and
+// returns the objects.
+func Build(fsys filesys.FileSystem, dir string) ([]*unstructured.Unstructured, error) {
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("build the %s install: %w", overlay, err)
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	out := make([]*unstructured.Unstructured, 0, len(res.Resources()))
 	for _, r := range res.Resources() {
