@@ -121,6 +121,11 @@ func (a *awaited) String() string {
 	return fmt.Sprintf("%s/%s/%s", a.gvk.Kind, a.key.Namespace, a.key.Name)
 }
 
+// notReady is the error for a as Helm's status watcher words it.
+func (a *awaited) notReady() error {
+	return fmt.Errorf("resource %s not ready. status: %s, message: %s", a, a.status, a.message)
+}
+
 func (w *observedWaiter) wait(resources kube.ResourceList, timeout time.Duration, jobs bool) error {
 	if timeout == 0 {
 		timeout = kube.DefaultStatusWatcherTimeout
@@ -167,7 +172,7 @@ func (w *observedWaiter) wait(resources kube.ResourceList, timeout time.Duration
 		case <-ctx.Done():
 			errs := make([]error, 0, len(pending)+1)
 			for _, a := range pending {
-				errs = append(errs, fmt.Errorf("resource %s not ready. status: %s, message: %s", a, a.status, a.message))
+				errs = append(errs, a.notReady())
 			}
 			return errors.Join(append(errs, ctx.Err())...)
 		case <-notices:
@@ -184,7 +189,7 @@ func (w *observedWaiter) check(ctx context.Context, pending []*awaited, jobs boo
 		switch status.Status(a.status) {
 		case status.CurrentStatus:
 		case status.FailedStatus:
-			failed = append(failed, fmt.Errorf("resource %s not ready. status: %s, message: %s", a, a.status, a.message))
+			failed = append(failed, a.notReady())
 		default:
 			rest = append(rest, a)
 		}

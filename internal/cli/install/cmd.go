@@ -18,9 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tether-gitops/tether/internal/cli/connect"
+	"github.com/tether-gitops/tether/internal/cli/output"
 )
 
 // fieldManager owns what `tether install` applies.
@@ -45,7 +45,7 @@ func NewInstallCmd(conn *connect.Options) *cobra.Command {
 				return err
 			}
 			if dryRun {
-				return printYAML(cmd.OutOrStdout(), objs)
+				return output.Objects(cmd.OutOrStdout(), "yaml", objs)
 			}
 			c, err := conn.Kube()
 			if err != nil {
@@ -132,24 +132,6 @@ func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
 		}
 	}
 	return false
-}
-
-func printYAML(w io.Writer, objs []*unstructured.Unstructured) error {
-	for i, o := range objs {
-		data, err := yaml.Marshal(o.Object)
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
-				return err
-			}
-		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // NewUninstallCmd returns `tether uninstall`.
