@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -239,7 +241,41 @@ func (e *Engine) waitForDefinitions(ctx context.Context, rm *ssa.ResourceManager
 		return nil
 	}
 	o := e.ssaOptions(ctx, ApplyOptions{})
-	return rm.WaitForSetWithContext(ctx, crds, ssa.WaitOptions{Interval: o.WaitInterval, Timeout: o.WaitTimeout})
+	if err := rm.WaitForSetWithContext(ctx, crds, ssa.WaitOptions{Interval: o.WaitInterval, Timeout: o.WaitTimeout}); err != nil {
+		return err
+	}
+	return e.waitForKinds(ctx, created, o.WaitInterval)
+}
+
+// waitForKinds waits until the client's REST mapper resolves every served version
+// of the CRDs among created. The API server marks a CRD Established before
+// its discovery documents list the new kind, and for that moment the next
+// stage's objects would fail with "no matches for kind".
+func (e *Engine) waitForKinds(ctx context.Context, created []*item, interval time.Duration) error {
+	for _, it := range created {
+		if it.id.GroupKind.Kind != "CustomResourceDefinition" {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(it.obj.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(it.obj.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(it.obj.Object, "spec", "versions")
+		for _, v := range versions {
+			version, _ := v.(map[string]any)
+			name, _ := version["name"].(string)
+			if served, _ := version["served"].(bool); !served || name == "" {
+				continue
+			}
+			gk := schema.GroupKind{Group: group, Kind: kind}
+			err := wait.PollUntilContextCancel(ctx, interval, true, func(context.Context) (bool, error) {
+				_, err := e.client.RESTMapper().RESTMapping(gk, name)
+				return err == nil, nil
+			})
+			if err != nil {
+				return &ObjectError{Source: it.source, Subject: it.subject(), Err: fmt.Errorf("kind %s of version %s not served yet: %w", gk, name, err)}
+			}
+		}
+	}
+	return nil
 }
 
 // ssaOptions translates opts for fluxcd/pkg/ssa. Its wait for CRDs to be
