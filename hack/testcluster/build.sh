@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh builds the test control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok) at pinned versions into
+# kube-controller-manager, kube-scheduler, kwok) and kubectl at pinned versions into
 # OUT (default: <repo>/.local/testcluster/bin) and writes kwok's stage file.
 #
 # A binary already built for the pinned versions is skipped. Built binaries
@@ -43,6 +43,8 @@ build etcd etcd go.etcd.io/etcd/server/v3
 build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube-scheduler kube k8s.io/kubernetes/cmd/kube-scheduler "$kube_ldflags"
 build kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+# kubectl runs the seed's 14-backup.sh in the e2e tests.
+build kubectl kube k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
 
 # kwok's stages: nodes become Ready, pods become Ready, complete and go away.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tether-gitops/tether/internal/cli/admin"
 	"github.com/tether-gitops/tether/internal/cli/argo"
 	"github.com/tether-gitops/tether/internal/cli/connect"
 	"github.com/tether-gitops/tether/internal/cli/flux"
@@ -45,6 +46,7 @@ func NewCmd(argv0 string) *cobra.Command {
 	root.AddCommand(flux.NewGetCmd(conn), flux.NewReconcileCmd(conn), flux.NewSuspendCmd(conn), flux.NewResumeCmd(conn),
 		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn), flux.NewLogsCmd(conn))
 	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
-	root.AddCommand(install.NewInstallCmd(conn), install.NewUninstallCmd(conn), install.NewCheckCmd(conn))
+	root.AddCommand(install.NewInstallCmd(conn), install.NewUninstallCmd(conn), install.NewCheckCmd(conn),
+		admin.NewCmd(conn))
 	return root
 }
