@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/transport"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
@@ -38,6 +39,9 @@ type Options struct {
 	// every client made from these configurations draws from, instead of
 	// a QPS and Burst of its own.
 	Budget *ratelimit.Budget
+	// WrapTransport, when set, wraps the transport of every client made
+	// from these configurations (the per-Application request counter).
+	WrapTransport transport.WrapperFunc
 	// UserAgent names Tether in the clusters' audit logs; empty leaves
 	// client-go's.
 	UserAgent string
@@ -55,6 +59,9 @@ func (opts Options) limit(cfg *rest.Config) {
 		cfg.UserAgent = opts.UserAgent
 	}
 	opts.Budget.Apply(cfg)
+	if opts.WrapTransport != nil {
+		cfg.Wrap(opts.WrapTransport)
+	}
 }
 
 // Cluster is a registered cluster.

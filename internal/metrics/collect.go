@@ -23,7 +23,7 @@ var (
 		[]string{"namespace", "name", "project", "autosync_enabled", "repo", "dest_server", "dest_namespace", "sync_status", "health_status", "operation"}, nil)
 	clusterInfo = prometheus.NewDesc("argocd_cluster_info",
 		"Information about the clusters Applications deploy to (1 for each).",
-		[]string{"server", "name"}, nil)
+		[]string{"server", "name", "k8s_version"}, nil)
 	reconcileCondition = prometheus.NewDesc("gotk_reconcile_condition",
 		"The Ready condition of a Flux object: 1 for its status, 0 for the others.",
 		[]string{"kind", "name", "namespace", "type", "status"}, nil)
@@ -46,6 +46,9 @@ type Collector struct {
 	// ClusterSecrets lists the Argo CD cluster Secrets (their names and
 	// servers only are read); nil: only the in-cluster one is reported.
 	ClusterSecrets func(ctx context.Context) (map[string]string, error)
+	// ClusterVersion, when set, gives a cluster's Kubernetes version
+	// ("v1.35.4") by its server URL, "" when unknown.
+	ClusterVersion func(ctx context.Context, server string) string
 }
 
 // Describe implements prometheus.Collector.
@@ -109,7 +112,11 @@ func (c *Collector) collectClusters(ctx context.Context, ch chan<- prometheus.Me
 		}
 	}
 	for server, name := range clusters {
-		ch <- prometheus.MustNewConstMetric(clusterInfo, prometheus.GaugeValue, 1, server, name)
+		version := ""
+		if c.ClusterVersion != nil {
+			version = c.ClusterVersion(ctx, server)
+		}
+		ch <- prometheus.MustNewConstMetric(clusterInfo, prometheus.GaugeValue, 1, server, name, version)
 	}
 }
 

@@ -17,6 +17,7 @@ type Recorder struct {
 	appReconcile *prometheus.HistogramVec
 	fluxDuration *prometheus.HistogramVec
 	gitRequests  *prometheus.CounterVec
+	k8sRequests  *prometheus.CounterVec
 }
 
 // NewRecorder returns a Recorder; Register publishes it.
@@ -36,13 +37,16 @@ func NewRecorder() *Recorder {
 		gitRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "argocd_git_request_total",
 			Help: "Number of Git requests, by repository and type (ls-remote, fetch)."},
 			[]string{"repo", "request_type"}),
+		k8sRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "argocd_app_k8s_request_total",
+			Help: "Number of Kubernetes requests made for an Application, by verb, resource, response code and dry run."},
+			[]string{"server", "verb", "resource_kind", "response_code", "name", "namespace", "project", "dry_run"}),
 	}
 }
 
 // Register publishes r's metrics on reg. Metrics another Recorder of the
 // same process published first (tests running several) stay published.
 func (r *Recorder) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{r.appSync, r.appReconcile, r.fluxDuration, r.gitRequests} {
+	for _, c := range []prometheus.Collector{r.appSync, r.appReconcile, r.fluxDuration, r.gitRequests, r.k8sRequests} {
 		if err := reg.Register(c); err != nil {
 			var dup prometheus.AlreadyRegisteredError
 			if !errors.As(err, &dup) {

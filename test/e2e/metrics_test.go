@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,6 +178,36 @@ func TestPrometheusAlertsOnSeedRules(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The requests made for an app are counted under its name, dry runs
+	// apart; the cluster's Kubernetes version is a label of its info.
+	for _, q := range []string{
+		`argocd_app_k8s_request_total{name="metrics-degraded",verb="patch",resource_kind="configmaps",dry_run="false",response_code=~"2.."}`,
+		`argocd_app_k8s_request_total{name="metrics-degraded",verb="patch",dry_run="true"}`,
+		`argocd_cluster_info{name="in-cluster",k8s_version=~"v1[.][0-9]+[.][0-9]+"}`,
+	} {
+		eventually(t, time.Minute, q, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, "GET", "http://"+promAddr+"/api/v1/query?query="+url.QueryEscape(q), nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Data struct{ Result []json.RawMessage }
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				return err
+			}
+			if len(out.Data.Result) == 0 {
+				return errors.New("no series")
+			}
+			return nil
+		})
+	}
 }
 
 // TestShippedAlertRules: config/monitoring's rule file passes promtool,

@@ -2,13 +2,17 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-
-	corev1 "k8s.io/api/core/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
@@ -71,6 +75,19 @@ func registerStateMetrics(mgr ctrl.Manager, opts *Options, recorder *tmetrics.Re
 			return out, nil
 		},
 	}
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	inCluster := &serverVersion{ask: func(ctx context.Context) ([]byte, error) {
+		return clientset.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	}}
+	collector.ClusterVersion = func(ctx context.Context, server string) string {
+		if server != collector.InClusterServer {
+			return "" // remote clusters: not asked at scrape time
+		}
+		return inCluster.get(ctx)
+	}
 	if err := metrics.Registry.Register(collector); err != nil {
 		var dup prometheus.AlreadyRegisteredError
 		if !errors.As(err, &dup) {
@@ -78,4 +95,37 @@ func registerStateMetrics(mgr ctrl.Manager, opts *Options, recorder *tmetrics.Re
 		}
 	}
 	return recorder.Register(metrics.Registry)
+}
+
+// versionTTL is how long a cluster's version is remembered for the
+// metrics: a scrape every few seconds must not ask the API server each
+// time.
+const versionTTL = 10 * time.Minute
+
+// serverVersion remembers a cluster's Kubernetes version for versionTTL.
+type serverVersion struct {
+	ask func(ctx context.Context) ([]byte, error)
+
+	mu      sync.Mutex
+	version string
+	at      time.Time
+}
+
+// get returns the remembered version, asking again when it is older than
+// versionTTL; the last known one (or "") when asking fails.
+func (v *serverVersion) get(ctx context.Context) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.version != "" && time.Since(v.at) < versionTTL {
+		return v.version
+	}
+	raw, err := v.ask(ctx)
+	if err != nil {
+		return v.version
+	}
+	var info version.Info
+	if json.Unmarshal(raw, &info) == nil && info.GitVersion != "" {
+		v.version, v.at = info.GitVersion, time.Now()
+	}
+	return v.version
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/transport"
 
 	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/controller/application"
@@ -100,6 +101,9 @@ type Options struct {
 	API APIOptions
 
 	requests *ratelimit.Budget // made from QPS and Burst on first use
+	// wrapTransport wraps every remote cluster client's transport (the
+	// per-Application request counter).
+	wrapTransport transport.WrapperFunc
 }
 
 // budget is the process's request budget per API server, made once.
@@ -178,5 +182,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // that an Argo CD cluster Secret or a Flux kubeConfig pointing at a
 // cluster is as fast as the cluster Tether runs in.
 func (o *Options) clusterOptions() cluster.Options {
-	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst, Budget: o.budget(), UserAgent: userAgent}
+	return cluster.Options{AllowPlugins: o.AllowKubeconfigPlugins, QPS: o.QPS, Burst: o.Burst, Budget: o.budget(), UserAgent: userAgent,
+		WrapTransport: o.wrapTransport}
 }

@@ -112,6 +112,9 @@ func Run(ctx context.Context, opts *Options) error {
 		cacheDir = filepath.Join(opts.StoragePath, ".git-cache")
 	}
 	recorder := metrics.NewRecorder()
+	// Requests made for an Application are counted, on every cluster.
+	opts.wrapTransport = recorder.WrapTransport
+	cfg.Wrap(recorder.WrapTransport)
 	fetcher, err := git.NewFetcher(git.Options{CacheDir: cacheDir, ResolveTTL: opts.GitResolveTTL, Rewrite: rewrites.Rewrite,
 		MaxFiles: opts.GitMaxFiles, MaxBytes: opts.GitMaxBytes, Timeout: opts.GitTimeout, OnRequest: recorder.GitRequest})
 	if err != nil {

@@ -285,6 +285,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	defer func(start time.Time) { r.Metrics.AppReconciled(app, time.Since(start)) }(time.Now())
+	ctx = metrics.WithApp(ctx, app)
 	if r.ops != nil && r.ops.busy(req.NamespacedName) {
 		// The running operation writes the status and queues the app
 		// when it ends; a deletion or a termination stops it first.
