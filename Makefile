@@ -68,6 +68,10 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRDs in config/c
 	rm -rf config/crd/bases
 	$(CONTROLLER_GEN) crd:generateEmbeddedObjectMeta=true paths=./api/... output:crd:dir=./config/crd/bases
 
+.PHONY: chart
+chart: ## Regenerate the Helm chart config/helm/tether from config/install/base (a test fails when they differ)
+	$(GO) run ./hack/helmchart
+
 .PHONY: testcluster
 testcluster: ## Build the test control plane (etcd, kube-*, kwok) into .local/testcluster
 	bash hack/testcluster/build.sh

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -147,4 +151,64 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestHelmChartInstall: the chart generated from the base installs with
+// the real helm CLI into a namespace of the user's choice, with values
+// (image tag, extra arguments); the Deployment becomes available (kwok)
+// running what the values say, and `helm uninstall` removes it and keeps
+// the CRDs (Helm never deletes crds/).
+func TestHelmChartInstall(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	home := t.TempDir()
+	helm := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(helmBinary(t), append(args, "--kubeconfig", cluster(t).KubeconfigPath)...)
+		cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	chart := filepath.Join("..", "..", "config", "helm", "tether")
+	out := helm("install", "tether", chart, "--namespace", "tether-helm", "--create-namespace", "--wait", "--timeout", "2m",
+		"--set", "image.tag=v9.9.9", "--set", "extraArgs[0]=--url-rewrite=https://github.com/=http://mirror.local/")
+	if !strings.Contains(out, "STATUS: deployed") || !strings.Contains(out, "Tether runs in tether-helm.") {
+		t.Errorf("helm install:\n%s", out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command(helmBinary(t), "uninstall", "tether", "--namespace", "tether-helm", "--kubeconfig", cluster(t).KubeconfigPath)
+		cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+		_, _ = cmd.CombinedOutput()
+		_ = c.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tether-helm"}})
+	})
+	var dep appsv1.Deployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "tether-helm", Name: "tether"}, &dep); err != nil {
+		t.Fatal(err)
+	}
+	ctr := dep.Spec.Template.Spec.Containers[0]
+	if ctr.Image != "ghcr.io/tether-gitops/tether:v9.9.9" || !slices.Contains(ctr.Args, "--url-rewrite=https://github.com/=http://mirror.local/") ||
+		!slices.Contains(ctr.Args, "--storage-adv-addr=tether-artifacts.tether-helm.svc.cluster.local") {
+		t.Errorf("container %s %v", ctr.Image, ctr.Args)
+	}
+	if dep.Status.AvailableReplicas != 1 {
+		t.Errorf("available replicas %d after helm --wait", dep.Status.AvailableReplicas)
+	}
+	var crb rbacv1.ClusterRoleBinding
+	if err := c.Get(ctx, client.ObjectKey{Name: "tether-controller"}, &crb); err != nil || crb.Subjects[0].Namespace != "tether-helm" {
+		t.Errorf("ClusterRoleBinding tether-controller: %v %+v", err, crb.Subjects)
+	}
+
+	helm("uninstall", "tether", "--namespace", "tether-helm", "--wait", "--timeout", "2m")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "tether-helm", Name: "tether"}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("Deployment after uninstall: %v", err)
+	}
+	var crd unstructured.Unstructured
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	if err := c.Get(ctx, client.ObjectKey{Name: "applications.argoproj.io"}, &crd); err != nil {
+		t.Errorf("CRD after uninstall: %v", err)
+	}
 }
