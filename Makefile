@@ -11,6 +11,7 @@ HELM        := $(LOCALBIN)/helm
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X github.com/tether-gitops/tether/internal/version.Version=$(VERSION)
 GOTEST_FLAGS ?= -count=1 -timeout 30m
+FUZZTIME    ?= 30s
 
 .PHONY: help
 help: ## Show this help
@@ -86,7 +87,12 @@ prereqs: ## Install what tests need beyond Go (git for the test Git server, Chro
 test: prereqs tools testcluster helm ui ui-test ## Run unit, integration and end-to-end tests against real components (the UI's in headless Chromium)
 	$(GO) vet ./...
 	@mkdir -p $(LOCAL)
+	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 	$(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee $(LOCAL)/test.log
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (parsers of hostile input) for FUZZTIME each (default 30s; make test runs them first)
+	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
 .PHONY: test-short
 test-short: ## Run only the tests that need no cluster
