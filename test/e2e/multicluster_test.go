@@ -139,6 +139,38 @@ spec:
 		})
 	})
 
+	t.Run("a namespace-limited cluster refuses an object naming another namespace, and writes nothing", func(t *testing.T) {
+		head = repo.Commit(t, "master", map[string]string{"k8s/elsewhere/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: limited-ok}\ndata: {a: b}\n" +
+			"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: limited-elsewhere, namespace: kube-system}\ndata: {a: b}\n"}, "an object in another namespace")
+		applyObjects(t, clusterSecret(t, token, map[string]string{"metadata.name": "limited-cluster", "name": "limited", "namespaces": "default"}))
+		applyYAML(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: limited-elsewhere, namespace: argocd, annotations: {argocd.argoproj.io/refresh: normal}}
+spec:
+  project: default
+  source: {repoURL: "https://github.com/example/multi-cluster-app.git", targetRevision: HEAD, path: k8s/elsewhere}
+  destination: {name: limited, namespace: default}
+  syncPolicy: {automated: {prune: true}}
+`)
+		t.Cleanup(func() { deleteApp(t, c, "argocd", "limited-elsewhere") })
+		var app argov1.Application
+		eventually(t, 30*time.Second, "sync refused", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "limited-elsewhere"}, &app); err != nil {
+				return err
+			}
+			if st := app.Status.OperationState; st == nil || st.Phase != argov1.OperationFailed || !strings.Contains(st.Message, "namespace kube-system is not managed on cluster limited") {
+				return fmt.Errorf("%s", operationSummary(app.Status.OperationState))
+			}
+			return nil
+		})
+		rc := kubernetes.NewForConfigOrDie(remote.Config)
+		for _, key := range []types.NamespacedName{{Namespace: "kube-system", Name: "limited-elsewhere"}, {Namespace: "default", Name: "limited-ok"}} {
+			if _, err := rc.CoreV1().ConfigMaps(key.Namespace).Get(context.Background(), key.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("ConfigMap %s written on the limited cluster: %v", key, err)
+			}
+		}
+	})
+
 	// The watches of a credential Tether no longer uses must end at once
 	// (client-go's own watch timeouts are 5 to 10 minutes).
 	ended := func(user string) func(context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -132,8 +133,15 @@ func (s *syncRun) permitted() []string {
 		gvk := obj.GroupVersionKind()
 		ns := obj.GetNamespace()
 		err := s.proj.PermitsObject(gvk.Group, gvk.Kind, obj.GetName(), ns, ns != "", s.dest.resolve(s.app.Spec.Destination))
-		if cl := s.dest.cluster; err == nil && ns == "" && cl != nil && len(cl.Namespaces) > 0 && !cl.ClusterResources {
-			err = fmt.Errorf("cluster %s is limited to namespaces %v and its Secret does not allow cluster-scoped objects (clusterResources)", cl.Name, cl.Namespaces)
+		if cl := s.dest.cluster; err == nil && cl != nil && len(cl.Namespaces) > 0 {
+			switch {
+			case ns == "" && !cl.ClusterResources:
+				err = fmt.Errorf("cluster %s is limited to namespaces %v and its Secret does not allow cluster-scoped objects (clusterResources)", cl.Name, cl.Namespaces)
+			case ns != "" && !slices.Contains(cl.Namespaces, ns):
+				// The destination namespace passed when the app was
+				// read; an object may name its own.
+				err = fmt.Errorf("namespace %s is not managed on cluster %s (its Secret lists %v)", ns, cl.Name, cl.Namespaces)
+			}
 		}
 		if err != nil {
 			msg := fmt.Sprintf("%s (%s): %v", what, source, err)
