@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"encoding/base64"
 	"errors"
 	"regexp"
-	"sort"
 	"strings"
 
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
@@ -12,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // ObjectError is a failure of one object. Its message reads
@@ -129,46 +129,30 @@ func immutableOnly(err error) bool {
 	return immutableDetail.MatchString(err.Error())
 }
 
-// redactor masks Secret values in messages.
-type redactor []string
+// redactor masks the values of a plan's Secrets in its errors. Every
+// non-empty value is masked, however short: a Secret applied by the
+// engine may hold anything.
+type redactor struct {
+	values *redact.Values // nil: no Secret yet
+}
 
-// with adds the values of Secret u, base64 and decoded, longest first so
-// that a value containing another is masked whole.
+// with adds the values of Secret u, base64 and decoded.
 func (r redactor) with(u *unstructured.Unstructured) redactor {
-	add := func(v string) {
-		if v != "" {
-			r = append(r, v)
-		}
+	if r.values == nil {
+		r.values = &redact.Values{Min: 1}
 	}
-	data, _, _ := unstructured.NestedStringMap(u.Object, "data")
-	for _, v := range data {
-		add(v)
-		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-			add(string(b))
-		}
-	}
-	stringData, _, _ := unstructured.NestedStringMap(u.Object, "stringData")
-	for _, v := range stringData {
-		add(v)
-		add(base64.StdEncoding.EncodeToString([]byte(v)))
-	}
-	sort.SliceStable(r, func(i, j int) bool { return len(r[i]) > len(r[j]) })
+	r.values.AddSecret(u)
 	return r
 }
 
-// mask replaces every known value in s with "***".
-func (r redactor) mask(s string) string {
-	for _, v := range r {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	return s
-}
+// mask replaces every known value in s with redact.Mask.
+func (r redactor) mask(s string) string { return r.values.String(s) }
 
 // leaks reports whether err holds a Secret value anywhere a caller may
 // look: its message, or the full message and field errors of an
 // ObjectError's cause, which Error shortens.
 func (r redactor) leaks(err error) bool {
-	if err == nil || len(r) == 0 {
+	if err == nil || r.values.Len() == 0 {
 		return false
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {

@@ -78,7 +78,7 @@ func TestImmutableOnly(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	r := redactor(nil).with(obj(t, `
+	r := redactor{}.with(obj(t, `
 apiVersion: v1
 kind: Secret
 metadata: {name: s}
@@ -126,7 +126,7 @@ stringData: {password: hunter2-correct-horse}
 	if !apierrors.IsInvalid(oe) {
 		t.Errorf("redacted API error lost its reason: %#v", oe)
 	}
-	if got := redactor(nil).redactError(secretErr); got != secretErr {
+	if got := (redactor{}).redactError(secretErr); got != secretErr {
 		t.Error("an empty redactor changed the error")
 	}
 }

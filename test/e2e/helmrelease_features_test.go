@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -548,6 +550,112 @@ metadata:
 			}
 		}
 	})
+}
+
+// TestHelmReleaseMasksSecretValues installs a chart that fails quoting
+// the values a HelmRelease took from a Secret (a values.yaml leaf and a
+// targetPath value, raw and base64): the failure is reported with "***"
+// in their place, in status, events and Tether's logs alike.
+func TestHelmReleaseMasksSecretValues(t *testing.T) {
+	c := kubeClient(t)
+	const ns, name = "helm-masking", "masked"
+	const password, token = "pw-from-a-secret-0042", "tok-from-a-secret-0042"
+	chartDir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: quoter\nversion: 1.0.0\n",
+		"values.yaml":         "password: \"\"\ntoken: \"\"\n",
+		"templates/fail.yaml": `{{ fail (printf "bad password %s (%s), token %s" .Values.password (b64enc .Values.password) .Values.token) }}` + "\n",
+	}
+	for path, data := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(chartDir, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(chartDir, path), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repo, err := chartserve.NewRepo(chartserve.RepoOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	if _, err := repo.Publish(chartDir, ""); err != nil {
+		t.Fatal(err)
+	}
+	tether := startTether(t, "--url-rewrite", "https://masking.example.com/charts="+repo.URL())
+	applyYAML(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: release-values
+  namespace: %[1]s
+stringData:
+  values.yaml: |
+    password: %[3]s
+  token: %[4]s
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: quoter
+  namespace: %[1]s
+spec:
+  interval: 1h
+  url: https://masking.example.com/charts
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: quoter
+      sourceRef: {kind: HelmRepository, name: quoter}
+  valuesFrom:
+    - kind: Secret
+      name: release-values
+    - kind: Secret
+      name: release-values
+      valuesKey: token
+      targetPath: token
+`, ns, name, password, token))
+	t.Cleanup(func() { deleteHelmRelease(t, c, ns, name) })
+
+	got := waitHelmRelease(t, c, ns, name, func(hr *helmv2.HelmRelease) bool {
+		return readyReason(hr.Status.Conditions) == "InstallFailed"
+	}, 2*time.Minute)
+	if r := apimeta.FindStatusCondition(got.Status.Conditions, "Ready"); r.Status != metav1.ConditionFalse {
+		t.Errorf("Ready = %s", r.Status)
+	}
+	if msg := readyMessage(got.Status.Conditions); !strings.Contains(msg, "Helm install failed for release helm-masking/masked") ||
+		!strings.Contains(msg, "bad password *** (***), token ***") {
+		t.Errorf("Ready message %q: want the failure with the values masked", msg)
+	}
+	var events string
+	eventually(t, time.Minute, "an InstallFailed event", func(context.Context) error {
+		if events = eventsFor(t, c, ns, name); !strings.Contains(events, "InstallFailed") {
+			return fmt.Errorf("events:\n%s", events)
+		}
+		return nil
+	})
+	if !strings.Contains(events, "bad password *** (***), token ***") {
+		t.Errorf("the InstallFailed event does not say the failure masked:\n%s", events)
+	}
+	status := fmt.Sprintf("%+v", getHelmRelease(t, c, ns, name).Status)
+	for _, secret := range []string{password, token, base64.StdEncoding.EncodeToString([]byte(password))} {
+		if strings.Contains(status, secret) || strings.Contains(eventsFor(t, c, ns, name), secret) ||
+			strings.Contains(tether.Logs.String(), secret) {
+			t.Errorf("%q appears in status, events or logs", secret)
+		}
+	}
 }
 
 func indent(s, prefix string) string {

@@ -17,6 +17,7 @@ import (
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/diff"
+	"github.com/tether-gitops/tether/internal/redact"
 	"github.com/tether-gitops/tether/internal/render"
 )
 
@@ -44,8 +45,8 @@ type built struct {
 	ks      *kustomizev1.Kustomization
 	objects []render.Object
 	// secrets are the values substituted from Secrets: masked wherever
-	// they would be printed.
-	secrets *masker
+	// they would be printed, as the controller masks them in its messages.
+	secrets *redact.Values
 }
 
 // Run renders opts.Path as the Kustomization would and prints the
@@ -67,7 +68,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := writeObjects(&out, b.objects, b.ks); err != nil {
 		return err
 	}
-	_, err = io.WriteString(opts.Out, b.secrets.text(out.String()))
+	_, err = io.WriteString(opts.Out, b.secrets.String(out.String()))
 	return err
 }
 
@@ -107,10 +108,10 @@ func build(ctx context.Context, opts *Options, c client.Client) (*built, error) 
 			return nil, fmt.Errorf("substitutions of Kustomization %s/%s: %w", ks.Namespace, ks.Name, err)
 		}
 	}
-	m := newMasker(secretValues)
+	m := redact.New(secretValues...)
 	objs, err := renderFolder(ctx, dir, kustomization.RenderOptions(ks, vars))
 	if err != nil {
-		return nil, m.error(fmt.Errorf("build of %s failed: %w", opts.Path, err))
+		return nil, m.Error(fmt.Errorf("build of %s failed: %w", opts.Path, err))
 	}
 	return &built{ks: ks, objects: objs, secrets: m}, nil
 }

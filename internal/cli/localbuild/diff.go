@@ -14,6 +14,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/diff"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // ErrDifferences is returned by RunDiff when applying the folder would
@@ -44,7 +45,7 @@ func RunDiff(ctx context.Context, opts *Options) error {
 	}
 	changes, err := eng.Diff(ctx, kustomization.InputsOf(b.objects), kustomization.ApplyOptions(b.ks))
 	if err != nil {
-		return b.secrets.error(fmt.Errorf("dry run of %s against the cluster failed: %w", opts.Path, err))
+		return b.secrets.Error(fmt.Errorf("dry run of %s against the cluster failed: %w", opts.Path, err))
 	}
 	deleted, err := kustomization.Pruned(b.ks, changes)
 	if err != nil {
@@ -66,7 +67,7 @@ func RunDiff(ctx context.Context, opts *Options) error {
 // writeReport prints one line per object that would be created, changed
 // or deleted, a unified diff under each changed one, and returns how many
 // objects it named. Secret values are masked in every line.
-func writeReport(w io.Writer, changes []engine.Change, deleted []engine.ObjectRef, m *masker) (int, error) {
+func writeReport(w io.Writer, changes []engine.Change, deleted []engine.ObjectRef, m *redact.Values) (int, error) {
 	var out strings.Builder
 	n := 0
 	for _, c := range changes {
@@ -89,7 +90,7 @@ func writeReport(w io.Writer, changes []engine.Change, deleted []engine.ObjectRe
 		fmt.Fprintf(&out, "► %s deleted\n", r)
 		n++
 	}
-	_, err := io.WriteString(w, m.text(out.String()))
+	_, err := io.WriteString(w, m.String(out.String()))
 	return n, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 func object(apiVersion, kind, name string, data map[string]any) *unstructured.Unstructured {
@@ -34,7 +35,7 @@ func TestWriteReport(t *testing.T) {
 	}
 	deleted := []engine.ObjectRef{{APIVersion: "v1", Kind: "ConfigMap", Namespace: "apps", Name: "gone"}}
 	var out bytes.Buffer
-	n, err := writeReport(&out, changes, deleted, newMasker([]string{"tok-from-secret", "x"}))
+	n, err := writeReport(&out, changes, deleted, redact.New("tok-from-secret", "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestWriteReport(t *testing.T) {
 	}
 
 	out.Reset()
-	if n, err := writeReport(&out, changes[:1], nil, newMasker(nil)); err != nil || n != 0 || out.Len() != 0 {
+	if n, err := writeReport(&out, changes[:1], nil, nil); err != nil || n != 0 || out.Len() != 0 {
 		t.Errorf("nothing to report: n=%d err=%v output %q", n, err, out.String())
 	}
 }
@@ -81,15 +82,15 @@ func TestRunDiffRefusesDryRun(t *testing.T) {
 }
 
 func TestMasker(t *testing.T) {
-	m := newMasker([]string{"ab", "secret", "secret-long", "secret"})
-	if got := m.text("x=secret-long y=secret z=ab"); got != "x=*** y=*** z=ab" {
+	m := redact.New("ab", "secret", "secret-long", "secret")
+	if got := m.String("x=secret-long y=secret z=ab"); got != "x=*** y=*** z=ab" {
 		t.Errorf("text = %q", got)
 	}
-	err := m.error(errors.New("bad value secret"))
+	err := m.Error(errors.New("bad value secret"))
 	if err.Error() != "bad value ***" {
 		t.Errorf("error = %q", err)
 	}
-	if m.error(nil) != nil {
+	if m.Error(nil) != nil {
 		t.Error("nil error masked into one")
 	}
 }

@@ -189,7 +189,8 @@ func (r *Reconciler) correctDrift(ctx context.Context, req *request, rel *helm.R
 	name := fmt.Sprintf("%s/%s.v%d", rel.Namespace, rel.Name, rel.Version)
 	if err != nil {
 		obj.Status.Failures++
-		msg := fmt.Sprintf("Failed to correct cluster state of release %s:\n%s", name, err.Error())
+		// Masked before conditions.Set may cut the message.
+		msg := fmt.Sprintf("Failed to correct cluster state of release %s:\n%s", name, req.secrets.String(err.Error()))
 		r.event(obj, corev1.EventTypeWarning, "DriftCorrectionFailed", msg)
 		conditions.Set(obj, meta.ReadyCondition, metav1.ConditionFalse, helmv2.DriftDetectedReason, "%s", msg)
 		return errActionFailed

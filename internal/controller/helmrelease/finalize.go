@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
@@ -48,7 +49,7 @@ func (r *Reconciler) uninstall(ctx context.Context, obj *helmv2.HelmRelease, sto
 	spec := obj.GetUninstall()
 	snap := snapshotOf(last, "")
 	if err := releases.Uninstall(name, ns, uninstallOptions(spec, spec.GetTimeout(obj.GetTimeout()).Duration)); err != nil {
-		msg := fmt.Sprintf("Helm uninstall failed for release %s with chart %s: %s", fullName(snap), chartName(snap), trimErr(err))
+		msg := fmt.Sprintf("Helm uninstall failed for release %s with chart %s: %s", fullName(snap), chartName(snap), trimErr(err, r.secretsOf(client.ObjectKeyFromObject(obj))))
 		r.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, msg)
 		return fmt.Errorf("%s", msg)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/internal/helm"
 )
@@ -25,8 +27,9 @@ type Inspection struct {
 
 // Inspect compares obj's last release with its cluster by server-side
 // dry run; the cluster, the release and obj's status are left as they
-// are.
-func (r *Reconciler) Inspect(ctx context.Context, obj *helmv2.HelmRelease) (*Inspection, error) {
+// are. Its errors never show the values obj took from Secrets.
+func (r *Reconciler) Inspect(ctx context.Context, obj *helmv2.HelmRelease) (_ *Inspection, retErr error) {
+	defer func() { retErr = r.secretsOf(client.ObjectKeyFromObject(obj)).Error(retErr) }()
 	obj = obj.DeepCopy()
 	tgt, err := r.target(ctx, obj)
 	if err != nil {

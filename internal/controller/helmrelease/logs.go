@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // helmLogLines is how many of Helm's last log lines a warning event
@@ -18,6 +20,9 @@ const helmLogLines = 10
 type logBuffer struct {
 	mu    sync.Mutex
 	lines []string
+	// secrets are masked in the message and the lines before either is
+	// cut, so that no part of a value is left.
+	secrets *redact.Values
 }
 
 func (b *logBuffer) Enabled(context.Context, slog.Level) bool { return true }
@@ -51,6 +56,7 @@ func (b *logBuffer) withLogs(msg string) string {
 	if len(b.lines) == 0 {
 		return msg
 	}
+	msg = b.secrets.String(msg)
 	// Events hold 1,024 bytes: the message gets half, so that some of the
 	// logs fit (the condition keeps the whole message).
 	if len(msg) > 500 {
@@ -60,5 +66,5 @@ func (b *logBuffer) withLogs(msg string) string {
 		}
 		msg = msg[:cut] + "..."
 	}
-	return msg + "\n\nLast Helm logs:\n\n" + strings.Join(b.lines, "\n")
+	return msg + "\n\nLast Helm logs:\n\n" + b.secrets.String(strings.Join(b.lines, "\n"))
 }

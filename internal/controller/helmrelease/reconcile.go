@@ -57,7 +57,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 	if err != nil {
 		return r.failed(ctx, obj, helmv2.ArtifactFailedReason, fmt.Errorf("Could not load chart: %w", err), false)
 	}
-	values, err := r.values(ctx, obj)
+	values, secrets, err := r.values(ctx, obj)
+	r.setSecrets(obj, secrets)
 	if err != nil {
 		return r.failed(ctx, obj, valuesErrorReason, err, false)
 	}
@@ -66,7 +67,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		return r.failed(ctx, obj, helmv2.InitFailedReason, err, false)
 	}
 
-	logs := &logBuffer{}
+	logs := &logBuffer{secrets: secrets}
 	req := &request{
 		obj:            obj,
 		chart:          ch,
@@ -75,6 +76,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		revision:       ch.Metadata.Version,
 		postRenderers:  specDigest(obj.Spec.PostRenderers),
 		commonMetadata: specDigest(obj.Spec.CommonMetadata),
+		secrets:        secrets,
 		target:         tgt,
 		name:           releaseName(obj),
 		ns:             obj.GetReleaseNamespace(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/metrics"
+	"github.com/tether-gitops/tether/internal/redact"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
@@ -68,6 +70,10 @@ type Reconciler struct {
 	targets targets
 	// Metrics, when set, counts reconciles (nil: none).
 	Metrics *metrics.Recorder
+
+	// secrets holds, per HelmRelease (types.NamespacedName), the
+	// *redact.Values it took from Secrets (see mask.go).
+	secrets sync.Map
 }
 
 const chartIndex = ".status.helmChart"
@@ -114,10 +120,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	defer func(start time.Time) {
 		r.Metrics.FluxReconciled("HelmRelease", req.Namespace, req.Name, time.Since(start))
 	}(time.Now())
+	// The error goes to the manager's log: masked last, as the reconcile's
+	// own log lines are.
+	secrets := func() *redact.Values { return r.secretsOf(req.NamespacedName) }
+	defer func() { retErr = secrets().Error(retErr) }()
+	ctx = log.IntoContext(ctx, maskedLogger(log.FromContext(ctx), secrets))
 	obj := &helmv2.HelmRelease{}
 	// Read around the cache: the status decides what the release loop does
 	// next, and a status written moments ago must not come back stale.
 	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.secrets.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
@@ -140,9 +154,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	return r.reconcile(ctx, obj, before)
 }
 
-// patchStatus writes status when it changed; before is updated to what
-// was written, so that later patches send only what changed since.
+// patchStatus writes status when it changed, with values from Secrets
+// masked in every condition message; before is updated to what was
+// written, so that later patches send only what changed since.
 func (r *Reconciler) patchStatus(ctx context.Context, before, obj *helmv2.HelmRelease) error {
+	maskConditions(obj, r.secretsOf(client.ObjectKeyFromObject(obj)))
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
@@ -156,8 +172,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, obj *helmv2.HelmRe
 	return nil
 }
 
+// event records an event about obj, values from Secrets masked in its
+// note.
 func (r *Reconciler) event(obj *helmv2.HelmRelease, typ, reason, note string) {
 	if r.Events != nil {
+		note = r.secretsOf(client.ObjectKeyFromObject(obj)).String(note)
 		r.Events.Eventf(obj, nil, typ, reason, "Reconcile", "%s", note)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // request is everything one pass of the release loop works with.
@@ -33,8 +34,9 @@ type request struct {
 	releases                      *helm.Releases
 	save                          func() error // writes status now (before a long action)
 	ctx                           context.Context
-	logs                          *logBuffer // Helm's last log lines, for warning events
-	drift                         *drift     // the last comparison, for drift correction
+	logs                          *logBuffer     // Helm's last log lines, for warning events
+	secrets                       *redact.Values // values from Secrets, masked in messages
+	drift                         *drift         // the last comparison, for drift correction
 }
 
 var (
@@ -277,7 +279,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 	r.progress(req, "install", timeout)
 	if err := r.crds(ctx, req, crdPolicy(spec.CRDs, spec.SkipCRDs)); err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionInstall, helmv2.InstallFailedReason,
-			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	opts := helm.InstallOptions{
 		ActionOptions: r.actionOptions(ctx, req, timeout, actionSpec{spec.DisableWait, spec.DisableWaitForJobs, spec.DisableHooks,
@@ -292,7 +294,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 	invalidateForCRDs(req)
 	if err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionInstall, helmv2.InstallFailedReason,
-			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	obj.Status.History = helmv2.Snapshots{snapshotOf(stored(req, rel), helmv2.ReleaseActionInstall)}
 	r.succeeded(req, helmv2.InstallSucceededReason, fmt.Sprintf("Helm install succeeded for release %s with chart %s",
@@ -309,7 +311,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 	r.progress(req, "upgrade", timeout)
 	if err := r.crds(ctx, req, crdPolicy(spec.CRDs, false)); err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionUpgrade, helmv2.UpgradeFailedReason,
-			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	opts := helm.UpgradeOptions{
 		ActionOptions: r.actionOptions(ctx, req, timeout, actionSpec{spec.DisableWait, spec.DisableWaitForJobs, spec.DisableHooks,
@@ -324,7 +326,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 	invalidateForCRDs(req)
 	if err != nil {
 		return r.actionFailed(req, last, helmv2.ReleaseActionUpgrade, helmv2.UpgradeFailedReason,
-			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err)))
+			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	snap := snapshotOf(stored(req, rel), helmv2.ReleaseActionUpgrade)
 	markSuperseded(obj)
@@ -414,7 +416,7 @@ func (r *Reconciler) unlock(req *request, last *helm.Release) error {
 	snap := snapshotOf(last, "")
 	if err := req.releases.Unlock(last); err != nil {
 		obj.Status.Failures++
-		msg := fmt.Sprintf("Unlock of Helm release %s with chart %s in %s state failed: %s", fullName(snap), chartName(snap), status, trimErr(err))
+		msg := fmt.Sprintf("Unlock of Helm release %s with chart %s in %s state failed: %s", fullName(snap), chartName(snap), status, trimErr(err, req.secrets))
 		conditions.Set(obj, helmv2.ReleasedCondition, metav1.ConditionFalse, pendingReleaseReason, "%s", msg)
 		r.event(obj, corev1.EventTypeWarning, pendingReleaseReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
@@ -445,7 +447,7 @@ func (r *Reconciler) test(req *request, last *helm.Release) {
 	}
 	if err != nil {
 		obj.Status.Failures++
-		msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", fullName(snap), chartName(snap), trimErr(err))
+		msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", fullName(snap), chartName(snap), trimErr(err, req.secrets))
 		conditions.Set(obj, helmv2.TestSuccessCondition, metav1.ConditionFalse, helmv2.TestFailedReason, "%s", msg)
 		r.event(obj, corev1.EventTypeWarning, helmv2.TestFailedReason, req.logs.withLogs(msg))
 		rem := remediationOf(obj, obj.Status.LastAttemptedReleaseAction)
@@ -547,7 +549,7 @@ func (r *Reconciler) rollback(req *request, last *helm.Release) error {
 	}
 	if err != nil {
 		obj.Status.Failures++
-		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", fullName(prev), chartName(prev), trimErr(err))
+		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", fullName(prev), chartName(prev), trimErr(err, req.secrets))
 		conditions.Set(obj, helmv2.RemediatedCondition, metav1.ConditionFalse, helmv2.RollbackFailedReason, "%s", msg)
 		r.event(obj, corev1.EventTypeWarning, helmv2.RollbackFailedReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
@@ -587,7 +589,7 @@ func (r *Reconciler) uninstallRemediation(req *request, last *helm.Release) erro
 	err := req.releases.Uninstall(req.name, req.ns, uninstallOptions(spec, timeout))
 	if err != nil {
 		obj.Status.Failures++
-		msg := fmt.Sprintf("Helm uninstall remediation for release %s with chart %s failed: %s", fullName(snap), chartName(snap), trimErr(err))
+		msg := fmt.Sprintf("Helm uninstall remediation for release %s with chart %s failed: %s", fullName(snap), chartName(snap), trimErr(err, req.secrets))
 		conditions.Set(obj, helmv2.RemediatedCondition, metav1.ConditionFalse, helmv2.UninstallFailedReason, "%s", msg)
 		r.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, req.logs.withLogs(msg))
 		return r.stop(obj, errActionFailed)
@@ -676,9 +678,10 @@ func testFilters(filters []helmv2.Filter) map[string][]string {
 	return out
 }
 
-// trimErr keeps an error message to a readable length for conditions.
-func trimErr(err error) string {
-	s := strings.TrimSpace(err.Error())
+// trimErr keeps an error message to a readable length for conditions,
+// secrets masked first so that the cut never leaves part of one.
+func trimErr(err error, secrets *redact.Values) string {
+	s := strings.TrimSpace(secrets.String(err.Error()))
 	if len(s) > 2000 {
 		s = s[:2000] + "..."
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,11 +14,15 @@ import (
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // values composes the release's values: spec.valuesFrom in order, then
-// spec.values. Secret values are never put in messages.
-func (r *Reconciler) values(ctx context.Context, obj *helmv2.HelmRelease) (map[string]any, error) {
+// spec.values. It also returns the values taken from Secrets, which the
+// release's messages must never show; they are returned, as far as they
+// were read, with an error too.
+func (r *Reconciler) values(ctx context.Context, obj *helmv2.HelmRelease) (map[string]any, *redact.Values, error) {
+	secrets := &redact.Values{}
 	var from []helm.ValuesSource
 	for _, ref := range obj.Spec.ValuesFrom {
 		key := ref.ValuesKey
@@ -56,20 +61,23 @@ func (r *Reconciler) values(ctx context.Context, obj *helmv2.HelmRelease) (map[s
 				data, found = secret.Data[key]
 			}
 		default:
-			return nil, fail("unsupported values reference kind")
+			return nil, secrets, fail("unsupported values reference kind")
 		}
 		switch {
 		case apierrors.IsNotFound(err) && ref.Optional:
 			log.FromContext(ctx).V(1).Info("optional values reference not found", "kind", ref.Kind, "name", nn.String())
 			continue
 		case apierrors.IsNotFound(err):
-			return nil, fail("resource not found")
+			return nil, secrets, fail("resource not found")
 		case err != nil:
-			return nil, fail(client.IgnoreNotFound(err).Error())
+			return nil, secrets, fail(client.IgnoreNotFound(err).Error())
 		case !found && ref.Optional:
 			continue
 		case !found:
-			return nil, fail("key not found")
+			return nil, secrets, fail("key not found")
+		}
+		if ref.Kind == "Secret" {
+			addSecretValues(secrets, data, ref.TargetPath)
 		}
 		from = append(from, helm.ValuesSource{
 			Description: fmt.Sprintf("%s chart values reference '%s' with key '%s'", ref.Kind, nn, key),
@@ -80,12 +88,30 @@ func (r *Reconciler) values(ctx context.Context, obj *helmv2.HelmRelease) (map[s
 	var inline map[string]any
 	if obj.Spec.Values != nil && len(obj.Spec.Values.Raw) > 0 {
 		if err := json.Unmarshal(obj.Spec.Values.Raw, &inline); err != nil {
-			return nil, fmt.Errorf("spec.values: %w", err)
+			return nil, secrets, fmt.Errorf("spec.values: %w", err)
 		}
 	}
 	vals, err := helm.ComposeValues(from, inline)
 	if err != nil {
-		return nil, fmt.Errorf("failed to merge values: %w", err)
+		return nil, secrets, fmt.Errorf("failed to merge values: %w", err)
 	}
-	return vals, nil
+	return vals, secrets, nil
+}
+
+// addSecretValues adds to secrets what a Secret's values data puts in
+// the release: with a targetPath the whole value (also trimmed and
+// unquoted, as it is set), else every string leaf of the YAML; each also
+// base64-encoded, since a chart may put it in a Secret's data. Data that
+// is not YAML is added whole (the merge then fails on it).
+func addSecretValues(secrets *redact.Values, data []byte, targetPath string) {
+	if targetPath == "" {
+		if err := secrets.AddYAMLLeaves(data); err == nil {
+			return
+		}
+	}
+	v := strings.TrimSpace(string(data))
+	secrets.AddWithBase64(string(data), v)
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		secrets.AddWithBase64(v[1 : len(v)-1])
+	}
 }

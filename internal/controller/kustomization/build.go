@@ -3,10 +3,8 @@ package kustomization
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -18,6 +16,7 @@ import (
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/api/meta"
 	"github.com/tether-gitops/tether/internal/engine"
+	"github.com/tether-gitops/tether/internal/redact"
 	"github.com/tether-gitops/tether/internal/render"
 )
 
@@ -72,21 +71,21 @@ func Substitutions(ctx context.Context, reader client.Reader, obj *kustomizev1.K
 	return vars, secretValues, nil
 }
 
-// masked returns err with every secret value replaced by "***", keeping
-// its reason: render and API errors may quote substituted text.
+// masked returns err with every secret value masked (values of
+// redact.DefaultMin bytes or more), keeping its reason: render and API
+// errors may quote substituted text. err is returned as it is when it
+// holds no secret value.
 func masked(err error, secrets []string) error {
 	if err == nil || len(secrets) == 0 {
 		return err
 	}
-	f := asFailure(err)
-	msg := f.err.Error()
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
+	values := redact.New(secrets...)
+	if values.String(err.Error()) == err.Error() {
+		return err
 	}
+	f := asFailure(err)
 	out := *f
-	out.err = errors.New(msg)
+	out.err = values.Error(f.err)
 	return &out
 }
 

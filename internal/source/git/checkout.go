@@ -285,7 +285,7 @@ type kindedError struct {
 	secrets []string
 }
 
-func (e *kindedError) Error() string { return redact(e.err.Error(), e.secrets) }
+func (e *kindedError) Error() string { return scrub(e.err.Error(), e.secrets) }
 func (e *kindedError) Unwrap() error { return e.err }
 
 // kindOf returns the kind an error carries, or classifies it.

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/skeema/knownhosts"
+
+	"github.com/tether-gitops/tether/internal/redact"
 )
 
 // The kinds of failure a caller may want to tell apart, for a condition
@@ -104,7 +106,7 @@ func (e *Error) Error() string {
 		}
 		msg += ": " + cause
 	}
-	return redact(msg, e.secrets)
+	return scrub(msg, e.secrets)
 }
 
 // Unwrap returns the kind and the cause, for errors.Is and errors.As.
@@ -135,10 +137,13 @@ func (e timeoutError) Unwrap() []error { return []error{context.DeadlineExceeded
 // userinfo matches the user information of URLs inside free text.
 var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@`)
 
-// redact removes URL user information and the given secrets from msg.
-// Secrets shorter than four bytes are left alone: replacing them would
-// garble the message while hiding next to nothing.
-func redact(msg string, secrets []string) string {
+// minSecret is the shortest credential masked: replacing shorter ones
+// would garble the message while hiding next to nothing.
+const minSecret = 4
+
+// scrub removes URL user information and the given secrets (those of
+// minSecret bytes or more) from msg.
+func scrub(msg string, secrets []string) string {
 	msg = userinfo.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := userinfo.FindStringSubmatch(m)
 		if strings.EqualFold(sub[1], "ssh://") && !strings.Contains(sub[2], ":") {
@@ -146,12 +151,12 @@ func redact(msg string, secrets []string) string {
 		}
 		return sub[1]
 	})
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
+	if len(secrets) == 0 {
+		return msg
 	}
-	return msg
+	values := redact.Values{Min: minSecret}
+	values.Add(secrets...)
+	return values.String(msg)
 }
 
 // displayURL returns raw as the user wrote it, for messages, minus any
@@ -171,7 +176,7 @@ func displayURL(raw string) string {
 		}
 		return raw
 	}
-	return redact(raw, nil)
+	return scrub(raw, nil)
 }
 
 // classify returns the kind of a go-git or network error, or nil.

@@ -62,6 +62,29 @@ func TestErrorMessage(t *testing.T) {
 	}
 }
 
+func TestScrub(t *testing.T) {
+	tests := []struct {
+		name    string
+		msg     string
+		secrets []string
+		want    string
+	}{
+		{"URL user information", "Get https://user:pw@h/r: denied", nil, "Get https://h/r: denied"},
+		{"an SSH user name stays", "ssh://git@h/r: denied", nil, "ssh://git@h/r: denied"},
+		{"an SSH password goes", "ssh://git:pw@h/r: denied", nil, "ssh://h/r: denied"},
+		{"secrets", "token tok-1234 refused", []string{"tok-1234"}, "token *** refused"},
+		{"secrets shorter than four bytes stay", "abc refused", []string{"abc", ""}, "abc refused"},
+		{"a secret containing another is masked whole", "pw pw-long", []string{"pw-l", "pw-long"}, "pw ***"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := scrub(tc.msg, tc.secrets); got != tc.want {
+				t.Errorf("scrub(%q) = %q, want %q", tc.msg, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err  error
