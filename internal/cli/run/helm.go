@@ -54,6 +54,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
 		Concurrency: max(opts.Concurrency, 8),
 		Clusters:    opts.clusterOptions(),
+		Tenancy:     opts.Tenancy,
 		Live:        live,
 		Metrics:     recorder,
 	}

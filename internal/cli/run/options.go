@@ -10,6 +10,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/ratelimit"
 	"github.com/tether-gitops/tether/internal/source/git"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 // Options holds the flags of `tether run`. Every field has a default that
@@ -87,6 +88,10 @@ type Options struct {
 	// disables it: profiles show what the process is doing, so it is for
 	// a developer's loopback address, never a public one.
 	PprofAddr string
+	// Tenancy locks tenants' Flux objects down, as Flux's
+	// --no-cross-namespace-refs and --default-service-account do.
+	Tenancy tenancy.Policy
+
 	// LeaderElection makes replicas elect one active controller.
 	LeaderElection bool
 	// LeaderElectionNamespace holds the election lease.
@@ -170,6 +175,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
 	fs.StringVar(&o.HealthAddr, "health-addr", o.HealthAddr, "address of the health probes (\"0\" disables them)")
 	fs.StringVar(&o.PprofAddr, "pprof-addr", o.PprofAddr, "address of Go's profiler, /debug/pprof/ (\"0\" disables it; use a loopback address such as 127.0.0.1:6060)")
+	fs.BoolVar(&o.Tenancy.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.Tenancy.NoCrossNamespaceRefs, "refuse Kustomizations and HelmReleases that reference sources in another namespace (Flux's flag)")
+	fs.StringVar(&o.Tenancy.DefaultServiceAccount, "default-service-account", o.Tenancy.DefaultServiceAccount, "service account that Kustomizations and HelmReleases naming none act as, in their own namespace (Flux's flag; empty: Tether's own rights)")
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")

@@ -186,6 +186,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
 		Concurrency: opts.Concurrency,
 		Clusters:    opts.clusterOptions(),
+		Tenancy:     opts.Tenancy,
 		Live:        live,
 		Progress:    progress,
 		Metrics:     recorder,

@@ -43,6 +43,9 @@ func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (
 		if ref.Kind != sourcev1.HelmChartKind {
 			return nil, fmt.Errorf("chartRef kind '%s' is not supported: Tether serves HelmChart references (use spec.chart for a HelmRepository or GitRepository)", ref.Kind)
 		}
+		if err := r.Tenancy.Reference(obj.Namespace, ref.Kind, ref.Namespace, ref.Name); err != nil {
+			return nil, err
+		}
 		key = types.NamespacedName{Namespace: defaultNS(ref.Namespace, obj.Namespace), Name: ref.Name}
 		if obj.Status.HelmChart != "" && obj.Status.HelmChart != key.String() {
 			r.deleteTemplateChart(ctx, obj)
@@ -90,6 +93,10 @@ func (r *Reconciler) ensureChart(ctx context.Context, obj *helmv2.HelmRelease) (
 	tpl := obj.Spec.Chart
 	if tpl.Spec.SourceRef == nil {
 		return types.NamespacedName{}, fmt.Errorf("spec.chart.spec.sourceRef must be set")
+	}
+	ref := tpl.Spec.SourceRef
+	if err := r.Tenancy.Reference(obj.Namespace, ref.Kind, ref.Namespace, ref.Name); err != nil {
+		return types.NamespacedName{}, err
 	}
 	key := types.NamespacedName{Namespace: chartNamespace(obj), Name: obj.GetChartTemplateName()}
 	if obj.Status.HelmChart != "" && obj.Status.HelmChart != key.String() {

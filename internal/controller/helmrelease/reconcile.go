@@ -18,6 +18,7 @@ import (
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 // Reasons the release loop reports besides the API's.
@@ -50,6 +51,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 			conditions.MarkFailed(obj, false, sourceNotReadyReason, "%s", err.Error())
 			log.FromContext(ctx).V(1).Info("chart not ready", "reason", err.Error())
 			return ctrl.Result{RequeueAfter: obj.GetRequeueAfter()}, nil
+		}
+		if tenancy.IsAccessDenied(err) {
+			return r.failed(ctx, obj, tenancy.AccessDeniedReason, err, true)
 		}
 		return r.failed(ctx, obj, helmv2.ArtifactFailedReason, err, false)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/tether-gitops/tether/internal/redact"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 // FieldManager is the field manager of the HelmCharts a HelmRelease makes
@@ -60,6 +61,9 @@ type Reconciler struct {
 	// Clusters says what kubeconfigs in spec.kubeConfig may do (run
 	// credential plugins) and the request budget of their clients.
 	Clusters cluster.Options
+	// Tenancy is the lockdown of tenants' objects: cross-namespace
+	// sources and the default service account.
+	Tenancy tenancy.Policy
 	// DependencyRequeue is how long a HelmRelease waits for a dependency
 	// that is not ready (30s when zero).
 	DependencyRequeue time.Duration

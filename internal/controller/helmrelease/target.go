@@ -36,7 +36,7 @@ func (r *Reconciler) target(ctx context.Context, obj *helmv2.HelmRelease) (*targ
 	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
 		secret, kubeconfigKey = kc.SecretRef.Name, kc.SecretRef.Key
 	}
-	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, kubeconfigKey, obj.Spec.ServiceAccountName, r.Clusters)
+	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, kubeconfigKey, r.Tenancy.ServiceAccount(obj.Spec.ServiceAccountName), r.Clusters)
 	if apierrors.IsNotFound(err) {
 		r.targets.Retain(cluster.WithoutSecret("remote:", obj.Namespace, secret))
 	}

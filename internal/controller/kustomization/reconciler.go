@@ -34,6 +34,7 @@ import (
 	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/source/artifact"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 // FieldManager is the server-side apply field manager of everything a
@@ -63,6 +64,9 @@ type Reconciler struct {
 	// Clusters says what kubeconfigs in spec.kubeConfig may do (run
 	// credential plugins) and the request budget of their clients.
 	Clusters cluster.Options
+	// Tenancy is the lockdown of tenants' objects: cross-namespace
+	// sources and the default service account.
+	Tenancy tenancy.Policy
 	// Live, when set, is the live cache of the local cluster: compares
 	// read from it and drift watches share its informers. Remote
 	// clusters are read from their API servers.

@@ -17,6 +17,7 @@ import (
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/source/artifact"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 // checkDependencies fails with DependencyNotReady until every Kustomization
@@ -47,6 +48,9 @@ func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustom
 	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
 	if key.Namespace == "" {
 		key.Namespace = obj.Namespace
+	}
+	if err := r.Tenancy.Reference(obj.Namespace, ref.Kind, ref.Namespace, ref.Name); err != nil {
+		return nil, &failure{reason: tenancy.AccessDeniedReason, stalled: true, err: err}
 	}
 	if ref.Kind != "GitRepository" {
 		return nil, &failure{reason: meta.ArtifactFailedReason, stalled: true,

@@ -46,7 +46,7 @@ func (r *Reconciler) target(ctx context.Context, obj *kustomizev1.Kustomization)
 	}
 	// Exec and auth-provider credential plugins would run code inside
 	// Tether (CVE-2022-24817): refused unless Clusters.AllowPlugins.
-	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, key, obj.Spec.ServiceAccountName, r.Clusters)
+	ft, err := cluster.ResolveFluxTarget(ctx, r.APIReader, r.Config, obj.Namespace, secret, key, r.Tenancy.ServiceAccount(obj.Spec.ServiceAccountName), r.Clusters)
 	if apierrors.IsNotFound(err) {
 		// The Secret is gone: so are the clients and watches made from it.
 		keep := cluster.WithoutSecret("remote:", obj.Namespace, secret)
