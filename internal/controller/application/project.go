@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/engine"
 	"github.com/tether-gitops/tether/internal/health"
 	"github.com/tether-gitops/tether/internal/project"
@@ -136,7 +137,7 @@ func (s *syncRun) permitted() []string {
 		if cl := s.dest.cluster; err == nil && cl != nil && len(cl.Namespaces) > 0 {
 			switch {
 			case ns == "" && !cl.ClusterResources:
-				err = fmt.Errorf("cluster %s is limited to namespaces %v and its Secret does not allow cluster-scoped objects (clusterResources)", cl.Name, cl.Namespaces)
+				err = clusterScopedRefused(cl)
 			case ns != "" && !slices.Contains(cl.Namespaces, ns):
 				// The destination namespace passed when the app was
 				// read; an object may name its own.
@@ -151,6 +152,18 @@ func (s *syncRun) permitted() []string {
 	}
 	for _, res := range s.selected() {
 		check(res.Desired, subjectOf(res.Desired), res.Source)
+	}
+	// managedNamespaceMetadata writes the destination Namespace's labels
+	// and annotations (pod security levels among them): a cluster-scoped
+	// write the project and the cluster Secret must allow like any other.
+	if ns := s.app.Spec.Destination.Namespace; ns != "" && s.opts.Has(argov1.SyncOptionCreateNamespace) && managedNamespaceMetadata(s.app) != nil {
+		err := s.proj.PermitsResource("", "Namespace", ns, false)
+		if cl := s.dest.cluster; err == nil && cl != nil && len(cl.Namespaces) > 0 && !cl.ClusterResources {
+			err = clusterScopedRefused(cl)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("managedNamespaceMetadata of Namespace %s: %v", ns, err))
+		}
 	}
 	for _, h := range s.runnableHooks() {
 		if obj, err := s.hookObject(h); err == nil { // dryRunHooks reports the others
@@ -199,3 +212,9 @@ func (d defaultProject) Start(ctx context.Context) error {
 
 // NeedLeaderElection makes only the leader create it.
 func (defaultProject) NeedLeaderElection() bool { return true }
+
+// clusterScopedRefused is why a namespace-limited cluster refuses a
+// cluster-scoped object.
+func clusterScopedRefused(cl *cluster.Cluster) error {
+	return fmt.Errorf("cluster %s is limited to namespaces %v and its Secret does not allow cluster-scoped objects (clusterResources)", cl.Name, cl.Namespaces)
+}
