@@ -215,3 +215,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestGroupKindOf(t *testing.T) {
+	for id, want := range map[string]string{
+		"argocd_web_argoproj.io_Application":                     "Application.argoproj.io",
+		"_argocd__Namespace":                                     "Namespace",
+		"flux-system_app_source.toolkit.fluxcd.io_GitRepository": "GitRepository.source.toolkit.fluxcd.io",
+		"garbage": "",
+	} {
+		if got := groupKindOf(id).String(); got != want {
+			t.Errorf("groupKindOf(%q) = %q, want %q", id, got, want)
+		}
+	}
+}

@@ -2,15 +2,18 @@ package admin
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -135,14 +138,33 @@ func Import(ctx context.Context, c client.Client, objs []engine.Input, opts Impo
 	if err != nil {
 		return nil, err
 	}
+	var changes []engine.Change
 	if opts.DryRun {
-		return eng.Diff(ctx, ordered, engine.ApplyOptions{})
+		changes, err = eng.Diff(ctx, ordered, engine.ApplyOptions{})
+	} else {
+		var res *engine.Result
+		if res, err = eng.Apply(ctx, ordered, engine.ApplyOptions{}); err == nil {
+			changes = res.ChangeSet
+		}
 	}
-	res, err := eng.Apply(ctx, ordered, engine.ApplyOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	return res.ChangeSet, nil
+	// The engine reports in its own order (stages); report in ours.
+	slices.SortStableFunc(changes, func(a, b engine.Change) int {
+		return cmp.Compare(rank(groupKindOf(a.ID)), rank(groupKindOf(b.ID)))
+	})
+	return changes, nil
+}
+
+// groupKindOf reads the group and kind of an inventory ID,
+// "<namespace>_<name>_<group>_<kind>".
+func groupKindOf(id string) schema.GroupKind {
+	parts := strings.Split(id, "_")
+	if len(parts) < 4 {
+		return schema.GroupKind{}
+	}
+	return schema.GroupKind{Group: parts[len(parts)-2], Kind: parts[len(parts)-1]}
 }
 
 // validateInMissingNamespaces dry-runs every object of objs whose
