@@ -16,8 +16,17 @@ while IFS= read -r file; do
 	for name in $(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$file" | cut -d' ' -f2); do
 		count=$((count + 1))
 		echo "fuzz: $name in $dir for $fuzztime"
-		if ! go test -short -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 20x "$dir" 2>&1 | tail -n 20; then
-			status=1
+		out=$(go test -short -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 20x "$dir" 2>&1) && ok=1 || ok=0
+		printf '%s\n' "$out" | tail -n 20
+		if [ $ok = 0 ]; then
+			# Go's fuzzing engine can report "context deadline exceeded"
+			# when -fuzztime ends while a worker is busy; that is no crash
+			# (a crash always writes its input under testdata/fuzz).
+			if ! grep -q 'Failing input written' <<<"$out" && grep -q 'context deadline exceeded' <<<"$out"; then
+				echo "fuzz: $name: the fuzzing time ended mid-input (not a crash)"
+			else
+				status=1
+			fi
 		fi
 	done
 done < <(grep -rlE '^func Fuzz' --include='*_test.go' --exclude-dir=hack --exclude-dir=node_modules . | sed 's|^\./||' | sort)

@@ -24,7 +24,7 @@ func NormalizeRepoURL(raw string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
-	if scheme, rest, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, "/@:") {
+	if scheme, rest, ok := strings.Cut(s, "://"); ok && scheme != "" && !strings.ContainsAny(scheme, "/@:") {
 		s = rest
 	} else if scp, ok := scpToPath(s); ok {
 		s = scp
@@ -52,6 +52,9 @@ func NormalizeRepoURL(raw string) string {
 			parts = parts[:n-1]
 		}
 	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6, bracketed so that the result normalizes to itself
+	}
 	return strings.ToLower(strings.Join(append([]string{host}, parts...), "/"))
 }
 
@@ -59,6 +62,9 @@ func NormalizeRepoURL(raw string) string {
 // "user@host/path"; ok is false for anything else (a "host:port/path"
 // without scheme keeps its port).
 func scpToPath(s string) (string, bool) {
+	if strings.HasPrefix(s, "[") {
+		return "", false // a bracketed IPv6 host
+	}
 	first, _, _ := strings.Cut(s, "/")
 	host, rest, ok := strings.Cut(first, ":")
 	if !ok || host == "" {
