@@ -157,14 +157,14 @@ func Import(ctx context.Context, c client.Client, objs []engine.Input, opts Impo
 	return changes, nil
 }
 
-// groupKindOf reads the group and kind of an inventory ID,
-// "<namespace>_<name>_<group>_<kind>".
+// groupKindOf reads the group and kind of an inventory ID (engine.Entry
+// parses it); nothing for an ID it cannot parse.
 func groupKindOf(id string) schema.GroupKind {
-	parts := strings.Split(id, "_")
-	if len(parts) < 4 {
+	m, err := engine.Entry{ID: id}.ObjMetadata()
+	if err != nil {
 		return schema.GroupKind{}
 	}
-	return schema.GroupKind{Group: parts[len(parts)-2], Kind: parts[len(parts)-1]}
+	return m.GroupKind
 }
 
 // validateInMissingNamespaces dry-runs every object of objs whose
