@@ -223,14 +223,17 @@ func (s *Server) readApplication(w http.ResponseWriter, r *http.Request, action 
 			return nil, false
 		}
 	}
-	// Reads come from the cache; a change reads around it, so that a
-	// script's "create, then sync" finds what it has just created.
-	var reader client.Reader = s.deps.Client
-	if action != actGet {
-		reader = s.deps.APIReader
-	}
+	// Reads come from the cache; a change, and a read the cache has no
+	// answer for yet, read around it, so that a script's "create, then
+	// get" or "create, then sync" finds what it has just created.
+	key := client.ObjectKey{Namespace: ns, Name: name}
 	var app argov1.Application
-	err = reader.Get(r.Context(), client.ObjectKey{Namespace: ns, Name: name}, &app)
+	if action == actGet {
+		err = s.deps.Client.Get(r.Context(), key, &app)
+	}
+	if action != actGet || apierrors.IsNotFound(err) {
+		err = s.deps.APIReader.Get(r.Context(), key, &app)
+	}
 	found := err == nil && s.served(ns)
 	if err != nil && !apierrors.IsNotFound(err) {
 		s.internalError(w, err, "read Application")
