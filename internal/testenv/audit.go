@@ -46,6 +46,14 @@ type AuditEvent struct {
 	ResponseStatus struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
+	// ObjectRef names the object: its name is known for a create too
+	// (the API server reads it from the body).
+	ObjectRef struct {
+		Resource    string `json:"resource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
 }
 
 // IsWrite reports whether the request changes state: create, update,

@@ -92,10 +92,16 @@ type Options struct {
 	// --no-cross-namespace-refs and --default-service-account do.
 	Tenancy tenancy.Policy
 
-	// LeaderElection makes replicas elect one active controller.
+	// LeaderElection makes replicas elect one active controller; on by
+	// default.
 	LeaderElection bool
-	// LeaderElectionNamespace holds the election lease.
+	// LeaderElectionNamespace holds the election lease: the pod's
+	// namespace in a cluster, "default" outside one when empty.
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod time the election, as
+	// Flux's flags of the same names: a standby takes over at most
+	// LeaseDuration after the leader stopped renewing.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// LogLevel is debug, info or error.
 	LogLevel string
 	// MemoryLimit is the Go runtime's soft memory limit: a size (900Mi),
@@ -143,6 +149,10 @@ func DefaultOptions() *Options {
 		HealthAddr:          ":9440",
 		PprofAddr:           "0",
 		LogLevel:            "info",
+		LeaderElection:      true,
+		LeaseDuration:       15 * time.Second,
+		RenewDeadline:       10 * time.Second,
+		RetryPeriod:         2 * time.Second,
 	}
 }
 
@@ -177,8 +187,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PprofAddr, "pprof-addr", o.PprofAddr, "address of Go's profiler, /debug/pprof/ (\"0\" disables it; use a loopback address such as 127.0.0.1:6060)")
 	fs.BoolVar(&o.Tenancy.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.Tenancy.NoCrossNamespaceRefs, "refuse Kustomizations and HelmReleases that reference sources in another namespace (Flux's flag)")
 	fs.StringVar(&o.Tenancy.DefaultServiceAccount, "default-service-account", o.Tenancy.DefaultServiceAccount, "service account that Kustomizations and HelmReleases naming none act as, in their own namespace (Flux's flag; empty: Tether's own rights)")
-	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease")
-	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace)")
+	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease; the others serve the API and artifacts and stand by (false: this process acts alone, run one replica only)")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace; \"default\" outside a cluster)")
+	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "how long a standby waits after the leader's last renewal before it takes over")
+	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "how long the leader retries renewing before it gives up leadership (and exits)")
+	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "how often replicas try to acquire or renew the lease")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
 	o.API.addFlags(fs)
 	fs.StringVar(&o.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go heap, where garbage collection works harder instead of growing (a size such as 900Mi; auto: GOMEMLIMIT, else 90% of the container's cgroup memory limit; off)")

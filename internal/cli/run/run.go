@@ -132,11 +132,17 @@ func Run(ctx context.Context, opts *Options) error {
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
-		LeaderElectionID:        "tether-controller-leader",
-		LeaderElectionNamespace: opts.LeaderElectionNamespace,
-		Client:                  clientOptions(),
-		MapperProvider:          restmapping.NewDynamic,
-		Cache:                   managerCache(),
+		LeaderElectionID:        LeaderElectionID,
+		LeaderElectionNamespace: leaderElectionNamespace(opts.LeaderElectionNamespace, inCluster),
+		// A replica that stops hands the lease over at once, instead of
+		// the standby waiting out the lease.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &opts.LeaseDuration,
+		RenewDeadline:                 &opts.RenewDeadline,
+		RetryPeriod:                   &opts.RetryPeriod,
+		Client:                        clientOptions(),
+		MapperProvider:                restmapping.NewDynamic,
+		Cache:                         managerCache(),
 	})
 	if err != nil {
 		listener.Close()
@@ -227,6 +233,28 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())
 	return mgr.Start(ctx)
+}
+
+// LeaderElectionID names the Lease that replicas elect their leader on.
+const LeaderElectionID = "tether-controller-leader"
+
+// serviceAccountNamespace is where a pod finds its namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// inCluster reports whether Tether runs in a pod.
+func inCluster() bool {
+	_, err := os.Stat(serviceAccountNamespace)
+	return err == nil
+}
+
+// leaderElectionNamespace is where the election Lease lives: the flag's
+// namespace, else the pod's (controller-runtime reads it), else
+// "default", which every cluster has, for a process run outside one.
+func leaderElectionNamespace(flag string, inCluster func() bool) string {
+	if flag == "" && !inCluster() {
+		return "default"
+	}
+	return flag
 }
 
 // logProgress logs every sync progress event at debug level, one line

@@ -13,7 +13,7 @@ func TestEveryFlagHasHelpAndDefault(t *testing.T) {
 	optional := map[string]bool{ // empty by default on purpose
 		"kubeconfig": true, "url-rewrite": true, "url-rewrite-configmap": true,
 		"storage-adv-addr": true, "git-cache-dir": true, "leader-election-namespace": true,
-		"allow-kubeconfig-plugins": true, "enable-leader-election": true, "application-namespaces": true,
+		"allow-kubeconfig-plugins": true, "application-namespaces": true,
 		"tls-cert-file": true, "tls-key-file": true, "server-insecure": true,
 		"no-cross-namespace-refs": true, "default-service-account": true,
 	}
@@ -27,6 +27,27 @@ func TestEveryFlagHasHelpAndDefault(t *testing.T) {
 	})
 	if err := fs.Parse([]string{"--url-rewrite", "https://a/=http://b/", "--url-rewrite", "https://c/=http://d/"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLeaderElectionIsOnWithANamespaceEverywhere(t *testing.T) {
+	if !DefaultOptions().LeaderElection {
+		t.Error("leader election is off by default")
+	}
+	tests := []struct {
+		flag      string
+		inCluster bool
+		want      string
+	}{
+		{"", false, "default"},      // outside a cluster: a namespace every cluster has
+		{"", true, ""},              // in a pod: controller-runtime reads the pod's
+		{"tether", false, "tether"}, // the flag wins
+		{"tether", true, "tether"},
+	}
+	for _, tt := range tests {
+		if got := leaderElectionNamespace(tt.flag, func() bool { return tt.inCluster }); got != tt.want {
+			t.Errorf("leaderElectionNamespace(%q, inCluster=%v) = %q, want %q", tt.flag, tt.inCluster, got, tt.want)
+		}
 	}
 }
 

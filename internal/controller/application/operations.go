@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 )
 
 // DefaultOperationProcessors is how many syncs run at once when
@@ -242,7 +243,13 @@ func (r *Reconciler) runOperation(ctx context.Context, app *argov1.Application, 
 	defer cancel()
 	err := wait.ExponentialBackoffWithContext(wctx, wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Steps: 6},
 		func(ctx context.Context) (bool, error) {
-			if err := w.write(ctx); err != nil {
+			err := w.write(ctx)
+			switch {
+			case errors.Is(err, lifecycle.ErrStatusChanged):
+				// Another replica took the operation over: it records it.
+				log.FromContext(ctx).Info("the operation's state was written by another replica; leaving it to that one")
+				return true, nil
+			case err != nil:
 				log.FromContext(ctx).Info("cannot record the operation's end yet", "error", err.Error())
 				return false, nil
 			}

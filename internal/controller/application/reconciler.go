@@ -401,11 +401,15 @@ func (r *Reconciler) persist(ctx context.Context, before, app *argov1.Applicatio
 	// differs on quantities and times written differently.
 	if !reflect.DeepEqual(before.Status, app.Status) && !equality.Semantic.DeepEqual(before.Status, app.Status) {
 		// A copy is patched: the sync holds pointers into app's status.
+		// The write is guarded by before's version: a replica that lost
+		// its lease never overwrites what the new leader recorded.
 		written := app.DeepCopy()
-		if err := r.Client.Status().Patch(ctx, written, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("patch status of %s/%s: %w", app.Namespace, app.Name, err)
+		if err := lifecycle.PatchStatus(ctx, r.Client, r.APIReader, before, written); err != nil {
+			return false, err
 		}
 		r.wroteApp(written)
+		// The next write is guarded by this one's version.
+		app.ResourceVersion = written.ResourceVersion
 		wrote = true
 	}
 	refresh, hadRefresh := before.Annotations[argov1.AnnotationKeyRefresh]

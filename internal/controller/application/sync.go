@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -46,6 +47,13 @@ type syncRun struct {
 	// write starts after that, SyncFail hooks included, and hooks are
 	// left as they are.
 	terminated func() bool
+	// st is the operation's state; checkpoint writes it (save).
+	st         *argov1.OperationState
+	checkpoint func() error
+	// takenOver is set when another writer changed the operation state
+	// since this attempt wrote it: as with a termination, no write starts
+	// after that.
+	takenOver atomic.Bool
 }
 
 // sync runs op against app: it re-renders when op asks for another
@@ -101,15 +109,27 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 	}
 	opts := diff.NewSyncOptions(list)
 	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun,
-		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}, terminated: terminated}
+		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}, terminated: terminated,
+		st: st, checkpoint: checkpoint}
 	if _, live, err := r.clusterWatch(t.dest); err == nil && live != nil {
 		run.live, run.reader = live, live.Reader(t.dest.reader)
 	}
 	run.only = selection(op.Sync.Resources)
 	run.runHooks = len(op.Sync.Resources) == 0 && (op.Sync.SyncStrategy == nil || op.Sync.SyncStrategy.Apply == nil)
-	err = run.execute(ctx)
-	st.SyncResult = syncResultOf(app, op.Sync, m.revision(), m.revisions)
+	var resume enginesync.Resume
+	result := syncResultOf(app, op.Sync, m.revision(), m.revisions)
+	if resumable(d, st, result) {
+		resume = run.resumeFrom(st.SyncResult.Resources)
+		log.FromContext(ctx).Info("resuming an interrupted sync", "revision", m.revision(), "recorded", len(st.SyncResult.Resources))
+	}
+	st.SyncResult = result
+	err = run.execute(ctx, resume)
 	st.SyncResult.Resources = run.results
+	if run.takenOver.Load() {
+		// The new owner records the outcome; nothing is written here.
+		log.FromContext(ctx).Info("stopped: another replica took the operation over")
+		return
+	}
 	if err != nil {
 		fail(argov1.OperationFailed, err.Error())
 		return
@@ -194,7 +214,7 @@ func knownSource(app *argov1.Application, src *argov1.ApplicationSource) bool {
 // engine's sync runner (engine/sync), which walks phases and waves, waits
 // on the live cache's change notices and runs the SyncFail hooks after a
 // failure; this adapter turns its events into Argo CD's resource results.
-func (s *syncRun) execute(ctx context.Context) error {
+func (s *syncRun) execute(ctx context.Context, resume enginesync.Resume) error {
 	// As in Argo CD, a failed dry run fails the sync without SyncFail
 	// hooks: nothing was written.
 	if err := s.preflight(ctx); err != nil {
@@ -210,7 +230,7 @@ func (s *syncRun) execute(ctx context.Context) error {
 		return err
 	}
 	steps, onFail := enginesync.Plan(s.tasks(), enginesync.PlanOptions{PruneLast: s.opts.Has(argov1.SyncOptionPruneLast)})
-	opts := enginesync.RunOptions{App: appName(s.app), Sink: s.record, Now: s.r.Now}
+	opts := enginesync.RunOptions{App: appName(s.app), Sink: s.record, Now: s.r.Now, Resume: resume}
 	if s.live != nil {
 		opts.Changes = s.live.Changes
 	}
@@ -344,6 +364,7 @@ func (s *syncRun) Apply(ctx context.Context, st *enginesync.Step, tasks []*engin
 		opts.Compared = append(opts.Compared, res.Comparison)
 	}
 	result, err := s.eng.Apply(ctx, inputs, opts)
+	defer s.save()
 	if result != nil {
 		for _, c := range result.ChangeSet {
 			if t := byID[c.ID]; t != nil {
@@ -389,6 +410,7 @@ func (s *syncRun) Prune(ctx context.Context, st *enginesync.Step, tasks []*engin
 	if len(old) == 0 {
 		return nil
 	}
+	defer s.save()
 	changes, err := s.eng.Prune(ctx, old, nil, engine.PruneOptions{AllowEmpty: true,
 		Propagation: prunePropagation(s.opts), Exclusions: map[string]string{argov1.AnnotationSyncOptions: argov1.SyncOptionDisablePrune}})
 	for _, c := range changes {
@@ -411,6 +433,9 @@ func (s *syncRun) Prune(ctx context.Context, st *enginesync.Step, tasks []*engin
 func (s *syncRun) stopped() error {
 	if s.terminated != nil && s.terminated() {
 		return errTerminated
+	}
+	if s.takenOver.Load() {
+		return errTakenOver
 	}
 	return nil
 }
@@ -449,6 +474,9 @@ func (s *syncRun) record(e enginesync.Event) {
 	}
 	s.r.Progress.Publish(e)
 	if e.Object == nil {
+		if e.Action == enginesync.ActionStep && e.Result == enginesync.ResultRunning {
+			s.save() // what earlier steps did, their waits included
+		}
 		return
 	}
 	ref, phase := *e.Object, argov1.SyncPhase(e.Phase)
@@ -492,6 +520,7 @@ func (s *syncRun) record(e enginesync.Event) {
 		default:
 			s.results[i].HookPhase, s.results[i].Status, s.results[i].Message = argov1.OperationFailed, argov1.ResultCodeSyncFailed, e.Message
 		}
+		s.save() // a hook created or ended is never created again
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -182,13 +181,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, obj *sourcev1.GitR
 	if equalStatus(before.Status, obj.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patch status of %s/%s: %w", obj.Namespace, obj.Name, err)
-	}
-	return nil
+	return lifecycle.PatchStatus(ctx, r.Client, r.APIReader, before, obj)
 }
 
 func (r *Reconciler) event(obj *sourcev1.GitRepository, typ, reason, note string) {

@@ -166,13 +166,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, obj *helmv2.HelmRe
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patch status of %s/%s: %w", obj.Namespace, obj.Name, err)
+	if err := lifecycle.PatchStatus(ctx, r.Client, r.APIReader, before, obj); err != nil {
+		return err
 	}
 	before.Status = *obj.Status.DeepCopy()
+	before.ResourceVersion = obj.ResourceVersion
 	return nil
 }
 

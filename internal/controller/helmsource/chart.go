@@ -115,7 +115,7 @@ func (r *ChartReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 	if done, err := prelude(ctx, r.Client, r.Storage, ChartArtifactKind, obj, obj.Spec.Suspend); done || err != nil {
 		return ctrl.Result{}, err
 	}
-	st := &status{client: r.Client, events: r.Events}
+	st := &status{client: r.Client, reader: r.APIReader, events: r.Events}
 	before := obj.DeepCopy()
 	defer func() {
 		obj.Status.ObservedGeneration = obj.Generation

@@ -3,12 +3,10 @@ package helmsource
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +53,7 @@ type object interface {
 // status records failures and writes status changes for both kinds.
 type status struct {
 	client client.Client
+	reader client.Reader // reads around the cache after a conflict
 	events lifecycle.EventRecorder
 }
 
@@ -82,13 +81,7 @@ func (s *status) patch(ctx context.Context, before, obj client.Object, oldStatus
 	if equality.Semantic.DeepEqual(oldStatus, newStatus) {
 		return nil
 	}
-	if err := s.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
-	}
-	return nil
+	return lifecycle.PatchStatus(ctx, s.client, s.reader, before, obj)
 }
 
 func (s *status) event(obj client.Object, typ, reason, note string) {

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -217,10 +216,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, obj *kustomizev1.K
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patch status of %s/%s: %w", obj.Namespace, obj.Name, err)
-	}
-	return nil
+	return lifecycle.PatchStatus(ctx, r.Client, r.APIReader, before, obj)
 }
 
 func (r *Reconciler) event(obj *kustomizev1.Kustomization, typ, reason, note string) {

@@ -161,11 +161,5 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, obj *notificationv
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("patch status of Receiver %s/%s: %w", obj.Namespace, obj.Name, err)
-	}
-	return nil
+	return lifecycle.PatchStatus(ctx, r.Client, r.APIReader, before, obj)
 }

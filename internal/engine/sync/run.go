@@ -29,7 +29,17 @@ type Executor interface {
 	// Cleanup deletes a hook after the run by its delete policies;
 	// succeeded says how the hook ended.
 	Cleanup(ctx context.Context, t *Task, succeeded bool)
+	// Adopt takes over the hook of t that an earlier, interrupted run
+	// of the same operation created (RunOptions.Resume), without creating
+	// it again: the run then waits for it and cleans it up as its own.
+	Adopt(ctx context.Context, t *Task) error
 }
+
+// Resume says what an earlier, interrupted run of the same operation did
+// with a task, as that run recorded it: ResultSucceeded when its object
+// was applied or pruned, or its hook completed; ResultRunning when its
+// hook was created and had not completed; "" when it was not reached.
+type Resume func(t *Task) Result
 
 // RunOptions configure Run.
 type RunOptions struct {
@@ -49,6 +59,11 @@ type RunOptions struct {
 	SyncFailTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Resume, when set, continues an interrupted run (a restart, or
+	// another replica taking over): what it reports done is neither
+	// applied, pruned nor created again, and a hook it reports running
+	// is adopted and waited for. Health is still waited for.
+	Resume Resume
 }
 
 const (
@@ -132,8 +147,12 @@ func (r *run) report(t *Task, a Action, res Result, msg string) {
 
 func (r *run) runStep(ctx context.Context, st *Step, last bool) error {
 	r.step = st
-	r.emit(Event{Action: ActionStep, Result: ResultRunning, Message: fmt.Sprintf("%d tasks", len(st.Tasks))})
-	if apply := st.Of(TaskApply); len(apply) > 0 {
+	msg := fmt.Sprintf("%d tasks", len(st.Tasks))
+	if n := r.doneBefore(st.Tasks); n > 0 {
+		msg += fmt.Sprintf(", %d done by the interrupted run this one resumes", n)
+	}
+	r.emit(Event{Action: ActionStep, Result: ResultRunning, Message: msg})
+	if apply := r.notDone(st.Of(TaskApply)); len(apply) > 0 {
 		if err := r.exec.Apply(ctx, st, apply, r.report); err != nil {
 			return err
 		}
@@ -142,7 +161,7 @@ func (r *run) runStep(ctx context.Context, st *Step, last bool) error {
 	if err != nil {
 		return err
 	}
-	if prune := st.Of(TaskPrune); len(prune) > 0 {
+	if prune := r.notDone(st.Of(TaskPrune)); len(prune) > 0 {
 		if err := r.exec.Prune(ctx, st, prune, r.report); err != nil {
 			return err
 		}
@@ -154,13 +173,57 @@ func (r *run) runStep(ctx context.Context, st *Step, last bool) error {
 	return r.wait(ctx, wait, hooks)
 }
 
+// resumed is what the interrupted run this one resumes did with t.
+func (r *run) resumed(t *Task) Result {
+	if r.opts.Resume == nil {
+		return ""
+	}
+	return r.opts.Resume(t)
+}
+
+// doneBefore counts the tasks the interrupted run had finished.
+func (r *run) doneBefore(tasks []*Task) int {
+	n := 0
+	for _, t := range tasks {
+		if r.resumed(t) == ResultSucceeded {
+			n++
+		}
+	}
+	return n
+}
+
+// notDone are the tasks the interrupted run had not finished.
+func (r *run) notDone(tasks []*Task) []*Task {
+	if r.opts.Resume == nil {
+		return tasks
+	}
+	var out []*Task
+	for _, t := range tasks {
+		if r.resumed(t) != ResultSucceeded {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func (r *run) createHooks(ctx context.Context, st *Step, tasks []*Task) ([]*hookState, error) {
 	var out []*hookState
 	for _, t := range tasks {
+		h := &hookState{task: t}
+		switch before := r.resumed(t); before {
+		case ResultSucceeded, ResultRunning:
+			// Created by the interrupted run: never created twice.
+			if err := r.exec.Adopt(ctx, t); err != nil {
+				return out, err
+			}
+			h.done = before == ResultSucceeded
+			out = append(out, h)
+			r.hooks = append(r.hooks, h)
+			continue
+		}
 		if err := r.exec.Hook(ctx, st, t, r.report); err != nil {
 			return out, err
 		}
-		h := &hookState{task: t}
 		out = append(out, h)
 		r.hooks = append(r.hooks, h)
 	}

@@ -75,6 +75,18 @@ func (s *script) Cleanup(_ context.Context, t *Task, succeeded bool) {
 	s.cleaned[t.Object.Name] = succeeded
 }
 
+// called reports whether call was made, safely while a run goes on.
+func (s *script) called(call string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return contains(s.calls, call)
+}
+
+func (s *script) Adopt(_ context.Context, t *Task) error {
+	s.log("adopt %s", t.Object.Name)
+	return nil
+}
+
 func newScript() *script {
 	return &script{health: map[string]*health.Result{}, cleaned: map[string]bool{}}
 }
@@ -169,6 +181,61 @@ func TestRunOrdersStepsAndWaitsOnNotices(t *testing.T) {
 		if e.App != "Application/argocd/a" || e.Time.IsZero() {
 			t.Fatalf("event without app or time: %+v", e)
 		}
+	}
+}
+
+// TestRunResumesAnInterruptedRun: what the interrupted run finished is
+// not done again, its running hook is adopted and waited for, not
+// created twice, and every hook is still cleaned up.
+func TestRunResumesAnInterruptedRun(t *testing.T) {
+	s := newScript()
+	s.set("migrate", health.Progressing, "")
+	steps, onFail := Plan([]*Task{
+		task(TaskHook, PhasePreSync, 0, "schema"),  // completed before
+		task(TaskHook, PhasePreSync, 0, "migrate"), // created, still running
+		task(TaskApply, PhaseSync, 0, "db"),        // not reached
+		task(TaskPrune, PhaseSync, 0, "old"),       // not reached
+		task(TaskHook, PhasePostSync, 0, "smoke"),  // not reached
+	}, PlanOptions{})
+	before := map[string]Result{"schema": ResultSucceeded, "migrate": ResultRunning}
+	var c collect
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), steps, onFail, s, RunOptions{Sink: c.sink, Poll: time.Millisecond,
+			Resume: func(t *Task) Result { return before[t.Object.Name] }})
+	}()
+	waitFor(t, func() bool { return s.called("adopt migrate") })
+	time.Sleep(20 * time.Millisecond)
+	if s.called("apply db") {
+		t.Fatal("the next phase started while the adopted hook was running")
+	}
+	s.set("migrate", health.Healthy, "job done")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := "adopt schema; adopt migrate; apply db; prune old; hook smoke"
+	if got := strings.Join(s.calls, "; "); got != want {
+		t.Errorf("calls = %s, want %s", got, want)
+	}
+	for _, h := range []string{"schema", "migrate", "smoke"} {
+		if ok, cleaned := s.cleaned[h]; !cleaned || !ok {
+			t.Errorf("cleanup of %s = %v (called %v), want succeeded", h, ok, cleaned)
+		}
+	}
+	lines := c.lines()
+	if !contains(lines, "PreSync/0 hook Succeeded migrate") || contains(lines, "PreSync/0 hook Succeeded schema") {
+		t.Errorf("want the adopted hook's end reported, and nothing again for the completed one:\n%s", strings.Join(lines, "\n"))
+	}
+
+	// A resumed run whose earlier one had applied a wave applies it no more.
+	s = newScript()
+	steps, onFail = Plan([]*Task{task(TaskApply, PhaseSync, 0, "db"), task(TaskApply, PhaseSync, 1, "web")}, PlanOptions{})
+	if err := Run(context.Background(), steps, onFail, s, RunOptions{Poll: time.Millisecond,
+		Resume: func(t *Task) Result { return map[string]Result{"db": ResultSucceeded}[t.Object.Name] }}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.calls, "; "); got != "apply web" {
+		t.Errorf("calls = %s, want only the wave not applied before", got)
 	}
 }
 
