@@ -37,6 +37,10 @@ type destination struct {
 	client  client.Client    // writes
 	cluster *cluster.Cluster // nil for the local cluster
 	clients *cluster.Clients // the cache that made client
+	// as is the user that client's writes impersonate (sync
+	// impersonation, impersonation.go), "(refused)" when they are all
+	// refused; "" for Tether's own rights.
+	as string
 }
 
 // clusterCheckTimeout bounds the connection check of a registered cluster.
@@ -44,6 +48,30 @@ const clusterCheckTimeout = 10 * time.Second
 
 // local reports whether the destination is the cluster Tether runs in.
 func (d *destination) local() bool { return d.cluster == nil }
+
+// identity names the credentials dest's writes act with: the cluster
+// ("local" or its Secret's ID) and any impersonated user. Memories of dry
+// runs (the live cache's) and of comparisons hold for one identity only.
+func (d *destination) identity() string {
+	id := "local"
+	if !d.local() {
+		id = d.cluster.ID
+	}
+	if d.as != "" {
+		id += "|as:" + d.as
+	}
+	return id
+}
+
+// writeAs makes dest write as user through writer, reading as before; or,
+// when refused is set, refuse every write (dry runs included) with it.
+func (d *destination) writeAs(user string, writer client.Client, refused error) {
+	d.client = &splitClient{Client: d.client, writer: writer, refused: refused}
+	d.as = user
+	if refused != nil {
+		d.as = "(refused)"
+	}
+}
 
 // destination resolves the app's spec.destination. An unknown cluster is an
 // error naming it (an InvalidSpecError); credentials never appear in it.

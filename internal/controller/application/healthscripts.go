@@ -17,7 +17,8 @@ import (
 )
 
 // argocdConfigMap is Argo CD's main ConfigMap, in the control-plane
-// namespace; Tether reads its Lua health checks.
+// namespace; Tether reads its Lua health checks and whether syncs
+// impersonate (impersonation.go).
 const argocdConfigMap = "argocd-cm"
 
 // healthScriptsTTL is how long argocd-cm's health scripts are used before
@@ -32,6 +33,8 @@ type healthScriptCache struct {
 	readAt  time.Time
 	version string
 	scripts *health.Scripts
+	// impersonation: application.sync.impersonation.enabled is "true".
+	impersonation bool
 }
 
 // healthScripts returns argocd-cm's Lua health checks (nil when there is
@@ -48,7 +51,7 @@ func (r *Reconciler) healthScripts(ctx context.Context) (*health.Scripts, error)
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: r.ControlPlaneNamespace, Name: argocdConfigMap}, &cm)
 	switch {
 	case apierrors.IsNotFound(err):
-		c.readAt, c.version, c.scripts = time.Now(), "", nil
+		c.readAt, c.version, c.scripts, c.impersonation = time.Now(), "", nil, false
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("read %s/%s: %w", r.ControlPlaneNamespace, argocdConfigMap, err)
@@ -60,8 +63,20 @@ func (r *Reconciler) healthScripts(ctx context.Context) (*health.Scripts, error)
 			log.FromContext(ctx).Error(err, "health checks in argocd-cm; the kinds they name are Unknown until fixed")
 		}
 		c.version, c.scripts = cm.ResourceVersion, scripts
+		c.impersonation = cm.Data[impersonationEnabledKey] == "true"
 	}
 	return c.scripts, nil
+}
+
+// syncImpersonation reports whether argocd-cm enables sync impersonation,
+// read with (and as often as) its health checks.
+func (r *Reconciler) syncImpersonation(ctx context.Context) (bool, error) {
+	if _, err := r.healthScripts(ctx); err != nil {
+		return false, err
+	}
+	r.luaHealth.mu.Lock()
+	defer r.luaHealth.mu.Unlock()
+	return r.luaHealth.impersonation, nil
 }
 
 // healthOf judges a live object with argocd-cm's Lua health checks, else

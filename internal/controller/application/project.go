@@ -69,6 +69,9 @@ func (r *Reconciler) validate(ctx context.Context, app *argov1.Application) (*ta
 		return nil, fmt.Errorf("application destination server '%s' and namespace '%s' do not match any of the allowed destinations in project '%s'",
 			dest.server, d.Namespace, proj.Name)
 	}
+	if err := r.impersonate(ctx, dest, proj, app); err != nil {
+		return nil, err
+	}
 	eng, err := engine.New(dest.client, r.owner(app), r.engineOptions(app, dest)...)
 	if err != nil {
 		return nil, err
@@ -94,11 +97,7 @@ func (r *Reconciler) engineOptions(app *argov1.Application, dest *destination) [
 	if err != nil || live == nil {
 		return nil
 	}
-	identity := "local"
-	if !dest.local() {
-		identity = dest.cluster.ID
-	}
-	return []engine.Option{engine.WithLiveCache(live, identity)}
+	return []engine.Option{engine.WithLiveCache(live, dest.identity())}
 }
 
 // project reads the app's AppProject from the control-plane namespace.

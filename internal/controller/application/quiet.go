@@ -87,10 +87,7 @@ func (r *Reconciler) quietKey(ctx context.Context, app *argov1.Application, t *t
 		}
 		commits = append(commits, res.Commit)
 	}
-	cluster := "local"
-	if !t.dest.local() {
-		cluster = t.dest.cluster.ID
-	}
+	cluster := t.dest.identity()
 	// Encoded straight into the hash: no copy of the document is kept.
 	h := sha256.New()
 	err := json.NewEncoder(h).Encode(struct {
