@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,10 +62,18 @@ type Env struct {
 	// NodeName is the name of the kwok fake node.
 	NodeName string
 
-	ca        *authority
-	auditLog  string
-	spawner   *spawner
-	procs     []*process // in start order
+	ca       *authority
+	auditLog string
+	spawner  *spawner
+	procs    []*process // in start order
+	// apiserver is how the kube-apiserver was started, for
+	// RestartAPIServer.
+	apiserver struct {
+		index    int // in procs
+		bin, log string
+		args     []string
+		restarts int
+	}
 	removeDir bool
 	stopOnce  sync.Once
 }
@@ -142,7 +151,7 @@ func Start(opts Options) (env *Env, err error) {
 			return env, err
 		}
 	}
-	apiserver, err := env.start("kube-apiserver", filepath.Join(bin, "kube-apiserver"), logs, append(audit,
+	apiserverArgs := append(audit,
 		"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(ports[2]),
 		"--cert-dir", filepath.Join(env.Dir, "pki"),
@@ -156,7 +165,9 @@ func Start(opts Options) (env *Env, err error) {
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		"--allow-privileged=true",
 		"--profiling=false",
-		"--v=1")...)
+		"--v=1")
+	env.apiserver.index, env.apiserver.bin, env.apiserver.log, env.apiserver.args = len(env.procs), filepath.Join(bin, "kube-apiserver"), logs, apiserverArgs
+	apiserver, err := env.start("kube-apiserver", env.apiserver.bin, logs, apiserverArgs...)
 	if err != nil {
 		return env, err
 	}
@@ -227,6 +238,34 @@ func (e *Env) Stop() {
 			_ = os.RemoveAll(e.Dir)
 		}
 	})
+}
+
+// RestartAPIServer kills the kube-apiserver (SIGKILL: no graceful
+// shutdown), keeps it down for down, starts it again with the same flags,
+// address and etcd data, and waits until it is ready. Its log goes to
+// logs/kube-apiserver-<n>.log.
+func (e *Env) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	old := e.procs[e.apiserver.index]
+	_ = syscall.Kill(-old.cmd.Process.Pid, syscall.SIGKILL)
+	<-old.done
+	select {
+	case <-time.After(down):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	e.apiserver.restarts++
+	p, err := e.spawner.start(fmt.Sprintf("kube-apiserver-%d", e.apiserver.restarts), e.apiserver.bin, e.apiserver.log, e.apiserver.args...)
+	if err != nil {
+		return err
+	}
+	e.procs[e.apiserver.index] = p
+	client, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, "kube-apiserver /readyz after a restart", func(ctx context.Context) error {
+		return client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	}, p)
 }
 
 // AddUser returns a client configuration for user name in groups,

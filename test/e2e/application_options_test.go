@@ -58,7 +58,7 @@ func TestApplicationOptions(t *testing.T) {
 	}, "options")
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/sync-features.git="+repo.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s")
-	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "opts", "broken", "secret", "elsewhere", "no-project", "escape", "multi", "nsmeta"}
+	apps := []string{"fin", "keep", "ignore", "shared-a", "shared-b", "shared-c", "opts", "broken", "secret", "elsewhere", "no-project", "escape", "multi", "nsmeta"}
 	t.Cleanup(func() {
 		for _, a := range apps {
 			deleteApp(t, c, "argocd", a)
@@ -157,6 +157,48 @@ func TestApplicationOptions(t *testing.T) {
 		}
 		if !hasCondition(&app, argov1.ApplicationConditionSharedResourceWarning, "shared-a") {
 			t.Errorf("no SharedResourceWarning: %+v", app.Status.Conditions)
+		}
+		var cm corev1.ConfigMap
+		if err := in("shared")(context.Background(), "shared-cm", &cm); err != nil || !strings.HasPrefix(cm.Annotations[argov1.AnnotationKeyTrackingID], "shared-a:") {
+			t.Errorf("shared-cm tracking %q (err %v), want still shared-a's", cm.Annotations[argov1.AnnotationKeyTrackingID], err)
+		}
+	})
+
+	t.Run("two automated apps claiming one object: the second reports the owner, neither flaps", func(t *testing.T) {
+		owner := waitApp(t, c, "argocd", "shared-a", "", "Synced", "Healthy", 30*time.Second)
+		history := len(owner.Status.History)
+		writes := func() int { return countWrites(t, "tether", "/namespaces/shared/configmaps/shared-cm") }
+		before := writes()
+		applyYAML(t, appYAML("shared-c", "shared", "shared", automatedSync)) // selfHeal, no FailOnSharedResource
+		var app argov1.Application
+		eventually(t, 30*time.Second, "shared-c sync failed", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "shared-c"}, &app); err != nil {
+				return err
+			}
+			if st := app.Status.OperationState; st == nil || st.Phase != argov1.OperationFailed {
+				return fmt.Errorf("%s", operationSummary(st))
+			}
+			return nil
+		})
+		if msg := app.Status.OperationState.Message; !strings.Contains(msg, "ConfigMap/shared-cm is already part of another application shared-a") {
+			t.Errorf("message %q does not name the object and its owner", msg)
+		}
+		started := app.Status.OperationState.StartedAt
+		// Both apps keep being compared every 2 s: nothing is written, the
+		// owner stays Synced, and shared-c does not try again.
+		time.Sleep(8 * time.Second)
+		owner = waitApp(t, c, "argocd", "shared-a", "", "Synced", "Healthy", 5*time.Second)
+		if len(owner.Status.History) != history {
+			t.Errorf("shared-a synced again (%d history entries, was %d): the apps flap", len(owner.Status.History), history)
+		}
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "argocd", Name: "shared-c"}, &app); err != nil {
+			t.Fatal(err)
+		}
+		if st := app.Status.OperationState; st.Phase != argov1.OperationFailed || !st.StartedAt.Equal(&started) {
+			t.Errorf("shared-c's operation %s started %s, want the one failed attempt of %s", st.Phase, st.StartedAt, started)
+		}
+		if n := writes(); n != before {
+			t.Errorf("shared-cm written %d times while two apps claimed it, want 0", n-before)
 		}
 		var cm corev1.ConfigMap
 		if err := in("shared")(context.Background(), "shared-cm", &cm); err != nil || !strings.HasPrefix(cm.Annotations[argov1.AnnotationKeyTrackingID], "shared-a:") {

@@ -24,6 +24,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		APIReader:         mgr.GetAPIReader(),
 		Helm:              hc,
 		Storage:           storage,
+		Shard:             opts.shard,
 		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
@@ -37,6 +38,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		APIReader:         mgr.GetAPIReader(),
 		Helm:              hc,
 		Storage:           storage,
+		Shard:             opts.shard,
 		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
@@ -55,6 +57,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Concurrency: max(opts.Concurrency, 8),
 		Clusters:    opts.clusterOptions(),
 		Tenancy:     opts.Tenancy,
+		Shard:       opts.shard,
 		Live:        live,
 		Metrics:     recorder,
 	}

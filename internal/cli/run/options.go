@@ -9,6 +9,7 @@ import (
 	"github.com/tether-gitops/tether/internal/cluster"
 	"github.com/tether-gitops/tether/internal/controller/application"
 	"github.com/tether-gitops/tether/internal/ratelimit"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/git"
 	"github.com/tether-gitops/tether/internal/tenancy"
 )
@@ -102,6 +103,14 @@ type Options struct {
 	// Flux's flags of the same names: a standby takes over at most
 	// LeaseDuration after the leader stopped renewing.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// Shards spreads the objects over the replicas: "off" (the default:
+	// the elected leader reconciles everything) or "auto" (every live
+	// replica takes a share, by consistent hashing over member Leases;
+	// leader election is then not used).
+	Shards string
+	// ShardIdentity names this replica among the members: the pod's name
+	// by default, else the host's name and the process ID.
+	ShardIdentity string
 	// LogLevel is debug, info or error.
 	LogLevel string
 	// MemoryLimit is the Go runtime's soft memory limit: a size (900Mi),
@@ -115,6 +124,8 @@ type Options struct {
 	// wrapTransport wraps every remote cluster client's transport (the
 	// per-Application request counter).
 	wrapTransport transport.WrapperFunc
+	// shard is this replica's share with --shards auto; nil otherwise.
+	shard *shard.Membership
 }
 
 // budget is the process's request budget per API server, made once.
@@ -150,6 +161,7 @@ func DefaultOptions() *Options {
 		PprofAddr:           "0",
 		LogLevel:            "info",
 		LeaderElection:      true,
+		Shards:              "off",
 		LeaseDuration:       15 * time.Second,
 		RenewDeadline:       10 * time.Second,
 		RetryPeriod:         2 * time.Second,
@@ -192,6 +204,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "how long a standby waits after the leader's last renewal before it takes over")
 	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "how long the leader retries renewing before it gives up leadership (and exits)")
 	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "how often replicas try to acquire or renew the lease")
+	fs.StringVar(&o.Shards, "shards", o.Shards, "spread objects over replicas: off (one elected leader reconciles everything) or auto (every live replica reconciles a share, chosen by consistent hashing and moved when a replica joins or dies; Flux's sharding.fluxcd.io/key label keeps objects together; give each replica its own --storage-adv-addr, such as $(POD_IP):9090, since consumers fetch artifacts from the replica that made them)")
+	fs.StringVar(&o.ShardIdentity, "shard-identity", o.ShardIdentity, "this replica's name among the shard members (default: $POD_NAME, else $HOSTNAME-<pid>)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
 	o.API.addFlags(fs)
 	fs.StringVar(&o.MemoryLimit, "memory-limit", "auto", "soft memory limit of the Go heap, where garbage collection works harder instead of growing (a size such as 900Mi; auto: GOMEMLIMIT, else 90% of the container's cgroup memory limit; off)")

@@ -12,11 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -36,6 +39,7 @@ import (
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
 	"github.com/tether-gitops/tether/internal/urlrewrite"
@@ -126,12 +130,21 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	sharded, err := shardMode(opts.Shards)
+	if err != nil {
+		listener.Close()
+		return err
+	}
+	if sharded {
+		// Each replica's requests are told apart in audit logs.
+		cfg.UserAgent = userAgent + " (shard " + shardIdentity(opts.ShardIdentity) + ")"
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  s,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
-		LeaderElection:          opts.LeaderElection,
+		LeaderElection:          opts.LeaderElection && !sharded, // shards share the work instead
 		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: leaderElectionNamespace(opts.LeaderElectionNamespace, inCluster),
 		// A replica that stops hands the lease over at once, instead of
@@ -151,6 +164,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := mgr.Add(&artifactServer{listener: listener, handler: storage.Handler()}); err != nil {
 		return err
 	}
+	byCluster := false
+	if sharded {
+		if opts.shard, byCluster, err = joinShards(ctx, mgr, opts); err != nil {
+			return err
+		}
+	}
 	if opts.URLRewriteConfigMap != "" {
 		if err := mgr.Add(&rewriteWatcher{reader: mgr.GetAPIReader(), ref: opts.URLRewriteConfigMap, flags: rules, target: rewrites}); err != nil {
 			return err
@@ -161,6 +180,7 @@ func Run(ctx context.Context, opts *Options) error {
 		APIReader:         mgr.GetAPIReader(),
 		Fetcher:           fetcher,
 		Storage:           storage,
+		Shard:             opts.shard,
 		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
 		MaxArtifactSize:   opts.MaxArtifactSize,
 		ArtifactRetention: opts.ArtifactRetention,
@@ -193,6 +213,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Concurrency: opts.Concurrency,
 		Clusters:    opts.clusterOptions(),
 		Tenancy:     opts.Tenancy,
+		Shard:       opts.shard,
 		Live:        live,
 		Progress:    progress,
 		Metrics:     recorder,
@@ -213,6 +234,8 @@ func Run(ctx context.Context, opts *Options) error {
 		ResyncPeriod:          opts.AppResyncPeriod,
 		ControlPlaneNamespace: opts.ArgoCDNamespace,
 		AppNamespaces:         opts.ApplicationNamespaces,
+		Shard:                 opts.shard,
+		ShardByCluster:        byCluster,
 		Clusters:              opts.clusterOptions(),
 		Live:                  live,
 		Progress:              progress,
@@ -402,4 +425,65 @@ func defaultStoragePath() string {
 // 10,000 Applications they were a tenth of what every refresh copied.
 func managerCache() cache.Options {
 	return cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+}
+
+// shardMode reads --shards: false for "off", true for "auto".
+func shardMode(v string) (bool, error) {
+	switch v {
+	case "", "off":
+		return false, nil
+	case "auto":
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown --shards %q: use off or auto", v)
+}
+
+// joinShards makes this replica a member of the shard group, in the
+// leader election's namespace, and reads Argo CD's
+// controller.sharding.algorithm from argocd-cmd-params-cm: when one is
+// set, Applications are sharded by destination cluster, as Argo CD does.
+func joinShards(ctx context.Context, mgr ctrl.Manager, opts *Options) (*shard.Membership, bool, error) {
+	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, false, err
+	}
+	ns := leaderElectionNamespace(opts.LeaderElectionNamespace, inCluster)
+	if ns == "" {
+		data, err := os.ReadFile(serviceAccountNamespace)
+		if err != nil {
+			return nil, false, fmt.Errorf("shard members' namespace: %w", err)
+		}
+		ns = strings.TrimSpace(string(data))
+	}
+	algorithm := ""
+	var params corev1.ConfigMap
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = mgr.GetAPIReader().Get(rctx, client.ObjectKey{Namespace: opts.ArgoCDNamespace, Name: "argocd-cmd-params-cm"}, &params)
+	switch {
+	case err == nil:
+		algorithm = params.Data["controller.sharding.algorithm"]
+	case !apierrors.IsNotFound(err):
+		return nil, false, fmt.Errorf("read argocd-cmd-params-cm: %w", err)
+	}
+	m := shard.New(cs, shard.Options{Namespace: ns, Identity: shardIdentity(opts.ShardIdentity), Algorithm: algorithm,
+		LeaseDuration: opts.LeaseDuration, RenewPeriod: opts.RetryPeriod})
+	if err := mgr.Add(m); err != nil {
+		return nil, false, err
+	}
+	ctrl.Log.Info("sharding by member Leases", "identity", shardIdentity(opts.ShardIdentity), "namespace", ns, "argoAlgorithm", algorithm)
+	return m, algorithm != "", nil
+}
+
+// shardIdentity is --shard-identity, else the pod's name, else the host's
+// name and the process ID (several processes may share a host).
+func shardIdentity(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if pod := os.Getenv("POD_NAME"); pod != "" {
+		return pod
+	}
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid())
 }

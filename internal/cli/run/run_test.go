@@ -15,7 +15,7 @@ func TestEveryFlagHasHelpAndDefault(t *testing.T) {
 		"storage-adv-addr": true, "git-cache-dir": true, "leader-election-namespace": true,
 		"allow-kubeconfig-plugins": true, "application-namespaces": true,
 		"tls-cert-file": true, "tls-key-file": true, "server-insecure": true,
-		"no-cross-namespace-refs": true, "default-service-account": true,
+		"no-cross-namespace-refs": true, "default-service-account": true, "shard-identity": true,
 	}
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Usage == "" {

@@ -48,8 +48,8 @@ func webhookHandlers(mgr ctrl.Manager, opts *Options, store *settings.Store, log
 
 // setupReceivers adds the Flux Receiver controller (status.webhookPath,
 // Ready) to mgr.
-func setupReceivers(mgr ctrl.Manager, _ *Options) error {
-	r := &receiver.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+func setupReceivers(mgr ctrl.Manager, opts *Options) error {
+	r := &receiver.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Shard: opts.shard}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("receiver controller: %w", err)
 	}

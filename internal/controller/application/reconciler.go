@@ -38,6 +38,7 @@ import (
 	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/secretset"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
 
@@ -66,6 +67,14 @@ type EventRecorder = lifecycle.EventRecorder
 
 // Reconciler reconciles argoproj.io/v1alpha1 Applications.
 type Reconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
+	// ShardByCluster keys apps by their destination cluster, so that all
+	// apps of one cluster are reconciled by one replica, as Argo CD's
+	// sharding does (set when argocd-cmd-params-cm names a
+	// controller.sharding.algorithm).
+	ShardByCluster bool
 	// Client reads and writes through the manager's cache.
 	Client client.Client
 	// APIReader reads around the cache (live objects for health).
@@ -163,6 +172,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&argov1.AppProject{}, handler.EnqueueRequestsFromMapFunc(r.appsOfProject)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("application").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &argov1.ApplicationList{})).
 		Build(r)
 	if err != nil {
 		return err
@@ -267,6 +277,18 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
+// owns reports whether this replica reconciles app (--shards).
+func (r *Reconciler) owns(app *argov1.Application) bool {
+	if r.Shard == nil {
+		return true
+	}
+	if r.ShardByCluster {
+		d := app.Spec.Destination
+		return r.Shard.Owns("cluster/" + d.Server + "/" + d.Name)
+	}
+	return r.Shard.Owns(shard.KeyOf("Application", app))
+}
+
 // Reconcile compares one Application with Git and the cluster, runs its
 // pending or automated sync, and writes its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -281,7 +303,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !r.served(app) {
+	if !r.served(app) || !r.owns(app) {
 		return ctrl.Result{}, nil
 	}
 	defer func(start time.Time) { r.Metrics.AppReconciled(app, time.Since(start)) }(time.Now())

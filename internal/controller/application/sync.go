@@ -9,6 +9,7 @@ import (
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -25,18 +26,21 @@ import (
 
 // syncRun is one attempt of a sync operation.
 type syncRun struct {
-	r        *Reconciler
-	app      *argov1.Application
-	eng      *engine.Engine
-	cmp      *comparison
-	proj     *project.Project // nil permits everything
-	dest     *destination
-	opts     diff.SyncOptions
-	prune    bool
-	dryRun   bool
-	only     selection // selective sync; nil syncs all
-	runHooks bool      // not for a selective sync or syncStrategy.apply
-	results  []argov1.ResourceResult
+	r      *Reconciler
+	app    *argov1.Application
+	eng    *engine.Engine
+	cmp    *comparison
+	proj   *project.Project // nil permits everything
+	dest   *destination
+	opts   diff.SyncOptions
+	prune  bool
+	dryRun bool
+	// automated is set for an automated sync: it never takes an object
+	// that another existing app tracks (two apps would take it in turns).
+	automated bool
+	only      selection // selective sync; nil syncs all
+	runHooks  bool      // not for a selective sync or syncStrategy.apply
+	results   []argov1.ResourceResult
 	// live is the destination's live cache (nil without one); reader
 	// reads health through it.
 	live        *livecache.Cache
@@ -110,7 +114,7 @@ func (r *Reconciler) sync(ctx context.Context, app *argov1.Application, t *targe
 	opts := diff.NewSyncOptions(list)
 	run := &syncRun{r: r, app: app, eng: eng, cmp: cmp, proj: proj, dest: t.dest, opts: opts, prune: op.Sync.Prune, dryRun: op.Sync.DryRun,
 		reader: t.dest.reader, hooks: map[*enginesync.Task]*hookRun{}, hookResults: map[hookKey]int{}, terminated: terminated,
-		st: st, checkpoint: checkpoint}
+		st: st, checkpoint: checkpoint, automated: op.InitiatedBy.Automated}
 	if _, live, err := r.clusterWatch(t.dest); err == nil && live != nil {
 		run.live, run.reader = live, live.Reader(t.dest.reader)
 	}
@@ -289,8 +293,11 @@ func (s *syncRun) preflight(ctx context.Context) error {
 		case res.Err != nil:
 			s.result(res.Desired, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, res.Err.Error())
 			errs = append(errs, res.Err.Error())
-		case res.shared != "" && s.opts.Has(argov1.SyncOptionFailOnSharedResource):
+		case res.shared != "" && (s.opts.Has(argov1.SyncOptionFailOnSharedResource) || (s.automated && s.appExists(ctx, res.shared))):
 			msg := fmt.Sprintf("%s/%s is already part of another application %s", res.Desired.GetKind(), res.Desired.GetName(), res.shared)
+			if !s.opts.Has(argov1.SyncOptionFailOnSharedResource) {
+				msg += " (an automated sync never takes it over; a manual sync does)"
+			}
 			s.result(res.Desired, argov1.ResultCodeSyncFailed, argov1.SyncPhaseSync, msg)
 			errs = append(errs, "shared resource found: "+msg)
 		}
@@ -299,6 +306,14 @@ func (s *syncRun) preflight(ctx context.Context) error {
 		return fmt.Errorf("one or more objects failed to apply, reason: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// appExists reports whether the app of tracking id exists; an object
+// left tracked by a deleted app may be adopted. When in doubt (a read
+// error), it exists.
+func (s *syncRun) appExists(ctx context.Context, id string) bool {
+	err := s.r.Client.Get(ctx, parseAppID(id, s.r.ControlPlaneNamespace), &argov1.Application{})
+	return !apierrors.IsNotFound(err)
 }
 
 // selected are the resources this sync applies: all, or the ones a
@@ -435,6 +450,12 @@ func (s *syncRun) stopped() error {
 		return errTerminated
 	}
 	if s.takenOver.Load() {
+		return errTakenOver
+	}
+	if !s.r.owns(s.app) {
+		// The app moved to another replica (--shards), which resumes
+		// the operation from what was recorded.
+		s.takenOver.Store(true)
 		return errTakenOver
 	}
 	return nil

@@ -195,8 +195,11 @@ func (r *Reconciler) includes(ctx context.Context, obj *sourcev1.GitRepository) 
 		var dep sourcev1.GitRepository
 		key := types.NamespacedName{Namespace: obj.Namespace, Name: inc.GitRepositoryRef.Name}
 		err := r.Client.Get(ctx, key, &dep)
-		if err == nil && (dep.Status.Artifact == nil || !r.Storage.Exists(dep.Status.Artifact.Path)) {
+		if err == nil && dep.Status.Artifact == nil {
 			err = errors.New("it has no artifact yet")
+		}
+		if a := dep.Status.Artifact; err == nil {
+			err = r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) // another replica may have made it
 		}
 		if err != nil {
 			return nil, &failure{reason: "IncludeUnavailable", condition: sourcev1.IncludeUnavailableCondition,

@@ -24,6 +24,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/controller/repowake"
 	"github.com/tether-gitops/tether/internal/metrics"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
 )
@@ -36,6 +37,9 @@ type EventRecorder = lifecycle.EventRecorder
 
 // Reconciler reconciles GitRepository objects.
 type Reconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads and writes GitRepositories (cached reads).
 	Client client.Client
 	// APIReader reads Secrets without caching every Secret of the cluster.
@@ -88,6 +92,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&sourcev1.GitRepository{}, includers, builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("gitrepository").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &sourcev1.GitRepositoryList{})).
 		Build(r)
 	if err != nil {
 		return err
@@ -117,6 +122,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	obj := &sourcev1.GitRepository{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("GitRepository", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)

@@ -81,8 +81,12 @@ func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (
 			why = ready.Message
 		}
 		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: %s", key, why)}
-	case chart.Status.Artifact == nil || !r.Storage.Exists(chart.Status.Artifact.Path):
+	case chart.Status.Artifact == nil:
 		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: does not have an artifact", key)}
+	}
+	// Another replica may have made it (--shards auto).
+	if a := chart.Status.Artifact; r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) != nil {
+		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: its artifact cannot be read", key)}
 	}
 	return chart, nil
 }

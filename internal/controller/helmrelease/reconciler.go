@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/redact"
 	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/tenancy"
 )
@@ -43,6 +44,9 @@ const FieldManager = "helm-controller"
 
 // Reconciler reconciles HelmRelease objects.
 type Reconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads HelmReleases and sources (cached) and writes status.
 	Client client.Client
 	// APIReader reads HelmReleases, ConfigMaps and Secrets uncached.
@@ -116,6 +120,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&sourcev1.HelmChart{}, forChart, builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("helmrelease").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &helmv2.HelmReleaseList{})).
 		Complete(r)
 }
 
@@ -137,6 +142,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			r.secrets.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("HelmRelease", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)

@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/predicates"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/metrics"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
 
@@ -46,6 +47,9 @@ const (
 
 // ChartReconciler reconciles HelmChart objects.
 type ChartReconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads HelmCharts and their sources (cached) and writes status.
 	Client client.Client
 	// APIReader reads Secrets without caching every Secret.
@@ -100,6 +104,7 @@ func (r *ChartReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&sourcev1.GitRepository{}, forSource(sourcev1.GitRepositoryKind), builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("helmchart").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &sourcev1.HelmChartList{})).
 		Complete(r)
 }
 
@@ -111,6 +116,9 @@ func (r *ChartReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 	obj := &sourcev1.HelmChart{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("HelmChart", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if done, err := prelude(ctx, r.Client, r.Storage, ChartArtifactKind, obj, obj.Spec.Suspend); done || err != nil {
 		return ctrl.Result{}, err
@@ -210,7 +218,7 @@ func (r *ChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.Helm
 		}
 	} else {
 		a := repo.Status.Artifact
-		if a == nil || !r.Storage.Exists(a.Path) {
+		if a == nil || r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) != nil { // another replica may have made it
 			return &failure{reason: sourcev1.NoSourceArtifactReason,
 				err: fmt.Errorf("no artifact available for HelmRepository source '%s'", repo.Name)}
 		}
@@ -269,7 +277,7 @@ func (r *ChartReconciler) fromGit(ctx context.Context, obj *sourcev1.HelmChart, 
 		return err
 	}
 	a := src.Status.Artifact
-	if a == nil || !r.Storage.Exists(a.Path) {
+	if a == nil || r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) != nil { // another replica may have made it
 		return &failure{reason: sourcev1.NoSourceArtifactReason, err: fmt.Errorf("no artifact available for GitRepository source '%s'", src.Name)}
 	}
 	chartPath := path.Clean(strings.TrimPrefix(filepath.ToSlash(obj.Spec.Chart), "./"))

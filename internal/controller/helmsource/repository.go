@@ -21,6 +21,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/metrics"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 )
 
@@ -29,6 +30,9 @@ const RepositoryArtifactKind = "helmrepository"
 
 // RepositoryReconciler reconciles HelmRepository objects.
 type RepositoryReconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads and writes HelmRepositories (cached reads).
 	Client client.Client
 	// APIReader reads Secrets without caching every Secret.
@@ -54,6 +58,7 @@ func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("helmrepository").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &sourcev1.HelmRepositoryList{})).
 		Complete(r)
 }
 
@@ -65,6 +70,9 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	obj := &sourcev1.HelmRepository{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("HelmRepository", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if done, err := prelude(ctx, r.Client, r.Storage, RepositoryArtifactKind, obj, obj.Spec.Suspend); done || err != nil {
 		return ctrl.Result{}, err

@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/metrics"
 	"github.com/tether-gitops/tether/internal/render"
+	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/tenancy"
 )
@@ -45,6 +46,9 @@ type EventRecorder = lifecycle.EventRecorder
 
 // Reconciler reconciles Kustomization objects.
 type Reconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads Kustomizations and sources (cached) and writes status.
 	Client client.Client
 	// APIReader reads Secrets and ConfigMaps without caching them all.
@@ -129,6 +133,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("kustomization").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &kustomizev1.KustomizationList{})).
 		Build(r)
 	if err != nil {
 		return err
@@ -164,6 +169,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("Kustomization", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)

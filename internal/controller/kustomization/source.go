@@ -111,6 +111,10 @@ func (c *artifactCache) get(ctx context.Context, a *meta.Artifact) (string, func
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err
 		}
+		// Another replica may have made it (--shards auto).
+		if err := c.storage.Fetch(ctx, a.Path, a.URL, a.Digest); err != nil {
+			return nil, err
+		}
 		if err := c.storage.Extract(ctx, a.Path, dir); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("extract artifact %s (revision '%s'): %w", a.Path, a.Revision, err)

@@ -20,6 +20,7 @@ import (
 	notificationv1 "github.com/tether-gitops/tether/api/notification/v1"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
+	"github.com/tether-gitops/tether/internal/shard"
 )
 
 // WebhookPathField is the cache index of Receivers by status.webhookPath.
@@ -60,6 +61,9 @@ func IndexWebhookPath(ctx context.Context, indexer client.FieldIndexer) error {
 
 // Reconciler reconciles Receiver objects.
 type Reconciler struct {
+	// Shard, when set, is this replica's share of the objects (--shards);
+	// nil reconciles every object.
+	Shard *shard.Membership
 	// Client reads Receivers (cached) and writes their status.
 	Client client.Client
 	// APIReader reads Secrets, which are not cached.
@@ -72,6 +76,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&notificationv1.Receiver{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Named("receiver").
+		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &notificationv1.ReceiverList{})).
 		Complete(r)
 }
 
@@ -80,6 +85,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	obj := &notificationv1.Receiver{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !r.Shard.Owns(shard.KeyOf("Receiver", obj)) {
+		return ctrl.Result{}, nil // another replica's
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // nothing of it is kept anywhere
