@@ -95,8 +95,12 @@ func drift(t *testing.T, c client.Client, key client.ObjectKey) time.Duration {
 type Idle struct {
 	Window time.Duration
 	// Writes are Tether's create, update, patch and delete requests (dry
-	// runs excluded), by verb and resource.
+	// runs excluded), by verb and resource; the leader's Lease renewals
+	// are counted apart, in LeaseWrites.
 	Writes map[string]int
+	// LeaseWrites are the writes to Leases: leader election renews its
+	// Lease every retry period (2 s), whatever the load.
+	LeaseWrites int
 	// Requests are all its requests, by verb.
 	Requests Requests
 	// CPU is the share of one core Tether used, on average.
@@ -126,6 +130,10 @@ func (r *Round) Idle(t *testing.T, window time.Duration) Idle {
 		verb, _, _ := strings.Cut(k, " ")
 		switch verb {
 		case "create", "update", "patch", "delete":
+			if strings.HasSuffix(k, " leases") {
+				idle.LeaseWrites += n
+				continue
+			}
 			idle.Writes[k] += n
 		}
 	}
@@ -193,6 +201,6 @@ func (r *Round) Steady(t *testing.T, c client.Client, res *Result) {
 	h := r.Heal(t, c, HealSamples)
 	t.Logf("drift healed in %d of %d apps: p50 %s, p99 %s, max %s", h.Healed, h.Samples, h.P50, h.P99, h.Max)
 	i := r.Idle(t, IdleWindow(time.Minute))
-	t.Logf("idle %s: %d writes %v, requests %s, %.1f %% of a core", i.Window, i.WriteCount(), i.Writes, i.Requests, 100*i.CPU)
+	t.Logf("idle %s: %d writes %v (and %d Lease renewals), requests %s, %.1f %% of a core", i.Window, i.WriteCount(), i.Writes, i.LeaseWrites, i.Requests, 100*i.CPU)
 	res.Heal, res.Idle = &h, &i
 }
