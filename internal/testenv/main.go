@@ -8,7 +8,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/resource"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Main starts a cluster, stores it in *env, runs the package's tests and
@@ -22,6 +24,9 @@ func Main(m *testing.M, opts Options, env **Env) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
+	// The tests' controller-runtime clients log nothing worth reading;
+	// without a logger controller-runtime prints a stack trace instead.
+	ctrllog.SetLogger(logr.Discard())
 	if testing.Short() {
 		return m.Run()
 	}
