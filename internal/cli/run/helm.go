@@ -17,7 +17,7 @@ import (
 // setupHelm registers the HelmRepository, HelmChart and HelmRelease
 // controllers. Helm applies with Flux's field manager, so releases move
 // between Flux and Tether without conflicts.
-func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache, recorder *metrics.Recorder) (*helmrelease.Reconciler, error) {
+func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artifact.Storage, renderer *render.Renderer, hc *helm.Client, live *livecache.Cache, recorder *metrics.Recorder, events func(string) lifecycle.EventRecorder) (*helmrelease.Reconciler, error) {
 	helm.UseFieldManager(helmrelease.FieldManager)
 	repos := &helmsource.RepositoryReconciler{
 		Client:            mgr.GetClient(),
@@ -25,7 +25,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Helm:              hc,
 		Storage:           storage,
 		Shard:             opts.shard,
-		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
+		Events:            events("tether-source-controller"),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
 		Metrics:           recorder,
@@ -39,7 +39,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Helm:              hc,
 		Storage:           storage,
 		Shard:             opts.shard,
-		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
+		Events:            events("tether-source-controller"),
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
 		Metrics:           recorder,
@@ -53,7 +53,7 @@ func setupHelm(mgr ctrl.Manager, opts *Options, cfg *rest.Config, storage *artif
 		Config:      cfg,
 		Storage:     storage,
 		Renderer:    renderer,
-		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-helm-controller")),
+		Events:      events("tether-helm-controller"),
 		Concurrency: max(opts.Concurrency, 8),
 		Clusters:    opts.clusterOptions(),
 		Tenancy:     opts.Tenancy,

@@ -36,6 +36,7 @@ import (
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
 	"github.com/tether-gitops/tether/internal/metrics"
+	"github.com/tether-gitops/tether/internal/notify"
 	"github.com/tether-gitops/tether/internal/render"
 	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
@@ -175,13 +176,23 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
+	// Notifications leave through one dispatcher: Flux Alerts from the
+	// Flux controllers' events, Argo CD's triggers from Applications.
+	dispatcher := notify.NewDispatcher(notify.Options{})
+	if err := mgr.Add(dispatcher); err != nil {
+		return err
+	}
+	events, err := fluxEventRecorders(mgr, opts, dispatcher)
+	if err != nil {
+		return err
+	}
 	repos := &gitrepository.Reconciler{
 		Client:            mgr.GetClient(),
 		APIReader:         mgr.GetAPIReader(),
 		Fetcher:           fetcher,
 		Storage:           storage,
 		Shard:             opts.shard,
-		Events:            lifecycle.Bounded(mgr.GetEventRecorder("tether-source-controller")),
+		Events:            events("tether-source-controller"),
 		MaxArtifactSize:   opts.MaxArtifactSize,
 		ArtifactRetention: opts.ArtifactRetention,
 		Concurrency:       opts.Concurrency,
@@ -209,7 +220,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Config:      cfg,
 		Storage:     storage,
 		Renderer:    renderer,
-		Events:      lifecycle.Bounded(mgr.GetEventRecorder("tether-kustomize-controller")),
+		Events:      events("tether-kustomize-controller"),
 		Concurrency: opts.Concurrency,
 		Clusters:    opts.clusterOptions(),
 		Tenancy:     opts.Tenancy,
@@ -244,8 +255,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := apps.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live, recorder)
+	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live, recorder, events)
 	if err != nil {
+		return err
+	}
+	if err := setupArgoNotifications(mgr, opts, dispatcher, recorder); err != nil {
 		return err
 	}
 	if err := setupReceivers(mgr, opts); err != nil {
