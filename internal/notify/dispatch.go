@@ -60,6 +60,9 @@ type Notification struct {
 	// Labels describe it to OnResult (metrics labels, event details);
 	// never a secret.
 	Labels map[string]string
+	// Done, when set, is called once with the outcome, as OnResult is:
+	// nil, the last error, or ErrDropped. It must not block for long.
+	Done func(err error)
 }
 
 // ErrDropped is the outcome of a notification dropped because its
@@ -177,9 +180,7 @@ func (d *Dispatcher) push(n Notification) bool {
 		d.queues[n.Destination] = q
 	}
 	if len(q.items) >= d.opts.QueueSize {
-		if d.opts.OnResult != nil {
-			go d.opts.OnResult(n, ErrDropped)
-		}
+		go d.report(n, ErrDropped)
 		return false
 	}
 	q.items = append(q.items, n)
@@ -211,9 +212,17 @@ func (d *Dispatcher) drain(dest string, q *queue) {
 			delete(d.recent, n.Key)
 		}
 		d.mu.Unlock()
-		if d.opts.OnResult != nil {
-			d.opts.OnResult(n, err)
-		}
+		d.report(n, err)
+	}
+}
+
+// report hands a notification's outcome to OnResult and to its Done.
+func (d *Dispatcher) report(n Notification, err error) {
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(n, err)
+	}
+	if n.Done != nil {
+		n.Done(err)
 	}
 }
 
