@@ -61,7 +61,7 @@ func (c *checker) checkRef(dir, kfile string, r ref) error {
 		if c.allowRemote {
 			return nil
 		}
-		return fmt.Errorf("%s: %w (set AllowRemoteBases to allow them)", where, ErrRemoteBase)
+		return fmt.Errorf("%s: %w", where, ErrRemoteBase)
 	}
 	p := path.Join(dir, r.value)
 	if path.IsAbs(r.value) {

@@ -1,9 +1,11 @@
 // Package tenancy is the lockdown a platform team sets for the Flux
 // objects of its tenants, with Flux's flags: --no-cross-namespace-refs
 // (a Kustomization or HelmRelease reads sources of its own namespace
-// only) and --default-service-account (an object that names no
+// only), --default-service-account (an object that names no
 // serviceAccountName acts as that ServiceAccount of its namespace, not
-// with Tether's own rights). Both controllers ask the same Policy.
+// with Tether's own rights) and --no-remote-bases (a Kustomization builds
+// from the files of its source only, never from remote bases). Both
+// controllers ask the same Policy.
 package tenancy
 
 import (
@@ -24,6 +26,10 @@ type Policy struct {
 	// DefaultServiceAccount, when set, is impersonated by objects that
 	// name no service account.
 	DefaultServiceAccount string
+	// NoRemoteBases refuses Kustomizations whose kustomization files
+	// include remote bases or files (URLs such as github.com/org/repo or
+	// https://...): only files of the source artifact are built.
+	NoRemoteBases bool
 }
 
 // AccessDeniedError is a reference the Policy refuses.

@@ -90,7 +90,8 @@ type Options struct {
 	// a developer's loopback address, never a public one.
 	PprofAddr string
 	// Tenancy locks tenants' Flux objects down, as Flux's
-	// --no-cross-namespace-refs and --default-service-account do.
+	// --no-cross-namespace-refs, --default-service-account and
+	// --no-remote-bases do; remote bases are refused by default.
 	Tenancy tenancy.Policy
 
 	// LeaderElection makes replicas elect one active controller; on by
@@ -153,6 +154,7 @@ func DefaultOptions() *Options {
 		RenderCacheSize:     256,
 		RenderTimeout:       time.Minute,
 		LiveCache:           true,
+		Tenancy:             tenancy.Policy{NoRemoteBases: true},
 		OperationProcessors: application.DefaultOperationProcessors,
 		AppResyncPeriod:     3 * time.Minute,
 		ArgoCDNamespace:     "argocd",
@@ -199,6 +201,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PprofAddr, "pprof-addr", o.PprofAddr, "address of Go's profiler, /debug/pprof/ (\"0\" disables it; use a loopback address such as 127.0.0.1:6060)")
 	fs.BoolVar(&o.Tenancy.NoCrossNamespaceRefs, "no-cross-namespace-refs", o.Tenancy.NoCrossNamespaceRefs, "refuse Kustomizations and HelmReleases that reference sources in another namespace (Flux's flag)")
 	fs.StringVar(&o.Tenancy.DefaultServiceAccount, "default-service-account", o.Tenancy.DefaultServiceAccount, "service account that Kustomizations and HelmReleases naming none act as, in their own namespace (Flux's flag; empty: Tether's own rights)")
+	fs.BoolVar(&o.Tenancy.NoRemoteBases, "no-remote-bases", o.Tenancy.NoRemoteBases, "refuse Kustomizations whose kustomization files include remote bases or files (URLs): only files of the source are built (Flux's flag, but on by default; false lets kustomize fetch them)")
 	fs.BoolVar(&o.LeaderElection, "enable-leader-election", o.LeaderElection, "elect one active replica through a Kubernetes lease; the others serve the API and artifacts and stand by (false: this process acts alone, run one replica only)")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader election lease (default: the pod's namespace; \"default\" outside a cluster)")
 	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "how long a standby waits after the leader's last renewal before it takes over")

@@ -3,6 +3,7 @@ package kustomization
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -111,6 +112,23 @@ func RenderOptions(obj *kustomizev1.Kustomization, vars map[string]string) rende
 	}
 	opts.Images, opts.Patches = Overlays(s.Images, s.Patches, s.PatchesStrategicMerge, s.PatchesJSON6902)
 	return opts
+}
+
+// renderOptions are obj's RenderOptions under the lockdown: remote bases
+// and files are built only without --no-remote-bases.
+func (r *Reconciler) renderOptions(obj *kustomizev1.Kustomization, vars map[string]string) render.Options {
+	opts := RenderOptions(obj, vars)
+	opts.AllowRemoteBases = !r.Tenancy.NoRemoteBases
+	return opts
+}
+
+// buildError is a failed render of revision: the message names the file
+// and entry at fault, and for a remote base the flag that refuses it.
+func buildError(revision string, err error) error {
+	if errors.Is(err, render.ErrRemoteBase) {
+		return fmt.Errorf("build of revision '%s' failed: %w: tether runs with --no-remote-bases, so only files of the source may be used; vendor the base into the repository", revision, err)
+	}
+	return fmt.Errorf("build of revision '%s' failed: %w", revision, err)
 }
 
 // Overlays converts Flux's images and patches (all three patch fields)

@@ -50,9 +50,9 @@ func (r *Reconciler) Inspect(ctx context.Context, obj *kustomizev1.Kustomization
 		return nil, err
 	}
 	defer release()
-	objs, err := r.Renderer.Render(ctx, dir, art.Digest, RenderOptions(obj, vars))
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars))
 	if err != nil {
-		return nil, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err)
+		return nil, buildError(art.Revision, err)
 	}
 	eng, err := engine.New(tgt.client, Owner(obj), engineOptions(tgt, live)...)
 	if err != nil {

@@ -77,9 +77,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	defer release()
-	objs, err := r.Renderer.Render(ctx, dir, art.Digest, RenderOptions(obj, vars))
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars))
 	if err != nil {
-		return fail(meta.BuildFailedReason, fmt.Errorf("build of revision '%s' failed: %w", art.Revision, err))
+		return fail(meta.BuildFailedReason, buildError(art.Revision, err))
 	}
 	log.FromContext(ctx).V(1).Info("rendered", "revision", art.Revision, "objects", len(objs))
 	eng, err := engine.New(tgt.client, Owner(obj), engineOptions(tgt, live)...)
