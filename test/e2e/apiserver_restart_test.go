@@ -4,35 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
-
-// rolloutApp is an automated Application with Argo CD's retry policy, of
-// the shared path with its own name prefix.
-func rolloutApp(i int) string {
-	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: rollout-%03d, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://git.example.com/rollout.git", path: app, kustomize: {namePrefix: r%03d-}}
-  destination: {server: "https://kubernetes.default.svc", namespace: rollout}
-  syncPolicy:
-    automated: {prune: true}
-    syncOptions: [CreateNamespace=true]
-    retry: {limit: 10, backoff: {duration: 2s, factor: 2, maxDuration: 20s}}
-`, i, i)
-}
 
 // TestAPIServerRestartDuringRollout: the kube-apiserver is killed and
 // started again while 100 Applications sync. Once it is back every app
@@ -58,20 +39,7 @@ func TestAPIServerRestartDuringRollout(t *testing.T) {
 	// here one process must live through it.
 	tether := startTether(t, "--url-rewrite", "https://git.example.com/="+srv.URL+"/", "--git-resolve-ttl", "1s",
 		"--app-resync-period", "5s", "--leader-election-lease-duration", "90s", "--leader-election-renew-deadline", "60s")
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for i := range apps {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = c.Delete(context.Background(), &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: fmt.Sprintf("rollout-%03d", i)}})
-			}()
-		}
-		wg.Wait()
-	})
-	for i := range apps {
-		applyYAML(t, rolloutApp(i))
-	}
+	manyApps(t, c, apps, "rollout", "rollout", "rollout", "r", "    retry: {limit: 10, backoff: {duration: 2s, factor: 2, maxDuration: 20s}}\n")
 	eventually(t, 2*time.Minute, "the rollout under way", func(ctx context.Context) error {
 		var list argov1.ApplicationList
 		if err := c.List(ctx, &list, client.InNamespace("argocd")); err != nil {
@@ -95,27 +63,9 @@ func TestAPIServerRestartDuringRollout(t *testing.T) {
 	}
 	t.Log("kube-apiserver restarted")
 
-	eventually(t, 5*time.Minute, "every app converged", func(ctx context.Context) error {
-		var list argov1.ApplicationList
-		if err := c.List(ctx, &list, client.InNamespace("argocd")); err != nil {
-			return err
-		}
-		done, last := 0, ""
-		for _, a := range list.Items {
-			st := a.Status.OperationState
-			switch {
-			case !strings.HasPrefix(a.Name, "rollout-"):
-			case a.Status.Sync.Status == argov1.SyncStatusCodeSynced && a.Status.Sync.Revision == head &&
-				a.Status.Health.Status == "Healthy" && st != nil && st.Phase == argov1.OperationSucceeded:
-				done++
-			default:
-				last = fmt.Sprintf("%s: %s/%s %s", a.Name, a.Status.Sync.Status, a.Status.Health.Status, operationSummary(st))
-			}
-		}
-		if done != apps {
-			return fmt.Errorf("%d of %d converged; e.g. %s", done, apps, last)
-		}
-		return nil
+	waitAppsConverged(t, c, "rollout", apps, head, 5*time.Minute, func(a *argov1.Application) bool {
+		st := a.Status.OperationState
+		return a.Status.Health.Status == "Healthy" && st != nil && st.Phase == argov1.OperationSucceeded
 	})
 	for i := range apps {
 		for _, n := range []string{"a", "b", "c"} {

@@ -4,37 +4,18 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/testenv"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
-
-// shardApp is an automated Application of the shared path, its objects
-// named with its own prefix.
-func shardApp(i int) string {
-	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata: {name: shard-%03d, namespace: argocd}
-spec:
-  project: default
-  source: {repoURL: "https://git.example.com/shards.git", path: app, kustomize: {namePrefix: a%03d-}}
-  destination: {server: "https://kubernetes.default.svc", namespace: shards}
-  syncPolicy:
-    automated: {prune: true}
-    syncOptions: [CreateNamespace=true]
-`, i, i)
-}
 
 // TestShardsSpreadAndMoveApps: three replicas with --shards auto share 300
 // Applications: each app's status and objects are written by exactly one
@@ -63,17 +44,6 @@ func TestShardsSpreadAndMoveApps(t *testing.T) {
 			"--url-rewrite", "https://git.example.com/=" + srv.URL + "/", "--git-resolve-ttl", "1s", "--app-resync-period", "10s"},
 			leaseFlags...)...)
 	}
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for i := range apps {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = c.Delete(context.Background(), &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: fmt.Sprintf("shard-%03d", i)}})
-			}()
-		}
-		wg.Wait()
-	})
 	eventually(t, 60*time.Second, "three members", func(ctx context.Context) error {
 		var leases coordinationv1.LeaseList
 		if err := c.List(ctx, &leases, client.InNamespace("default"), client.MatchingLabels{shard.GroupLabel: "tether"}); err != nil {
@@ -86,10 +56,8 @@ func TestShardsSpreadAndMoveApps(t *testing.T) {
 	})
 	time.Sleep(3 * time.Second) // every replica has read the three
 
-	for i := range apps {
-		applyYAML(t, shardApp(i))
-	}
-	waitAllSynced(t, c, apps, first, 5*time.Minute)
+	manyApps(t, c, apps, "shard", "shards", "shards", "a", "")
+	waitAppsConverged(t, c, "shard", apps, first, 5*time.Minute, nil)
 
 	// Each app's status and ConfigMap were written by one replica only.
 	owner, writers := shardWriters(t, env)
@@ -120,7 +88,7 @@ func TestShardsSpreadAndMoveApps(t *testing.T) {
 	}
 	killed := time.Now()
 	second := repo.Commit(t, "master", map[string]string{"app/cm.yaml": cm("2")}, "a new value")
-	waitAllSynced(t, c, apps, second, 5*time.Minute)
+	waitAppsConverged(t, c, "shard", apps, second, 5*time.Minute, nil)
 	t.Logf("all %d apps at the new commit %s after shard-b was killed", apps, time.Since(killed).Round(time.Second))
 	for i := range apps {
 		var got corev1.ConfigMap
@@ -128,27 +96,6 @@ func TestShardsSpreadAndMoveApps(t *testing.T) {
 			t.Errorf("a%03d-cm: %v (err %v), want v=2", i, got.Data, err)
 		}
 	}
-}
-
-// waitAllSynced waits until n shard apps are Synced at revision.
-func waitAllSynced(t *testing.T, c client.Client, n int, revision string, timeout time.Duration) {
-	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("%d apps Synced at %.7s", n, revision), func(ctx context.Context) error {
-		var list argov1.ApplicationList
-		if err := c.List(ctx, &list, client.InNamespace("argocd")); err != nil {
-			return err
-		}
-		synced := 0
-		for _, a := range list.Items {
-			if strings.HasPrefix(a.Name, "shard-") && a.Status.Sync.Status == argov1.SyncStatusCodeSynced && a.Status.Sync.Revision == revision {
-				synced++
-			}
-		}
-		if synced != n {
-			return fmt.Errorf("%d of %d", synced, n)
-		}
-		return nil
-	})
 }
 
 // shardWriters reads the audit log: for each "resource/name" in the
