@@ -262,6 +262,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupArgoNotifications(mgr, opts, dispatcher, recorder); err != nil {
 		return err
 	}
+	if err := setupImages(mgr, opts, rewrites.Rewrite, events); err != nil {
+		return err
+	}
 	if err := setupReceivers(mgr, opts); err != nil {
 		return err
 	}
