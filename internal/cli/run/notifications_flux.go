@@ -16,7 +16,7 @@ func fluxEventRecorders(mgr ctrl.Manager, opts *Options, dispatcher *notify.Disp
 	router, err := flux.NewRouter(mgr, flux.Options{
 		Dispatcher: dispatcher,
 		Tenancy:    opts.Tenancy,
-		Log:        mgr.GetLogger().WithName("notifications"),
+		Log:        mgr.GetLogger().WithName("flux-notifications"),
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	notificationv1 "github.com/tether-gitops/tether/api/notification/v1"
+	"github.com/tether-gitops/tether/internal/tenancy"
 )
 
 func alertOf(ns, severity string, sources ...notificationv1.CrossNamespaceObjectReference) *notificationv1.Alert {
@@ -120,5 +121,47 @@ func TestEventNamespaces(t *testing.T) {
 		src("GitRepository", "*", "flux-system", nil), src("Kustomization", "x", "apps", nil))
 	if got := eventNamespaces(alert); !slices.Equal(got, []string{"flux-system", "apps"}) {
 		t.Errorf("namespaces %v", got)
+	}
+}
+
+func TestAdmit(t *testing.T) {
+	ev := eventOf("Kustomization", "apps", "web", SeverityError, nil)
+	ev.Message = "build failed"
+	lockdown := tenancy.Policy{NoCrossNamespaceRefs: true}
+	for _, tc := range []struct {
+		name     string
+		alert    func(*notificationv1.Alert)
+		policy   tenancy.Policy
+		want     bool
+		findings []string // reasons
+	}{
+		{name: "selected", want: true},
+		{name: "suspended", alert: func(a *notificationv1.Alert) { a.Spec.Suspend = true }},
+		{name: "another source", alert: func(a *notificationv1.Alert) { a.Spec.EventSources[0].Kind = "HelmRelease" }},
+		{name: "excluded", alert: func(a *notificationv1.Alert) { a.Spec.ExclusionList = []string{"build"} }},
+		{name: "an invalid expression is reported", alert: func(a *notificationv1.Alert) { a.Spec.ExclusionList = []string{"[", "nope"} },
+			want: true, findings: []string{notificationv1.InvalidConfigReason}},
+		{name: "another namespace's Alert naming this one", alert: func(a *notificationv1.Alert) {
+			a.Namespace, a.Spec.EventSources[0].Namespace = "platform", "apps"
+		}, want: true},
+		{name: "another namespace's Alert under --no-cross-namespace-refs", alert: func(a *notificationv1.Alert) {
+			a.Namespace, a.Spec.EventSources[0].Namespace = "platform", "apps"
+		}, policy: lockdown, findings: []string{tenancy.AccessDeniedReason}},
+		{name: "its own namespace under --no-cross-namespace-refs", policy: lockdown, want: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alert := alertOf("apps", "error", src("Kustomization", "*", "", nil))
+			if tc.alert != nil {
+				tc.alert(alert)
+			}
+			got, findings := admit(alert, ev, tc.policy)
+			var reasons []string
+			for _, f := range findings {
+				reasons = append(reasons, f.reason)
+			}
+			if got != tc.want || !slices.Equal(reasons, tc.findings) {
+				t.Errorf("admit = %v, findings %v; want %v, %v", got, findings, tc.want, tc.findings)
+			}
+		})
 	}
 }

@@ -159,22 +159,41 @@ func (r *Router) route(ctx context.Context, ev *Event) {
 	}
 	for i := range alerts.Items {
 		alert := &alerts.Items[i]
-		if alert.Spec.Suspend || !selects(alert, ev) {
-			continue
+		ok, findings := admit(alert, ev, r.opts.Tenancy)
+		for _, f := range findings {
+			r.warn(alert, f.reason, "%s", f.message)
 		}
-		allowed, invalid := messageAllowed(alert, ev.Message)
-		for _, expr := range invalid {
-			r.warn(alert, notificationv1.InvalidConfigReason, "invalid regular expression in inclusionList or exclusionList: %q", expr)
+		if ok {
+			r.dispatch(ctx, alert, ev)
 		}
-		if !allowed {
-			continue
-		}
-		if alert.Namespace != ev.InvolvedObject.Namespace && r.opts.Tenancy.NoCrossNamespaceRefs {
-			r.warn(alert, tenancy.AccessDeniedReason, "can't process event from '%s', cross-namespace references have been blocked", objectRef(ev))
-			continue
-		}
-		r.dispatch(ctx, alert, ev)
 	}
+}
+
+// finding is a problem with an Alert, reported as a Warning event on it.
+type finding struct{ reason, message string }
+
+// admit decides whether alert forwards ev: not suspended, its sources and
+// severity select the event, its message filters let it through, and
+// tenancy allows an Alert of another namespace. Invalid filter
+// expressions and refused cross-namespace events are findings.
+func admit(alert *notificationv1.Alert, ev *Event, policy tenancy.Policy) (bool, []finding) {
+	if alert.Spec.Suspend || !selects(alert, ev) {
+		return false, nil
+	}
+	var findings []finding
+	allowed, invalid := messageAllowed(alert, ev.Message)
+	for _, expr := range invalid {
+		findings = append(findings, finding{notificationv1.InvalidConfigReason,
+			fmt.Sprintf("invalid regular expression in inclusionList or exclusionList: %q", expr)})
+	}
+	if !allowed {
+		return false, findings
+	}
+	if alert.Namespace != ev.InvolvedObject.Namespace && policy.NoCrossNamespaceRefs {
+		return false, append(findings, finding{tenancy.AccessDeniedReason,
+			fmt.Sprintf("can't process event from '%s', cross-namespace references have been blocked", objectRef(ev))})
+	}
+	return true, findings
 }
 
 // dispatch enqueues ev, with alert's metadata, on the queue of alert's
