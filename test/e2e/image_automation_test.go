@@ -5,9 +5,16 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -15,45 +22,111 @@ import (
 	"github.com/tether-gitops/tether/api/meta"
 	"github.com/tether-gitops/tether/internal/conditions"
 	"github.com/tether-gitops/tether/internal/testenv"
+	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
 
-// TestImagePolicySeed08: seed 08's ImageRepository and ImagePolicy as
-// written, with Docker Hub mapped to a loopback registry holding podinfo
-// 6.0.0, 6.0.1 and 6.1.0: the scan finds three tags and the policy
-// (semver 6.0.x) chooses 6.0.1; a tag 6.0.2 pushed later is chosen within
-// one interval (the seed's 1m).
-func TestImagePolicySeed08(t *testing.T) {
+// fleetDeployment is the marked workload of the automation's repository.
+const fleetDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: podinfo
+  namespace: image-auto
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: podinfo}}
+  template:
+    metadata: {labels: {app: podinfo}}
+    spec:
+      containers:
+        - name: podinfod
+          # the setter below is kept as written
+          image: ghcr.io/stefanprodan/podinfo:6.0.0 # {"$imagepolicy": "flux-system:podinfo"}
+`
+
+// fleet are the GitRepository "flux-system" that seed 08 names and a
+// Kustomization deploying ./clusters/my-cluster from it.
+const fleet = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 5s
+  url: https://git.example.com/fleet.git
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  interval: 5s
+  path: ./clusters/my-cluster
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`
+
+// TestImageAutomationSeed08: seed 08 as written, with Docker Hub mapped
+// to a loopback registry holding podinfo 6.0.0, 6.0.1 and 6.1.0 and the
+// fleet repository on a Git server that accepts pushes. The scan finds
+// three tags, the policy (6.0.x) chooses 6.0.1, the automation rewrites
+// the marked file under ./clusters/my-cluster, commits as fluxcdbot with
+// the seed's message template rendered and pushes to main (after losing a
+// race to another push, on the new head, never forcing), and a
+// Kustomization deploys 6.0.1. A tag 6.0.2 pushed later goes the same way
+// within one interval.
+func TestImageAutomationSeed08(t *testing.T) {
 	c := kubeClient(t)
 	reg := testenv.NewImageRegistry(t)
 	for _, tag := range []string{"6.0.0", "6.0.1", "6.1.0"} {
 		reg.Push(t, "stefanprodan/podinfo", tag)
 	}
-	startTether(t, "--url-rewrite", "oci://index.docker.io/=oci://"+reg.Host+"/")
-	for _, o := range seedObjects(t, filepath.Join(seedDir, "08-flux-image-automation.yaml")) {
-		if o.GetKind() == "ImageRepository" || o.GetKind() == "ImagePolicy" {
-			checkAppliedAsWritten(t, newApplier(t), o)
-		}
+	var (
+		once      sync.Once
+		repo      *gitserver.Repo
+		theirs    string
+		theirsSet = make(chan struct{})
+	)
+	srv := gitserver.New(t, gitserver.Options{BeforePush: func(string) {
+		// The first push of the automation loses a race to this one.
+		once.Do(func() {
+			theirs = repo.Commit(t, "main", map[string]string{"README.md": "someone else was first\n"}, "someone else's change")
+			close(theirsSet)
+		})
+	}})
+	repo = srv.CreateRepo(t, "fleet")
+	first := repo.Commit(t, "main", map[string]string{"clusters/my-cluster/podinfo.yaml": fleetDeployment}, "podinfo 6.0.0")
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "image-auto"}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
-	key := types.NamespacedName{Namespace: "flux-system", Name: "podinfo"}
+	startTether(t, "--url-rewrite", "oci://index.docker.io/=oci://"+reg.Host+"/",
+		"--url-rewrite", "https://git.example.com/="+srv.URL+"/", "--git-resolve-ttl", "1s")
+	applyYAML(t, fleet)
+	for _, o := range seedObjects(t, filepath.Join(seedDir, "08-flux-image-automation.yaml")) {
+		checkAppliedAsWritten(t, newApplier(t), o)
+	}
 	t.Cleanup(func() {
-		om := metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}
-		_ = c.Delete(context.Background(), &imagev1.ImagePolicy{ObjectMeta: om})
-		_ = c.Delete(context.Background(), &imagev1.ImageRepository{ObjectMeta: om})
+		ctx := context.Background()
+		om := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: "flux-system", Name: name} }
+		_ = c.Delete(ctx, &imagev1.ImageUpdateAutomation{ObjectMeta: om("flux-system")})
+		_ = c.Delete(ctx, &imagev1.ImagePolicy{ObjectMeta: om("podinfo")})
+		_ = c.Delete(ctx, &imagev1.ImageRepository{ObjectMeta: om("podinfo")})
+		for _, o := range mustObjects(t, fleet) {
+			_ = c.Delete(ctx, o)
+		}
 	})
+	key := types.NamespacedName{Namespace: "flux-system", Name: "podinfo"}
 
-	var repo imagev1.ImageRepository
+	var imgRepo imagev1.ImageRepository
 	eventually(t, 60*time.Second, "ImageRepository scanned", func(ctx context.Context) error {
-		if err := c.Get(ctx, key, &repo); err != nil {
+		if err := c.Get(ctx, key, &imgRepo); err != nil {
 			return err
 		}
-		if !conditions.IsTrue(&repo, meta.ReadyCondition) || repo.Status.LastScanResult == nil {
-			return fmt.Errorf("conditions %+v", repo.Status.Conditions)
+		if !conditions.IsTrue(&imgRepo, meta.ReadyCondition) || imgRepo.Status.LastScanResult == nil {
+			return fmt.Errorf("conditions %+v", imgRepo.Status.Conditions)
 		}
 		return nil
 	})
-	if r := repo.Status.LastScanResult; r.TagCount != 3 || repo.Status.CanonicalImageName != "index.docker.io/stefanprodan/podinfo" ||
+	if r := imgRepo.Status.LastScanResult; r.TagCount != 3 || imgRepo.Status.CanonicalImageName != "index.docker.io/stefanprodan/podinfo" ||
 		strings.Join(r.LatestTags, ",") != "6.1.0,6.0.1,6.0.0" {
-		t.Errorf("scan: canonical %q, %+v", repo.Status.CanonicalImageName, r)
+		t.Errorf("scan: canonical %q, %+v", imgRepo.Status.CanonicalImageName, r)
 	}
 	waitPolicy := func(tag string, timeout time.Duration) *imagev1.ImagePolicy {
 		t.Helper()
@@ -74,11 +147,84 @@ func TestImagePolicySeed08(t *testing.T) {
 		t.Errorf("latestRef %+v", r)
 	}
 
-	reg.Push(t, "stefanprodan/podinfo", "6.0.2")
-	pushed := time.Now()
-	pol = waitPolicy("6.0.2", 90*time.Second)
-	t.Logf("6.0.2 chosen %s after the push (interval 1m)", time.Since(pushed).Round(time.Second))
-	if pol.Status.ObservedPreviousRef == nil || pol.Status.ObservedPreviousRef.Tag != "6.0.1" {
-		t.Errorf("observedPreviousRef %+v, want 6.0.1", pol.Status.ObservedPreviousRef)
+	// The automation pushes, after the race, on top of the other commit.
+	waitDeployed := func(tag string, timeout time.Duration) {
+		t.Helper()
+		eventually(t, timeout, "podinfo deployed at "+tag, func(ctx context.Context) error {
+			var dep appsv1.Deployment
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "image-auto", Name: "podinfo"}, &dep); err != nil {
+				return err
+			}
+			if img := dep.Spec.Template.Spec.Containers[0].Image; img != "index.docker.io/stefanprodan/podinfo:"+tag {
+				return fmt.Errorf("image %s", img)
+			}
+			return nil
+		})
 	}
+	waitDeployed("6.0.1", 90*time.Second)
+	<-theirsSet
+	var auto imagev1.ImageUpdateAutomation
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "flux-system", Name: "flux-system"}, &auto); err != nil {
+		t.Fatal(err)
+	}
+	pushed := auto.Status.LastPushCommit
+	commit := readCommit(t, srv.URL+"/fleet.git", pushed)
+	if commit.Author.Name != "fluxcdbot" || commit.Author.Email != "fluxcdbot@users.noreply.github.com" {
+		t.Errorf("author %s <%s>", commit.Author.Name, commit.Author.Email)
+	}
+	for _, want := range []string{"Automated image update by FluxCD", "Automation name: flux-system/flux-system", "Image tag: 6.0.1",
+		"Updated manifests:\n- podinfo.yaml\n"} {
+		if !strings.Contains(commit.Message, want) {
+			t.Errorf("commit message %q lacks %q", commit.Message, want)
+		}
+	}
+	if len(commit.ParentHashes) != 1 || commit.ParentHashes[0].String() != theirs {
+		t.Errorf("pushed commit's parent %v, want the other push %s (rebuilt on the new head, not forced over it)", commit.ParentHashes, theirs)
+	}
+	if theirs == first {
+		t.Error("the race never happened")
+	}
+	if obs := auto.Status.ObservedPolicies["podinfo"]; obs.Tag != "6.0.1" {
+		t.Errorf("observedPolicies %+v", auto.Status.ObservedPolicies)
+	}
+	content := readFile(t, srv.URL+"/fleet.git", pushed, "clusters/my-cluster/podinfo.yaml")
+	if !strings.Contains(content, "          # the setter below is kept as written\n          image: index.docker.io/stefanprodan/podinfo:6.0.1 # {\"$imagepolicy\": \"flux-system:podinfo\"}\n") {
+		t.Errorf("rewritten file:\n%s", content)
+	}
+
+	// A new tag goes the same way within the scan interval (1m).
+	reg.Push(t, "stefanprodan/podinfo", "6.0.2")
+	start := time.Now()
+	waitPolicy("6.0.2", 90*time.Second)
+	waitDeployed("6.0.2", 60*time.Second)
+	t.Logf("6.0.2 deployed %s after it was pushed to the registry", time.Since(start).Round(time.Second))
+}
+
+// readCommit clones url and returns the commit sha.
+func readCommit(t *testing.T, url, sha string) *object.Commit {
+	t.Helper()
+	r, err := gogit.PlainClone(t.TempDir(), true, &gogit.CloneOptions{URL: url, ReferenceName: plumbing.NewBranchReferenceName("main")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		t.Fatalf("commit %s: %v", sha, err)
+	}
+	return c
+}
+
+// readFile returns a file's content at commit sha of url.
+func readFile(t *testing.T, url, sha, path string) string {
+	t.Helper()
+	c := readCommit(t, url, sha)
+	f, err := c.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.Contents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

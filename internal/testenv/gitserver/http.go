@@ -29,6 +29,9 @@ func (s *Server) wrap(backend http.Handler) http.Handler {
 			return
 		}
 		r.Header.Del("Authorization") // keep secrets out of the CGI environment
+		if s.opts.BeforePush != nil && r.Method == http.MethodPost && path.Base(r.URL.Path) == "git-receive-pack" {
+			s.opts.BeforePush(r.URL.Path)
+		}
 		backend.ServeHTTP(rec, r)
 	})
 }

@@ -30,6 +30,10 @@ type Options struct {
 	// AuthorizedKey is the one public key the SSH server lets in, under any
 	// user name. Nil lets nobody in.
 	AuthorizedKey ssh.PublicKey
+	// BeforePush, when set, runs before each push over HTTP (a POST to
+	// git-receive-pack) is served, with the request's path: a test can
+	// push something else first, to make the client lose a race.
+	BeforePush func(path string)
 }
 
 // Server is a Git server on 127.0.0.1 backed by bare repositories in a
