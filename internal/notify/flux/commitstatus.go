@@ -123,8 +123,13 @@ func gitAddress(address string) (base, repo string, err error) {
 			return "", "", notify.Permanent(errors.New("the Provider's address is not a repository URL"))
 		}
 		scheme, host, path = u.Scheme, u.Host, u.Path
-		if scheme == "ssh" {
+		switch {
+		case u.Hostname() == "":
+			host = ""
+		case scheme == "ssh":
 			scheme, host = "https", u.Hostname()
+		case scheme != "http" && scheme != "https":
+			return "", "", notify.Permanent(errors.New("the Provider's address must be an http(s) or ssh repository URL"))
 		}
 	} else if at, rest, ok := strings.Cut(address, "@"); ok && at != "" {
 		h, p, ok := strings.Cut(rest, ":")
@@ -135,7 +140,10 @@ func gitAddress(address string) (base, repo string, err error) {
 	} else {
 		return "", "", notify.Permanent(errors.New("the Provider's address is not a repository URL"))
 	}
-	repo = strings.TrimSuffix(strings.Trim(path, "/"), ".git")
+	repo = strings.Trim(strings.TrimSuffix(strings.Trim(path, "/"), ".git"), "/")
+	if host == "" || strings.ContainsAny(host, "/?#") {
+		return "", "", notify.Permanent(errors.New("the Provider's address names no host"))
+	}
 	if repo == "" {
 		return "", "", notify.Permanent(errors.New("the Provider's address names no repository"))
 	}

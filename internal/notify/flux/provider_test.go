@@ -167,3 +167,25 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGitAddress: any Provider address either fails or gives a base URL
+// with a scheme and host, and a repository path without slashes at its
+// ends.
+func FuzzGitAddress(f *testing.F) {
+	for _, s := range []string{"https://github.com/org/repo.git", "git@host:a/b", "ssh://git@h:22/a/b", "://", "@:", "http://[::1]:80/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, address string) {
+		base, repo, err := gitAddress(address)
+		if err != nil {
+			if !notify.IsPermanent(err) {
+				t.Errorf("gitAddress(%q): %v is not permanent", address, err)
+			}
+			return
+		}
+		scheme, host, ok := strings.Cut(base, "://")
+		if !ok || scheme == "" || host == "" || repo == "" || strings.HasPrefix(repo, "/") || strings.HasSuffix(repo, "/") {
+			t.Errorf("gitAddress(%q) = %q, %q", address, base, repo)
+		}
+	})
+}
