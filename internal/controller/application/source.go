@@ -111,6 +111,9 @@ func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, 
 		return "", "", nil, fmt.Errorf("check out %s: %w", res.Commit, err)
 	}
 	defer release()
+	if src, err = withSourceOverrides(dir, src, app.Name); err != nil {
+		return "", "", nil, fmt.Errorf("parameter overrides of %s at %s: %w", displayPath(src.Path), shortHash(res.Commit), err)
+	}
 	if src.Helm != nil || (src.Kustomize == nil && src.Directory == nil && !hasKustomization(dir, defaultPath(src.Path)) && hasChart(dir, src.Path)) {
 		objs, err := r.renderHelmDir(ctx, app, src, dir)
 		if err != nil {
