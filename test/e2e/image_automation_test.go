@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	imagev1 "github.com/tether-gitops/tether/api/image/v1"
 	"github.com/tether-gitops/tether/api/meta"
 	"github.com/tether-gitops/tether/internal/conditions"
@@ -227,4 +228,90 @@ func readFile(t *testing.T, url, sha, path string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// updaterApp is an automated Application of the kustomize folder "app"
+// with Argo CD Image Updater's annotations for podinfo ~6.0.
+func updaterApp(name, writeBack string) string {
+	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: %s
+  namespace: argocd
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: podinfo=stefanprodan/podinfo:~6.0
+    argocd-image-updater.argoproj.io/podinfo.update-strategy: semver
+    argocd-image-updater.argoproj.io/write-back-method: %s
+    argocd-image-updater.argoproj.io/git-branch: main
+spec:
+  project: default
+  source: {repoURL: "https://git.example.com/updater.git", targetRevision: main, path: app, kustomize: {namePrefix: %s-}}
+  destination: {server: "https://kubernetes.default.svc", namespace: image-updater}
+  syncPolicy:
+    automated: {prune: true}
+    syncOptions: [CreateNamespace=true]
+`, name, writeBack, name)
+}
+
+// TestArgoImageUpdater: Applications with Argo CD Image Updater's
+// annotations get podinfo 6.0.1 (semver ~6.0 of 6.0.0/6.0.1/6.1.0): one by
+// parameter write-back (spec.source.kustomize.images), one by a commit of
+// .argocd-source-<app>.yaml that the Application then renders.
+func TestArgoImageUpdater(t *testing.T) {
+	c := kubeClient(t)
+	reg := testenv.NewImageRegistry(t)
+	for _, tag := range []string{"6.0.0", "6.0.1", "6.1.0"} {
+		reg.Push(t, "stefanprodan/podinfo", tag)
+	}
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "updater")
+	repo.Commit(t, "main", map[string]string{
+		"app/kustomization.yaml": "resources: [deployment.yaml]\n",
+		"app/deployment.yaml":    strings.Replace(strings.Replace(fleetDeployment, "  namespace: image-auto\n", "", 1), "ghcr.io/stefanprodan/podinfo:6.0.0", "stefanprodan/podinfo:6.0.0", 1),
+	}, "podinfo 6.0.0")
+	startTether(t, "--url-rewrite", "oci://index.docker.io/=oci://"+reg.Host+"/", "--url-rewrite", "https://git.example.com/="+srv.URL+"/",
+		"--git-resolve-ttl", "1s", "--app-resync-period", "2s", "--image-updater-interval", "5s")
+	applyYAML(t, updaterApp("by-params", "argocd"))
+	applyYAML(t, updaterApp("by-git", "git"))
+	t.Cleanup(func() {
+		deleteApp(t, c, "argocd", "by-params")
+		deleteApp(t, c, "argocd", "by-git")
+	})
+	deployed := func(name string) {
+		t.Helper()
+		eventually(t, 90*time.Second, name+" runs podinfo 6.0.1", func(ctx context.Context) error {
+			var dep appsv1.Deployment
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "image-updater", Name: name + "-podinfo"}, &dep); err != nil {
+				return err
+			}
+			if img := dep.Spec.Template.Spec.Containers[0].Image; img != "stefanprodan/podinfo:6.0.1" {
+				return fmt.Errorf("image %s", img)
+			}
+			return nil
+		})
+	}
+	deployed("by-params")
+	deployed("by-git")
+
+	var app argov1.Application
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "argocd", Name: "by-params"}, &app); err != nil {
+		t.Fatal(err)
+	}
+	if imgs := app.Spec.Source.Kustomize.Images; len(imgs) != 1 || imgs[0] != "stefanprodan/podinfo:6.0.1" {
+		t.Errorf("by-params kustomize images %v", imgs)
+	}
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "argocd", Name: "by-git"}, &app); err != nil {
+		t.Fatal(err)
+	}
+	if len(app.Spec.Source.Kustomize.Images) != 0 {
+		t.Errorf("by-git's spec changed: %v", app.Spec.Source.Kustomize.Images)
+	}
+	head := repo.Head(t, "main")
+	commit := readCommit(t, srv.URL+"/updater.git", head)
+	if commit.Author.Name != "argocd-image-updater" || !strings.Contains(commit.Message, "automatic update of by-git") {
+		t.Errorf("head commit by %s: %q", commit.Author.Name, commit.Message)
+	}
+	if got := readFile(t, srv.URL+"/updater.git", head, "app/.argocd-source-by-git.yaml"); !strings.Contains(got, "stefanprodan/podinfo:6.0.1") {
+		t.Errorf(".argocd-source-by-git.yaml:\n%s", got)
+	}
 }

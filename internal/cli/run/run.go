@@ -262,7 +262,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupArgoNotifications(mgr, opts, dispatcher, recorder); err != nil {
 		return err
 	}
-	if err := setupImages(mgr, opts, rewrites.Rewrite, fetcher, events); err != nil {
+	if err := setupImages(mgr, opts, rewrites.Rewrite, fetcher, events, apps.RepoAuth); err != nil {
 		return err
 	}
 	if err := setupReceivers(mgr, opts); err != nil {

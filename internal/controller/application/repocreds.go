@@ -27,6 +27,14 @@ const (
 // repository's, else the repo-creds template with the longest url prefix.
 // A Secret scoped to another project (key project) is not used. Nil means
 // anonymous access.
+// RepoAuth returns the Git credentials Argo CD's repository and
+// repo-creds Secrets give app for repoURL (nil for anonymous access): the
+// same the app's own fetches use, for Argo CD Image Updater's Git
+// write-back.
+func (r *Reconciler) RepoAuth(ctx context.Context, app *argov1.Application, repoURL string) (*git.Auth, error) {
+	return r.repoAuth(ctx, app, repoURL)
+}
+
 func (r *Reconciler) repoAuth(ctx context.Context, app *argov1.Application, repoURL string) (*git.Auth, error) {
 	secret, err := r.repoSecret(ctx, app.Spec.Project, repoURL)
 	if err != nil || secret == nil {

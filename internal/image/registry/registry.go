@@ -90,6 +90,30 @@ func (s *Scanner) Digest(ctx context.Context, image, tag string, opts Options) (
 	return desc.Digest.String(), nil
 }
 
+// Created returns when image:tag was built (its config's created time),
+// for the newest-build strategy.
+func (s *Scanner) Created(ctx context.Context, image, tag string, opts Options) (time.Time, error) {
+	repo, canonical, err := s.repository(image, opts)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeoutOf(opts))
+	defer cancel()
+	ropts, err := remoteOptions(ctx, canonical, repo, opts)
+	if err != nil {
+		return time.Time{}, err
+	}
+	img, err := remote.Image(repo.Tag(tag), ropts...)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read %s:%s: %w", canonical, tag, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the config of %s:%s: %w", canonical, tag, err)
+	}
+	return cfg.Created.Time, nil
+}
+
 // repository parses image, applies the rewrite and returns the repository
 // to contact and the canonical name as written.
 func (s *Scanner) repository(image string, opts Options) (name.Repository, string, error) {
