@@ -417,6 +417,28 @@ spec:
 		}
 	})
 
+	t.Run("a subscription added to the project applies to its apps at once", func(t *testing.T) {
+		var proj argov1.AppProject
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "argocd", Name: "notify"}, &proj); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(proj.DeepCopy())
+		proj.Annotations["notifications.argoproj.io/subscribe.on-created.slack"] = "project-channel"
+		if err := c.Patch(context.Background(), &proj, patch); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []slackMessage
+		eventually(t, 30*time.Second, "the catalog's on-created message to project-channel", func(context.Context) error {
+			if msgs, _ = slackTo(t, slack, "project-channel"); len(msgs) == 0 {
+				return fmt.Errorf("none yet")
+			}
+			return nil
+		})
+		if len(msgs) != 1 || msgs[0].Text != "Application notify-ok has been created." {
+			t.Errorf("messages %+v: want one, for notify-ok, the only app of the project", msgs)
+		}
+	})
+
 	counts := func() (slackOK, mails, hooks int) {
 		msgs, _ := slackTo(t, slack, "my-channel")
 		return len(msgs), len(mail.received()), len(hook.requests())
@@ -472,6 +494,9 @@ spec:
 		time.Sleep(6 * time.Second)
 		if s, m, h := counts(); s != 2 || m != 2 || h != 3 {
 			t.Errorf("then: %d Slack messages, %d mails, %d webhook requests; want 2, 2, 3", s, m, h)
+		}
+		if created, _ := slackTo(t, slack, "project-channel"); len(created) != 1 {
+			t.Errorf("%d on-created messages; want 1 (oncePer the app's name)", len(created))
 		}
 		logs := tether.Logs.String() + tether2.Logs.String()
 		t.Run("no secret in logs, events or status", func(t *testing.T) {
