@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -252,7 +254,8 @@ func stopTether(t *testing.T, tether *testenv.Tether) {
 
 // TestArgoNotifications runs Argo CD's notifications against real
 // loopback services: a synced app's subscription to on-sync-succeeded
-// posts the catalog's Slack message to a Slack-shaped API; its project's
+// posts the catalog's Slack message to a Slack-shaped API, and the seed's
+// guestbook (01) gets on-sync-succeeded then on-deployed; its project's
 // email subscription reaches a real SMTP server; a failing app's
 // webhook payload arrives, retried after 500s; a refused delivery is a
 // Warning event; each notification is sent once, neither again on later
@@ -284,6 +287,9 @@ func TestArgoNotifications(t *testing.T) {
 		"app/broken.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: broken}\nspec:\n  replicas: two\n  selector: {matchLabels: {app: broken}}\n  template:\n    metadata: {labels: {app: broken}}\n    spec: {containers: [{name: c, image: nginx}]}\n",
 	}, "broken")
 
+	examples := srv.CreateRepo(t, "argocd-example-apps")
+	guestbook := examples.Commit(t, "master", guestbookFiles(t), "guestbook")
+
 	settings := applyYAML(t, notificationSettings(slack.URL, hook.URL, mail.addr))
 	project := applyYAML(t, `apiVersion: argoproj.io/v1alpha1
 kind: AppProject
@@ -304,14 +310,32 @@ spec:
 	metricsAddr := freeAddr(t)
 	args := []string{"--url-rewrite", "https://git.example.com/notify-good.git=" + good.URL,
 		"--url-rewrite", "https://git.example.com/notify-bad.git=" + bad.URL,
+		"--url-rewrite", "https://github.com/argoproj/argocd-example-apps.git=" + examples.URL,
 		"--git-resolve-ttl", "1s", "--app-resync-period", "2s"}
 	tether := startTether(t, append(args, "--metrics-addr", metricsAddr)...)
 	applyYAML(t, notifyApp("notify-ok", "notify", "notify-good", "app", `notifications.argoproj.io/subscribe.on-sync-succeeded.slack: my-channel`))
 	applyYAML(t, notifyApp("notify-failing", "default", "notify-bad", "app", `notifications.argoproj.io/subscribe.on-sync-failed.failure-hook: ""`))
 	applyYAML(t, notifyApp("notify-refused", "default", "notify-good", "app", `notifications.argoproj.io/subscribe.on-sync-succeeded.slack: no-such-channel`))
-	for _, name := range []string{"notify-ok", "notify-failing", "notify-refused"} {
+	// The seed's guestbook as written, subscribed to the catalog's
+	// on-sync-succeeded and on-deployed.
+	seed := seedObjects(t, filepath.Join(seedDir, "01-argo-application-guestbook.yaml"))[0]
+	seed.SetAnnotations(map[string]string{
+		"notifications.argoproj.io/subscribe.on-sync-succeeded.slack": "deployments",
+		"notifications.argoproj.io/subscribe.on-deployed.slack":       "deployments",
+	})
+	if _, err := newApplier(t).Apply(context.Background(), seed); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"notify-ok", "notify-failing", "notify-refused", "guestbook"} {
 		t.Cleanup(func() { deleteApp(t, c, "argocd", name) })
 	}
+	t.Cleanup(func() { // leave namespace guestbook as the other tests expect it
+		for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+			o.SetNamespace("guestbook")
+			o.SetName("guestbook-ui")
+			_ = c.Delete(context.Background(), o)
+		}
+	})
 
 	t.Run("a synced app's Slack subscription posts the catalog's rendered template", func(t *testing.T) {
 		waitApp(t, c, "argocd", "notify-ok", first, "Synced", "Healthy", 90*time.Second)
@@ -341,6 +365,27 @@ spec:
 		}
 		if fields["Sync Status"] != "Synced" || fields["Repository"] != "https://git.example.com/notify-good.git" {
 			t.Errorf("fields %v", fields)
+		}
+	})
+
+	t.Run("the seed's guestbook: synced, then deployed once its Deployment is available", func(t *testing.T) {
+		waitApp(t, c, "argocd", "guestbook", guestbook, "Synced", "Healthy", 90*time.Second)
+		var texts []string
+		eventually(t, 30*time.Second, "on-sync-succeeded and on-deployed messages", func(context.Context) error {
+			msgs, _ := slackTo(t, slack, "deployments")
+			texts = texts[:0]
+			for _, m := range msgs {
+				texts = append(texts, m.Text)
+			}
+			if len(texts) < 2 {
+				return fmt.Errorf("messages %q", texts)
+			}
+			return nil
+		})
+		joined := strings.Join(texts, "\n")
+		if len(texts) != 2 || !strings.Contains(joined, "Application guestbook has been successfully synced at") ||
+			!strings.Contains(joined, "Application guestbook is now running new version of deployments manifests.") {
+			t.Errorf("messages %q", texts)
 		}
 	})
 
@@ -407,9 +452,10 @@ spec:
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		const series = `argocd_notifications_deliveries_total{notifier="slack",service="slack",succeeded="%s",trigger="on-sync-succeeded"}`
-		for _, succeeded := range []string{"true", "false"} {
-			if v, err := metric(ctx, metricsAddr, fmt.Sprintf(series, succeeded)); err != nil || v != 1 {
-				t.Errorf("deliveries succeeded=%s: %v (%v)", succeeded, v, err)
+		// Sent: notify-ok's and the guestbook's; refused: notify-refused's.
+		for succeeded, want := range map[string]float64{"true": 2, "false": 1} {
+			if v, err := metric(ctx, metricsAddr, fmt.Sprintf(series, succeeded)); err != nil || v != want {
+				t.Errorf("deliveries succeeded=%s: %v (%v), want %v", succeeded, v, err, want)
 			}
 		}
 		if v, err := metric(ctx, metricsAddr, `argocd_notifications_trigger_eval_total{name="on-sync-failed",triggered="true"}`); err != nil || v < 1 {
@@ -497,6 +543,9 @@ spec:
 		}
 		if created, _ := slackTo(t, slack, "project-channel"); len(created) != 1 {
 			t.Errorf("%d on-created messages; want 1 (oncePer the app's name)", len(created))
+		}
+		if deployed, _ := slackTo(t, slack, "deployments"); len(deployed) != 2 {
+			t.Errorf("%d messages about the guestbook; want 2 (synced and deployed, once per revision)", len(deployed))
 		}
 		logs := tether.Logs.String() + tether2.Logs.String()
 		t.Run("no secret in logs, events or status", func(t *testing.T) {
