@@ -170,8 +170,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if ev.Changed {
 		if err := r.saveState(ctx, app, ev.State); err != nil {
 			if apierrors.IsConflict(err) {
-				// The app moved since the cache showed it: evaluate the new one.
-				return ctrl.Result{Requeue: true}, nil
+				// The app moved since the cache showed it: its new version
+				// is evaluated when the cache has it (its event), at the
+				// latest in a second.
+				return ctrl.Result{RequeueAfter: time.Second}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("save the notified state of %s: %w", req.NamespacedName, err)
 		}
