@@ -20,9 +20,12 @@ type Send struct {
 
 // TriggerResult is one condition's outcome, for metrics and logs.
 type TriggerResult struct {
-	Trigger   string
+	// Trigger is the trigger's name.
+	Trigger string
+	// Triggered is the condition's value.
 	Triggered bool
-	Err       error
+	// Err is why the condition could not be evaluated.
+	Err error
 }
 
 // Evaluation is what evaluating one app decided.

@@ -35,15 +35,20 @@ type Message struct {
 
 // EmailMessage is a template's email part.
 type EmailMessage struct {
+	// Subject is the mail's subject (the message's title when empty).
 	Subject string `json:"subject,omitempty"`
-	Body    string `json:"body,omitempty"`
+	// Body is the mail's body (the message's text when empty).
+	Body string `json:"body,omitempty"`
 }
 
 // SlackMessage is a template's slack part; Attachments and Blocks are
 // JSON arrays as Slack's API takes them.
 type SlackMessage struct {
-	Username    string `json:"username,omitempty"`
-	Icon        string `json:"icon,omitempty"`
+	// Username and Icon (an :emoji: or an image URL) override the
+	// service's.
+	Username string `json:"username,omitempty"`
+	Icon     string `json:"icon,omitempty"`
+	// Attachments and Blocks are JSON arrays.
 	Attachments string `json:"attachments,omitempty"`
 	Blocks      string `json:"blocks,omitempty"`
 }
@@ -52,11 +57,15 @@ type SlackMessage struct {
 // MessageCard); Facts, Sections and PotentialAction are JSON arrays, and
 // Template, when set, is the whole card.
 type TeamsMessage struct {
-	Template        string `json:"template,omitempty"`
-	Title           string `json:"title,omitempty"`
-	Summary         string `json:"summary,omitempty"`
-	Text            string `json:"text,omitempty"`
-	ThemeColor      string `json:"themeColor,omitempty"`
+	// Template is the whole card as JSON; the other fields are unused
+	// when it is set.
+	Template string `json:"template,omitempty"`
+	// Title, Summary, Text and ThemeColor are the card's.
+	Title      string `json:"title,omitempty"`
+	Summary    string `json:"summary,omitempty"`
+	Text       string `json:"text,omitempty"`
+	ThemeColor string `json:"themeColor,omitempty"`
+	// Facts, Sections and PotentialAction are JSON arrays.
 	Facts           string `json:"facts,omitempty"`
 	Sections        string `json:"sections,omitempty"`
 	PotentialAction string `json:"potentialAction,omitempty"`
@@ -64,17 +73,23 @@ type TeamsMessage struct {
 
 // WebhookMessage is a template's request for one webhook service.
 type WebhookMessage struct {
+	// Method is the HTTP method (GET when empty, as upstream).
 	Method string `json:"method,omitempty"`
-	Path   string `json:"path,omitempty"`
-	Body   string `json:"body,omitempty"`
+	// Path is appended to the service's URL.
+	Path string `json:"path,omitempty"`
+	// Body is the request's body.
+	Body string `json:"body,omitempty"`
 }
 
 // GitHubMessage is a template's github part: a commit status on the
 // app's repository and revision.
 type GitHubMessage struct {
-	RepoURLPath  string        `json:"repoURLPath,omitempty"`
-	RevisionPath string        `json:"revisionPath,omitempty"`
-	Status       *GitHubStatus `json:"status,omitempty"`
+	// RepoURLPath and RevisionPath are templates of the repository and
+	// the commit (default: the app's source and synced revision).
+	RepoURLPath  string `json:"repoURLPath,omitempty"`
+	RevisionPath string `json:"revisionPath,omitempty"`
+	// Status is the commit status to set.
+	Status *GitHubStatus `json:"status,omitempty"`
 
 	// RepoURL and Revision are RepoURLPath and RevisionPath rendered.
 	RepoURL, Revision string `json:"-"`
@@ -82,8 +97,11 @@ type GitHubMessage struct {
 
 // GitHubStatus is a commit status.
 type GitHubStatus struct {
-	State     string `json:"state,omitempty"`
-	Label     string `json:"label,omitempty"`
+	// State is error, failure, pending or success.
+	State string `json:"state,omitempty"`
+	// Label is the status's context.
+	Label string `json:"label,omitempty"`
+	// TargetURL is the status's link.
 	TargetURL string `json:"targetURL,omitempty"`
 }
 
@@ -334,6 +352,7 @@ type limitedWriter struct {
 	left int
 }
 
+// Write writes p unless it goes past the limit.
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if len(p) > l.left {
 		return 0, fmt.Errorf("renders to more than %d bytes", maxRendered)
