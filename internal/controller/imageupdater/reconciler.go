@@ -385,4 +385,3 @@ func (r *Reconciler) event(app *argov1.Application, typ, reason, note string) {
 		r.Events.Eventf(app, nil, typ, reason, "ImageUpdate", "%s", note)
 	}
 }
-

@@ -157,7 +157,7 @@ func timeoutOf(opts Options) time.Duration {
 // the credentials of the registry as written, else of the mirror.
 func remoteOptions(ctx context.Context, canonical string, repo name.Repository, opts Options) ([]remote.Option, error) {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil // the registry is reached directly, as configured
+	tr.Proxy = nil                                                                         // the registry is reached directly, as configured
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.Insecure} //nolint:gosec // spec.insecure
 	if len(opts.CAPEM) > 0 {
 		pool, err := x509.SystemCertPool()
