@@ -43,6 +43,7 @@ func TestAppProjectProductionSeed03(t *testing.T) {
 	repo.Commit(t, "master", map[string]string{
 		"ok/cm.yaml":            configMap("prod-settings", ""),
 		"ok/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: production-extra\n",
+		"orphans/cm.yaml":       configMap("orphans-settings", ""),
 		"clusterrole/cm.yaml":   configMap("prod-never-1", ""),
 		"clusterrole/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: prod-reader\nrules: []\n",
 		"quota/cm.yaml":         configMap("prod-never-2", ""),
@@ -130,7 +131,9 @@ spec:
     warn: true
     ignore: [{kind: ConfigMap, name: "ignored-*"}]
 `)
-		applyYAML(t, strings.Replace(productionApp("orphans", prodRepo, "ok", "orphans"), "project: production", "project: orphans", 1))
+		// A path of its own: an automated sync never takes objects that
+		// another app (prod-ok) tracks.
+		applyYAML(t, strings.Replace(productionApp("orphans", prodRepo, "orphans", "orphans"), "project: production", "project: orphans", 1))
 		waitApp(t, c, "argocd", "orphans", "", "Synced", "Healthy", 60*time.Second)
 		applyYAML(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: orphans}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored-x, namespace: orphans}\n")
 		waitCondition(t, c, "orphans", argov1.ApplicationConditionOrphanedResourceWarning, "Application has 1 orphaned resources")

@@ -10,8 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
 )
 
@@ -72,12 +74,20 @@ func TestKustomizationNoRemoteBases(t *testing.T) {
 	})
 
 	t.Run("a remote base is refused, nothing written", func(t *testing.T) {
-		ks := waitKustomization(t, c, "flux-system", "nrb", "False", 60*time.Second)
-		cond := apimeta.FindStatusCondition(ks.Status.Conditions, "Ready")
-		t.Logf("Ready=False %s: %s", cond.Reason, cond.Message)
-		if cond.Reason != "BuildFailed" {
-			t.Errorf("reason %s, want BuildFailed", cond.Reason)
-		}
+		// The source may not have its artifact yet at first
+		// (ArtifactFailed); the build's refusal follows.
+		var cond *metav1.Condition
+		var ks kustomizev1.Kustomization
+		eventually(t, 60*time.Second, "Ready=False BuildFailed", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "flux-system", Name: "nrb"}, &ks); err != nil {
+				return err
+			}
+			cond = apimeta.FindStatusCondition(ks.Status.Conditions, "Ready")
+			if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != "BuildFailed" {
+				return fmt.Errorf("Ready %+v", cond)
+			}
+			return nil
+		})
 		for _, part := range []string{`app/kustomization.yaml: resources "` + remote + `"`, "remote bases are not allowed", "--no-remote-bases"} {
 			if !strings.Contains(cond.Message, part) {
 				t.Errorf("message %q lacks %q", cond.Message, part)
