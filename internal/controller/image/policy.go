@@ -82,11 +82,7 @@ func (r *PolicyReconciler) policiesOf(ctx context.Context, o client.Object) []re
 	if err := r.Client.List(ctx, &list, client.MatchingFields{repositoryIndex: client.ObjectKeyFromObject(o).String()}); err != nil {
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return lifecycle.RequestsOf(&list)
 }
 
 // Reconcile chooses the policy's latest image from its repository's tags.

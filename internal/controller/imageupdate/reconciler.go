@@ -82,11 +82,7 @@ func (r *Reconciler) automationsOf(ctx context.Context, o client.Object) []recon
 	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return out
+	return lifecycle.RequestsOf(&list)
 }
 
 // Reconcile runs the automation once.
