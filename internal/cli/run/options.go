@@ -112,6 +112,11 @@ type Options struct {
 	// ShardIdentity names this replica among the members: the pod's name
 	// by default, else the host's name and the process ID.
 	ShardIdentity string
+	// SealedSecretsNamespace holds the sealing keys (Bitnami's
+	// controller namespace); SealedSecretsRenewPeriod is how often a new
+	// key is made (old ones keep opening).
+	SealedSecretsNamespace   string
+	SealedSecretsRenewPeriod time.Duration
 	// ImageUpdaterInterval is how often Applications with Argo CD Image
 	// Updater's annotations have their images checked.
 	ImageUpdaterInterval time.Duration
@@ -143,34 +148,36 @@ func (o *Options) budget() *ratelimit.Budget {
 // DefaultOptions returns the defaults documented in `tether run --help`.
 func DefaultOptions() *Options {
 	return &Options{
-		QPS:                  100,
-		Burst:                200,
-		StoragePath:          defaultStoragePath(),
-		StorageAddr:          ":9090",
-		ArtifactRetention:    2,
-		MaxArtifactSize:      100 << 20,
-		GitResolveTTL:        10 * time.Second,
-		GitMaxFiles:          git.DefaultMaxFiles,
-		GitTimeout:           git.DefaultTimeout,
-		GitMaxBytes:          git.DefaultMaxBytes,
-		Concurrency:          4,
-		RenderCacheSize:      256,
-		RenderTimeout:        time.Minute,
-		LiveCache:            true,
-		Tenancy:              tenancy.Policy{NoRemoteBases: true},
-		OperationProcessors:  application.DefaultOperationProcessors,
-		AppResyncPeriod:      3 * time.Minute,
-		ArgoCDNamespace:      "argocd",
-		MetricsAddr:          ":8080",
-		HealthAddr:           ":9440",
-		PprofAddr:            "0",
-		LogLevel:             "info",
-		LeaderElection:       true,
-		Shards:               "off",
-		ImageUpdaterInterval: 2 * time.Minute,
-		LeaseDuration:        15 * time.Second,
-		RenewDeadline:        10 * time.Second,
-		RetryPeriod:          2 * time.Second,
+		QPS:                      100,
+		Burst:                    200,
+		StoragePath:              defaultStoragePath(),
+		StorageAddr:              ":9090",
+		ArtifactRetention:        2,
+		MaxArtifactSize:          100 << 20,
+		GitResolveTTL:            10 * time.Second,
+		GitMaxFiles:              git.DefaultMaxFiles,
+		GitTimeout:               git.DefaultTimeout,
+		GitMaxBytes:              git.DefaultMaxBytes,
+		Concurrency:              4,
+		RenderCacheSize:          256,
+		RenderTimeout:            time.Minute,
+		LiveCache:                true,
+		Tenancy:                  tenancy.Policy{NoRemoteBases: true},
+		OperationProcessors:      application.DefaultOperationProcessors,
+		AppResyncPeriod:          3 * time.Minute,
+		ArgoCDNamespace:          "argocd",
+		MetricsAddr:              ":8080",
+		HealthAddr:               ":9440",
+		PprofAddr:                "0",
+		LogLevel:                 "info",
+		LeaderElection:           true,
+		Shards:                   "off",
+		ImageUpdaterInterval:     2 * time.Minute,
+		SealedSecretsNamespace:   "kube-system",
+		SealedSecretsRenewPeriod: 30 * 24 * time.Hour,
+		LeaseDuration:            15 * time.Second,
+		RenewDeadline:            10 * time.Second,
+		RetryPeriod:              2 * time.Second,
 	}
 }
 
@@ -213,6 +220,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "how often replicas try to acquire or renew the lease")
 	fs.StringVar(&o.Shards, "shards", o.Shards, "spread objects over replicas: off (one elected leader reconciles everything) or auto (every live replica reconciles a share, chosen by consistent hashing and moved when a replica joins or dies; Flux's sharding.fluxcd.io/key label keeps objects together; give each replica its own --storage-adv-addr, such as $(POD_IP):9090, since consumers fetch artifacts from the replica that made them)")
 	fs.StringVar(&o.ShardIdentity, "shard-identity", o.ShardIdentity, "this replica's name among the shard members (default: $POD_NAME, else $HOSTNAME-<pid>)")
+	fs.StringVar(&o.SealedSecretsNamespace, "sealed-secrets-namespace", o.SealedSecretsNamespace, "namespace of the Sealed Secrets key pairs (Secrets labelled sealedsecrets.bitnami.com/sealed-secrets-key=active), as Bitnami's controller keeps them")
+	fs.DurationVar(&o.SealedSecretsRenewPeriod, "sealed-secrets-key-renew-period", o.SealedSecretsRenewPeriod, "how often a new sealing key is made; old keys keep opening what they sealed (0 or less: never)")
 	fs.DurationVar(&o.ImageUpdaterInterval, "image-updater-interval", o.ImageUpdaterInterval, "how often the images of Applications with Argo CD Image Updater's annotations are checked (its --interval)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info or error")
 	o.API.addFlags(fs)

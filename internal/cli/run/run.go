@@ -32,6 +32,7 @@ import (
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
+	"github.com/tether-gitops/tether/internal/controller/sealedsecret"
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/helm"
 	"github.com/tether-gitops/tether/internal/livecache"
@@ -263,6 +264,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if err := setupImages(mgr, opts, rewrites.Rewrite, fetcher, events, apps.RepoAuth); err != nil {
+		return err
+	}
+	sealed := &sealedsecret.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Namespace: opts.SealedSecretsNamespace,
+		RenewPeriod: opts.SealedSecretsRenewPeriod, Events: events("sealed-secrets-controller"), Shard: opts.shard}
+	if err := sealed.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := setupReceivers(mgr, opts); err != nil {
