@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	ssv1 "github.com/tether-gitops/tether/api/bitnami/v1alpha1"
 	"github.com/tether-gitops/tether/internal/sealedsecrets"
+	"github.com/tether-gitops/tether/internal/testenv"
 )
 
 // TestSealedSecrets: Tether makes a sealing key in kube-system as
@@ -165,6 +168,31 @@ func TestSealedSecrets(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("tether seal --fetch-cert: kubeseal's job, from a Secret on stdin", func(t *testing.T) {
+		bin, err := testenv.TetherBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "seal", "--fetch-cert")
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster(t).KubeconfigPath)
+		cmd.Stdin = strings.NewReader("apiVersion: v1\nkind: Secret\nmetadata: {name: from-cli, namespace: production}\nstringData: {token: cli-s3cr3t}\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("tether seal: %v", err)
+		}
+		if strings.Contains(string(out), "cli-s3cr3t") {
+			t.Fatalf("the SealedSecret holds the value in clear:\n%s", out)
+		}
+		applyYAML(t, string(out))
+		t.Cleanup(func() {
+			_ = c.Delete(context.Background(), &ssv1.SealedSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "production", Name: "from-cli"}})
+		})
+		waitSynced(t, "from-cli", "True", "")
+		if s, err := secretOf("from-cli"); err != nil || string(s.Data["token"]) != "cli-s3cr3t" {
+			t.Errorf("Secret from-cli: %v (err %v)", s.Data, err)
+		}
 	})
 
 	if strings.Contains(tether.Logs.String(), "s3cr3t-db-pass") || strings.Contains(tether.Logs.String(), "rotated\"") {

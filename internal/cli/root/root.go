@@ -18,6 +18,7 @@ import (
 	"github.com/tether-gitops/tether/internal/cli/localbuild"
 	"github.com/tether-gitops/tether/internal/cli/migrate"
 	runcmd "github.com/tether-gitops/tether/internal/cli/run"
+	"github.com/tether-gitops/tether/internal/cli/seal"
 	versioncmd "github.com/tether-gitops/tether/internal/cli/version"
 )
 
@@ -47,6 +48,6 @@ func NewCmd(argv0 string) *cobra.Command {
 		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn), flux.NewLogsCmd(conn))
 	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
 	root.AddCommand(install.NewInstallCmd(conn), install.NewUninstallCmd(conn), install.NewCheckCmd(conn),
-		admin.NewCmd(conn))
+		admin.NewCmd(conn), seal.NewCmd(conn))
 	return root
 }
