@@ -19,6 +19,8 @@ import (
 	"github.com/emersion/go-smtp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -316,6 +318,19 @@ spec:
 	applyYAML(t, notifyApp("notify-ok", "notify", "notify-good", "app", `notifications.argoproj.io/subscribe.on-sync-succeeded.slack: my-channel`))
 	applyYAML(t, notifyApp("notify-failing", "default", "notify-bad", "app", `notifications.argoproj.io/subscribe.on-sync-failed.failure-hook: ""`))
 	applyYAML(t, notifyApp("notify-refused", "default", "notify-good", "app", `notifications.argoproj.io/subscribe.on-sync-succeeded.slack: no-such-channel`))
+	// Earlier tests may have left the guestbook's objects: without them
+	// the app has something to sync (and so to notify about).
+	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+		o.SetNamespace("guestbook")
+		o.SetName("guestbook-ui")
+		_ = c.Delete(context.Background(), o, client.PropagationPolicy(metav1.DeletePropagationForeground))
+		eventually(t, 60*time.Second, "leftover guestbook-ui gone", func(ctx context.Context) error {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(o), o); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("still there (%v)", err)
+			}
+			return nil
+		})
+	}
 	// The seed's guestbook as written, subscribed to the catalog's
 	// on-sync-succeeded and on-deployed.
 	seed := seedObjects(t, filepath.Join(seedDir, "01-argo-application-guestbook.yaml"))[0]

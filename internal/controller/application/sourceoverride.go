@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"sigs.k8s.io/yaml"
@@ -31,6 +32,11 @@ func withSourceOverrides(dir string, src argov1.ApplicationSource, appName strin
 	}
 	defer root.Close()
 	base := path.Clean(defaultPath(src.Path))
+	if !filepath.IsLocal(filepath.FromSlash(base)) && base != "." {
+		// The renderer refuses such a path with its own message
+		// (CVE-2022-36035); there are no overrides to read.
+		return src, nil
+	}
 	for _, name := range []string{".argocd-source.yaml", ".argocd-source-" + appName + ".yaml"} {
 		p := path.Join(base, name)
 		f, err := root.Open(p)
