@@ -159,6 +159,26 @@ func ownerRepo(repo string) (string, string, error) {
 	return owner, name, nil
 }
 
+// repositoryAt reads a commit-status Provider's address as its server's
+// base URL and the repository's owner and name.
+func repositoryAt(address string) (base, owner, name string, err error) {
+	base, repo, err := gitAddress(address)
+	if err != nil {
+		return "", "", "", err
+	}
+	owner, name, err = ownerRepo(repo)
+	return base, owner, name, err
+}
+
+// apiBase is the REST API of a Git host: hostedAPI for the hosted service
+// (base on host hosted), base+suffix for a self-hosted server.
+func apiBase(base, hosted, hostedAPI, suffix string) string {
+	if u, _ := url.Parse(base); u != nil && u.Hostname() == hosted {
+		return hostedAPI
+	}
+	return base + suffix
+}
+
 func needToken(t *target) error {
 	if t.token == "" {
 		return notify.Permanent(fmt.Errorf("%s needs a token in the token key of the Provider's Secret", t.typ))
@@ -177,18 +197,11 @@ func githubStatus(t *target, ev *Event) (*request, error) {
 	if err := needToken(t); err != nil {
 		return nil, err
 	}
-	base, repo, err := gitAddress(t.address)
+	base, owner, name, err := repositoryAt(t.address)
 	if err != nil {
 		return nil, err
 	}
-	owner, name, err := ownerRepo(repo)
-	if err != nil {
-		return nil, err
-	}
-	api := base + "/api/v3"
-	if u, _ := url.Parse(base); u != nil && u.Hostname() == "github.com" {
-		api = "https://api.github.com"
-	}
+	api := apiBase(base, "github.com", "https://api.github.com", "/api/v3")
 	state := "failure"
 	if st.success {
 		state = "success"
@@ -241,11 +254,7 @@ func giteaStatus(t *target, ev *Event) (*request, error) {
 	if err := needToken(t); err != nil {
 		return nil, err
 	}
-	base, repo, err := gitAddress(t.address)
-	if err != nil {
-		return nil, err
-	}
-	owner, name, err := ownerRepo(repo)
+	base, owner, name, err := repositoryAt(t.address)
 	if err != nil {
 		return nil, err
 	}
@@ -279,18 +288,11 @@ func bitbucketStatus(t *target, ev *Event) (*request, error) {
 	if !found || user == "" || pass == "" {
 		return nil, notify.Permanent(errors.New("bitbucket needs a token of the form <user>:<app password> in the Provider's Secret"))
 	}
-	base, repo, err := gitAddress(t.address)
+	base, owner, name, err := repositoryAt(t.address)
 	if err != nil {
 		return nil, err
 	}
-	owner, name, err := ownerRepo(repo)
-	if err != nil {
-		return nil, err
-	}
-	api := base + "/2.0"
-	if u, _ := url.Parse(base); u != nil && u.Hostname() == "bitbucket.org" {
-		api = "https://api.bitbucket.org/2.0"
-	}
+	api := apiBase(base, "bitbucket.org", "https://api.bitbucket.org/2.0", "/2.0")
 	state := "FAILED"
 	if st.success {
 		state = "SUCCESSFUL"
