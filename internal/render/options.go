@@ -119,6 +119,10 @@ type Options struct {
 	// Kustomize modes load the whole source; ModeDirectory reads only the
 	// manifest files it renders.
 	MaxBytes int64 `json:"maxBytes,omitempty"`
+
+	// Jsonnet sets the external variables, top-level arguments and
+	// library folders of the .jsonnet files (ModeDirectory only).
+	Jsonnet *Jsonnet `json:"jsonnet,omitempty"`
 }
 
 // Metadata is a set of labels and annotations.
@@ -230,9 +234,12 @@ func (o Options) normalize() (Options, error) {
 				return o, fmt.Errorf("glob %q: %w", g, err)
 			}
 		}
+		if o.Jsonnet, err = o.Jsonnet.check(); err != nil {
+			return o, err
+		}
 	case ModeAuto, ModeKustomize:
-		if o.Recurse || o.Include != "" || o.Exclude != "" {
-			return o, fmt.Errorf("Recurse, Include and Exclude apply to mode Directory only, not %s", o.Mode)
+		if o.Recurse || o.Include != "" || o.Exclude != "" || o.Jsonnet != nil {
+			return o, fmt.Errorf("Recurse, Include, Exclude and Jsonnet apply to mode Directory only, not %s", o.Mode)
 		}
 	default:
 		return o, fmt.Errorf("unknown mode %v", o.Mode)
