@@ -22,6 +22,11 @@
 //	keys, err := sealedsecrets.PrivateKeys(keySecrets) // newest first
 //	secret, err := sealedsecrets.Unseal(sealedSecret, keys, sealedsecrets.UnsealOptions{})
 //
+//	// /v1/verify and /v1/rotate (kubeseal --validate, --re-encrypt):
+//	ss, err := sealedsecrets.ParseSealedSecret(body)
+//	err = sealedsecrets.Verify(ss, keys)
+//	resealed, err := sealedsecrets.Reseal(ss, keys, &keys[0].PublicKey)
+//
 // The package makes no API calls: key pairs are built as corev1.Secret
 // objects (GenerateKeySecret) and read back from Secrets the caller lists.
 package sealedsecrets

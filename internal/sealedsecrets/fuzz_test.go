@@ -30,3 +30,22 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSealedSecret feeds arbitrary bytes to ParseSealedSecret (what
+// /v1/verify and /v1/rotate read from callers): it must never panic, and
+// what it accepts is one named SealedSecret.
+func FuzzParseSealedSecret(f *testing.F) {
+	f.Add([]byte("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: db, namespace: prod}\nspec: {encryptedData: {a: QUJD}}\n"))
+	f.Add([]byte(`{"apiVersion":"bitnami.com/v1alpha1","kind":"SealedSecret","metadata":{"name":"db","namespace":"prod"}}`))
+	f.Add([]byte("---\n---\n"))
+	f.Add([]byte("a: [\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ss, err := ParseSealedSecret(in)
+		if err != nil {
+			return
+		}
+		if ss.Kind != "SealedSecret" || ss.Name == "" {
+			t.Fatalf("accepted %s %q", ss.Kind, ss.Name)
+		}
+	})
+}

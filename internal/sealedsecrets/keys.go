@@ -137,17 +137,27 @@ func IsActiveKey(secret *corev1.Secret, prefix string) bool {
 	return secret.Labels[KeyLabel] == KeyLabelActive || secret.Name == prefix
 }
 
-// PrivateKeys reads the key pairs in secrets and returns the private keys
-// newest first, which is the order Open should try them in. Newest means the
-// latest certificate NotBefore (upstream's default --key-order-priority
-// CertNotBefore), then the latest creation timestamp. A Secret that cannot
-// be read is left out and named in the returned error, which joins all such
-// failures; the keys that were read are returned with it.
-func PrivateKeys(secrets []corev1.Secret) ([]*rsa.PrivateKey, error) {
+// KeyPair is one sealing key read from its Secret.
+type KeyPair struct {
+	// Key is the private key.
+	Key *rsa.PrivateKey
+	// Certificate is the key's certificate; CertificatePEM is tls.crt as
+	// stored, which is what Bitnami's /v1/cert.pem serves.
+	Certificate    *x509.Certificate
+	CertificatePEM []byte
+}
+
+// KeyPairs reads the key pairs in secrets and returns them newest first,
+// which is the order Open should try them in and the first of which
+// seals. Newest means the latest certificate NotBefore (upstream's default
+// --key-order-priority CertNotBefore), then the latest creation timestamp.
+// A Secret that cannot be read is left out and named in the returned
+// error, which joins all such failures; the pairs that were read are
+// returned with it.
+func KeyPairs(secrets []corev1.Secret) ([]KeyPair, error) {
 	type entry struct {
-		key       *rsa.PrivateKey
-		notBefore time.Time
-		created   time.Time
+		pair    KeyPair
+		created time.Time
 	}
 	var entries []entry
 	var errs []error
@@ -158,19 +168,35 @@ func PrivateKeys(secrets []corev1.Secret) ([]*rsa.PrivateKey, error) {
 			errs = append(errs, err)
 			continue
 		}
-		entries = append(entries, entry{key, cert.NotBefore, s.CreationTimestamp.Time})
+		entries = append(entries, entry{KeyPair{key, cert, s.Data[corev1.TLSCertKey]}, s.CreationTimestamp.Time})
 	}
 	sort.SliceStable(entries, func(i, j int) bool {
-		if !entries[i].notBefore.Equal(entries[j].notBefore) {
-			return entries[i].notBefore.After(entries[j].notBefore)
+		a, b := entries[i].pair.Certificate.NotBefore, entries[j].pair.Certificate.NotBefore
+		if !a.Equal(b) {
+			return a.After(b)
 		}
 		return entries[i].created.After(entries[j].created)
 	})
-	keys := make([]*rsa.PrivateKey, len(entries))
+	pairs := make([]KeyPair, len(entries))
 	for i, e := range entries {
-		keys[i] = e.key
+		pairs[i] = e.pair
 	}
-	return keys, errors.Join(errs...)
+	return pairs, errors.Join(errs...)
+}
+
+// PrivateKeys is KeyPairs reduced to the private keys, newest first.
+func PrivateKeys(secrets []corev1.Secret) ([]*rsa.PrivateKey, error) {
+	pairs, err := KeyPairs(secrets)
+	return PrivateKeysOf(pairs), err
+}
+
+// PrivateKeysOf returns the private keys of pairs, in their order.
+func PrivateKeysOf(pairs []KeyPair) []*rsa.PrivateKey {
+	keys := make([]*rsa.PrivateKey, len(pairs))
+	for i, p := range pairs {
+		keys[i] = p.Key
+	}
+	return keys
 }
 
 // ReadKeySecret reads the RSA private key from tls.key (PKCS#1 or PKCS#8
