@@ -21,6 +21,10 @@ const sessionKeyBytes = 32
 // detail from the failed attempts.
 var ErrCannotDecrypt = errors.New("cannot decrypt: no sealing key opens this value for its scope, name and namespace")
 
+// ErrNoKey is returned, possibly wrapped, while the controller's namespace
+// holds no sealing key yet.
+var ErrNoKey = errors.New("no sealing key yet")
+
 // Seal encrypts plaintext for pub so that it opens only under scope's label
 // for namespace and name. The output is what Bitnami's HybridEncrypt
 // produces; encode it with base64.StdEncoding for spec.encryptedData.

@@ -88,6 +88,9 @@ type Deps struct {
 	Webhook http.Handler
 	// Receivers, when set, serves Flux Receivers' paths under /hook/.
 	Receivers http.Handler
+	// SealedSecrets, when set, serves Bitnami's /v1/cert.pem (public),
+	// /v1/verify and /v1/rotate (logged in, with the sealedsecrets right).
+	SealedSecrets SealedSecrets
 	// Logger logs requests that fail on the server's side.
 	Logger logr.Logger
 }
@@ -103,6 +106,9 @@ type Server struct {
 	policyKey string
 	policy    *rbac.Policy
 
+	// sealing holds a token per verify or rotate request decrypting now.
+	sealing chan struct{}
+
 	// ready is closed once Start listens; addr is then set.
 	ready chan struct{}
 	addr  net.Addr
@@ -113,7 +119,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Client == nil || deps.APIReader == nil || deps.Settings == nil || deps.Sessions == nil {
 		return nil, errors.New("api server: client, API reader, settings and sessions are required")
 	}
-	s := &Server{cfg: cfg, deps: deps, ready: make(chan struct{})}
+	s := &Server{cfg: cfg, deps: deps, ready: make(chan struct{}), sealing: make(chan struct{}, maxSealingAtOnce)}
 	s.apps = newAppWatch(s.served)
 	s.handler = s.routes()
 	return s, nil
@@ -267,6 +273,7 @@ func (s *Server) routes() http.Handler {
 	if s.deps.Receivers != nil {
 		mux.Handle("/hook/", s.deps.Receivers)
 	}
+	s.sealedSecretRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeNotFound, "Not Found")
 	})

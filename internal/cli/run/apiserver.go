@@ -13,6 +13,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	"github.com/tether-gitops/tether/internal/controller/sealedsecret"
 	enginesync "github.com/tether-gitops/tether/internal/engine/sync"
 	"github.com/tether-gitops/tether/internal/restmapping"
 	"github.com/tether-gitops/tether/internal/scheme"
@@ -46,6 +47,10 @@ type inspectors struct {
 	apps           server.Inspector
 	kustomizations server.KustomizationInspector
 	helmReleases   server.HelmReleaseInspector
+	// sealedSecrets are the Sealed Secrets controller's keys; when nil
+	// (`tether server`) the API reads them from --sealed-secrets-namespace
+	// itself.
+	sealedSecrets server.SealedSecrets
 }
 
 // addAPIServer adds the API server to mgr, unless --server-addr is "0".
@@ -79,6 +84,10 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, in 
 	if err != nil {
 		return err
 	}
+	sealed := in.sealedSecrets
+	if sealed == nil {
+		sealed = &sealedsecret.Keyring{Reader: mgr.GetAPIReader(), Namespace: opts.SealedSecretsNamespace}
+	}
 	srv, err := server.New(server.Config{
 		Addr: opts.API.Addr, Insecure: opts.API.Insecure,
 		TLSCertFile: opts.API.TLSCertFile, TLSKeyFile: opts.API.TLSKeyFile,
@@ -87,7 +96,7 @@ func addAPIServer(mgr ctrl.Manager, opts *Options, progress *enginesync.Hub, in 
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Kube: kube,
 		Settings: store, Sessions: sessions, Progress: progress, Inspector: in.apps, Kustomizations: in.kustomizations, HelmReleases: in.helmReleases,
 		Logger:  logger.WithName("api"),
-		Webhook: webhook, Receivers: receivers, SSO: sso,
+		Webhook: webhook, Receivers: receivers, SSO: sso, SealedSecrets: sealed,
 	})
 	if err != nil {
 		return err
@@ -120,6 +129,7 @@ same API besides its controllers); progress streams are empty here.`,
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", opts.MetricsAddr, "address of the Prometheus metrics endpoint (\"0\" disables it)")
 	fs.StringVar(&opts.HealthAddr, "health-addr", opts.HealthAddr, "address of the health probes (\"0\" disables them)")
 	fs.StringVar(&opts.LogLevel, "log-level", opts.LogLevel, "log level: debug, info or error")
+	fs.StringVar(&opts.SealedSecretsNamespace, "sealed-secrets-namespace", opts.SealedSecretsNamespace, "namespace of the Sealed Secrets key pairs, for /v1/cert.pem, /v1/verify and /v1/rotate")
 	opts.API.addFlags(fs)
 	return cmd
 }

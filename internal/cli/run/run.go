@@ -274,7 +274,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := setupReceivers(mgr, opts); err != nil {
 		return err
 	}
-	if err := addAPIServer(mgr, opts, progress, inspectors{apps: apps, kustomizations: kustomizations, helmReleases: releases}, logger); err != nil {
+	if err := addAPIServer(mgr, opts, progress, inspectors{apps: apps, kustomizations: kustomizations, helmReleases: releases, sealedSecrets: sealed.Keyring()}, logger); err != nil {
 		return err
 	}
 	logger.Info("starting", "artifacts", "http://"+advAddr, "urlRewrites", rules.Len())

@@ -1,7 +1,10 @@
 // Package seal implements `tether seal`, kubeseal's job: a Secret in, a
 // SealedSecret out, sealed with the certificate of the cluster's sealing
-// key (from a file, or fetched from the cluster), so that only the
-// cluster's controller (Tether's or Bitnami's) can open it.
+// key (from a file or URL, or fetched from the cluster), so that only the
+// cluster's controller (Tether's or Bitnami's) can open it. With
+// --re-encrypt (or --validate) a SealedSecret goes to the API server's
+// /v1/rotate (or /v1/verify) instead, as kubeseal sends it to the
+// controller's.
 package seal
 
 import (
@@ -32,7 +35,8 @@ const maxInput = 4 << 20
 
 // Options are the flags of `tether seal`.
 type Options struct {
-	// CertFile is a PEM certificate ("-" never: stdin is the Secret).
+	// CertFile is a PEM certificate file, or an http(s) URL of one such
+	// as the API server's /v1/cert.pem ("-" never: stdin is the Secret).
 	CertFile string
 	// FetchCert reads the newest key's certificate from the cluster.
 	FetchCert bool
@@ -44,6 +48,15 @@ type Options struct {
 	// the base64 ciphertext.
 	Raw             bool
 	Namespace, Name string
+	// ReEncrypt sends a SealedSecret to the API server's /v1/rotate and
+	// writes it back sealed with the newest key (kubeseal --re-encrypt).
+	ReEncrypt bool
+	// Validate asks the API server's /v1/verify whether a SealedSecret
+	// opens (kubeseal --validate).
+	Validate bool
+	// InFile and OutFile replace stdin and stdout when set (kubeseal's
+	// --secret-file and --sealed-secret-file).
+	InFile, OutFile string
 }
 
 // NewCmd returns the `seal` command.
@@ -58,10 +71,18 @@ the cluster's Sealed Secrets controller (Tether's, or Bitnami's) can open:
   kubectl create secret generic db --from-literal=password=s3cret --dry-run=client -o yaml |
     tether seal --fetch-cert > db-sealed.yaml
 
---cert takes the certificate from a file (kubeseal --fetch-cert writes one);
---fetch-cert reads the newest key's certificate from the cluster. With --raw
-one value read from standard input is sealed for --namespace and --name
-(and --scope) and printed as base64, for spec.encryptedData.`,
+--cert takes the certificate from a file (kubeseal --fetch-cert writes one)
+or a URL such as https://TETHER/v1/cert.pem; --fetch-cert reads the newest
+key's certificate from the cluster. With --raw one value read from standard
+input is sealed for --namespace and --name (and --scope) and printed as
+base64, for spec.encryptedData.
+
+--re-encrypt reads a SealedSecret and writes it sealed again with the
+cluster's newest key, by the API server you logged in to (its /v1/rotate;
+the sealedsecrets rotate right is needed); the values never leave the
+server. --validate asks whether a SealedSecret opens (/v1/verify):
+
+  tether seal --re-encrypt < db-sealed.yaml > db-resealed.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
@@ -77,11 +98,63 @@ one value read from standard input is sealed for --namespace and --name
 	f.BoolVar(&o.Raw, "raw", o.Raw, "seal one value from stdin for --namespace and --name, print its base64")
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of the Secret (--raw, or when the Secret names none)")
 	f.StringVar(&o.Name, "name", o.Name, "name of the Secret (--raw)")
+	f.BoolVar(&o.ReEncrypt, "re-encrypt", o.ReEncrypt, "seal a SealedSecret again with the newest key, by the API server (/v1/rotate)")
+	f.BoolVar(&o.Validate, "validate", o.Validate, "check that a SealedSecret opens, by the API server (/v1/verify)")
+	f.StringVar(&o.InFile, "secret-file", o.InFile, "read the Secret (or SealedSecret) from this file instead of stdin")
+	f.StringVar(&o.OutFile, "sealed-secret-file", o.OutFile, "write the SealedSecret to this file instead of stdout")
 	return cmd
 }
 
-// Run seals what in holds and writes the result to out.
+// Run seals what in holds and writes the result to out (or reads and
+// writes o.InFile and o.OutFile when set).
 func Run(ctx context.Context, o *Options, conn *connect.Options, in io.Reader, out io.Writer) error {
+	data, err := readInput(o, in)
+	if err != nil {
+		return err
+	}
+	var result bytes.Buffer
+	switch {
+	case o.ReEncrypt && o.Validate:
+		return errors.New("give --re-encrypt or --validate, not both")
+	case o.ReEncrypt:
+		err = reEncrypt(ctx, conn, data, &result)
+	case o.Validate:
+		return validate(ctx, conn, data)
+	default:
+		err = seal(ctx, o, conn, data, &result)
+	}
+	if err != nil {
+		return err
+	}
+	if o.OutFile != "" {
+		return os.WriteFile(o.OutFile, result.Bytes(), 0o644)
+	}
+	_, err = out.Write(result.Bytes())
+	return err
+}
+
+// readInput reads o.InFile, or in, up to maxInput bytes.
+func readInput(o *Options, in io.Reader) ([]byte, error) {
+	if o.InFile != "" {
+		f, err := os.Open(o.InFile)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-file: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("the input is larger than %d bytes", maxInput)
+	}
+	return data, nil
+}
+
+// seal seals the Secret in data (or, with --raw, one value).
+func seal(ctx context.Context, o *Options, conn *connect.Options, data []byte, out io.Writer) error {
 	scope, err := sealedsecrets.ParseScope(o.Scope)
 	if err != nil {
 		return fmt.Errorf("--scope: %w", err)
@@ -89,13 +162,6 @@ func Run(ctx context.Context, o *Options, conn *connect.Options, in io.Reader, o
 	pub, err := certificate(ctx, o, conn)
 	if err != nil {
 		return err
-	}
-	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > maxInput {
-		return fmt.Errorf("the input is larger than %d bytes", maxInput)
 	}
 	if o.Raw {
 		if (scope != sealedsecrets.ClusterWideScope && o.Namespace == "") || (scope == sealedsecrets.StrictScope && o.Name == "") {
@@ -177,6 +243,12 @@ func certificate(ctx context.Context, o *Options, conn *connect.Options) (*rsa.P
 	switch {
 	case o.CertFile != "" && o.FetchCert:
 		return nil, errors.New("give --cert or --fetch-cert, not both")
+	case isURL(o.CertFile):
+		data, err := fetchCertURL(ctx, o.CertFile, conn != nil && conn.Insecure)
+		if err != nil {
+			return nil, fmt.Errorf("--cert: %w", err)
+		}
+		pemData = data
 	case o.CertFile != "":
 		data, err := os.ReadFile(o.CertFile)
 		if err != nil {

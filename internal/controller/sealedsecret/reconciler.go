@@ -8,15 +8,14 @@ package sealedsecret
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -33,9 +32,6 @@ import (
 // ManagedAnnotation lets a SealedSecret take over a Secret it did not
 // create (Bitnami's sealedsecrets.bitnami.com/managed: "true").
 const ManagedAnnotation = "sealedsecrets.bitnami.com/managed"
-
-// keysTTL is how long loaded keys are used before they are read again.
-const keysTTL = 30 * time.Second
 
 // Reconciler opens SealedSecrets.
 type Reconciler struct {
@@ -55,9 +51,16 @@ type Reconciler struct {
 	// Shard, when set, is this replica's share; nil reconciles all.
 	Shard *shard.Membership
 
-	mu       sync.Mutex
-	keys     []*rsa.PrivateKey
-	loadedAt time.Time
+	keyringOnce sync.Once
+	keyring     *Keyring
+}
+
+// Keyring returns the keys the reconciler opens with, read through
+// APIReader from Namespace; the API server serves /v1/cert.pem, /v1/verify
+// and /v1/rotate from the same Keyring.
+func (r *Reconciler) Keyring() *Keyring {
+	r.keyringOnce.Do(func() { r.keyring = &Keyring{Reader: r.APIReader, Namespace: r.Namespace} })
+	return r.keyring
 }
 
 // SetupWithManager registers the reconciler and the key keeper.
@@ -177,66 +180,19 @@ func setSynced(ss *ssv1.SealedSecret, status, reason, msg string) {
 		Reason: reason, Message: msg, LastTransitionTime: &now, LastUpdateTime: &now})
 }
 
-// privateKeys returns the sealing keys, newest first, read at most every
-// keysTTL.
+// privateKeys returns the sealing keys, newest first.
 func (r *Reconciler) privateKeys(ctx context.Context) ([]*rsa.PrivateKey, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.keys) > 0 && time.Since(r.loadedAt) < keysTTL {
-		return r.keys, nil
-	}
-	secrets, err := r.keySecrets(ctx)
+	pairs, err := r.Keyring().keyPairs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := sealedsecrets.PrivateKeys(secrets)
-	if len(keys) == 0 {
-		if err == nil {
-			err = errors.New("no sealing key yet")
-		}
-		return nil, fmt.Errorf("sealing keys in %s: %w", r.Namespace, err)
-	}
-	r.keys, r.loadedAt = keys, time.Now()
-	return keys, nil
-}
-
-// keySecrets lists the active key Secrets of the namespace.
-func (r *Reconciler) keySecrets(ctx context.Context) ([]corev1.Secret, error) {
-	var list corev1.SecretList
-	if err := r.APIReader.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {
-		return nil, fmt.Errorf("list the sealing keys in %s: %w", r.Namespace, err)
-	}
-	var out []corev1.Secret
-	for _, s := range list.Items {
-		if sealedsecrets.IsActiveKey(&s, "") {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return sealedsecrets.PrivateKeysOf(pairs), nil
 }
 
 // Certificate returns the PEM certificate of the newest key, as Bitnami's
 // /v1/cert.pem serves it.
 func (r *Reconciler) Certificate(ctx context.Context) ([]byte, error) {
-	secrets, err := r.keySecrets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var best []byte
-	var bestCert *x509.Certificate
-	for i := range secrets {
-		_, cert, err := sealedsecrets.ReadKeySecret(&secrets[i])
-		if err != nil {
-			continue
-		}
-		if bestCert == nil || cert.NotBefore.After(bestCert.NotBefore) {
-			best, bestCert = secrets[i].Data[corev1.TLSCertKey], cert
-		}
-	}
-	if best == nil {
-		return nil, errors.New("no sealing key yet")
-	}
-	return best, nil
+	return r.Keyring().Certificate(ctx)
 }
 
 func (r *Reconciler) event(ss *ssv1.SealedSecret, typ, reason, note string) {
@@ -271,7 +227,7 @@ func (k *keyKeeper) Start(ctx context.Context) error {
 // renew period.
 func (k *keyKeeper) check(ctx context.Context) error {
 	r := k.r
-	secrets, err := r.keySecrets(ctx)
+	secrets, err := r.Keyring().secrets(ctx)
 	if err != nil {
 		return err
 	}
@@ -295,9 +251,7 @@ func (k *keyKeeper) check(ctx context.Context) error {
 	if err := r.Client.Create(ctx, s); err != nil {
 		return fmt.Errorf("create a sealing key in %s: %w", r.Namespace, redactAPI(err))
 	}
-	r.mu.Lock()
-	r.keys = nil // read again, the new one first
-	r.mu.Unlock()
+	r.Keyring().forget() // read again, the new one first
 	log.FromContext(ctx).Info("made a new sealing key", "namespace", r.Namespace, "secret", s.Name, "renewed", !newest.IsZero())
 	return nil
 }

@@ -46,6 +46,7 @@ p, role:readonly, logs, get, */*, allow
 p, role:readonly, kustomizations, get, */*, allow
 p, role:readonly, helmreleases, get, */*, allow
 p, role:readonly, sources, get, */*, allow
+p, role:readonly, sealedsecrets, get, */*, allow
 
 p, role:admin, applications, create, */*, allow
 p, role:admin, applications, update, */*, allow
@@ -80,6 +81,7 @@ p, role:admin, exec, create, */*, allow
 p, role:admin, kustomizations, *, */*, allow
 p, role:admin, helmreleases, *, */*, allow
 p, role:admin, sources, *, */*, allow
+p, role:admin, sealedsecrets, *, */*, allow
 
 g, role:admin, role:readonly
 g, admin, role:admin

@@ -78,6 +78,11 @@ not a policy line
 		{"email scope is a subject", Subject{Name: "x", Claims: map[string]any{"email": "alice"}}, "applications", "sync", "staging/web", true},
 		{"anonymous gets nothing", Subject{}, "applications", "get", "production/guestbook", false},
 		{"glob does not match a longer project", Subject{Name: "alice"}, "applications", "get", "stagingx/web", false},
+		{"admin rotates sealed secrets", Subject{Name: "admin"}, "sealedsecrets", "rotate", "production/db", true},
+		{"admin rotates a cluster-wide sealed secret named without a namespace", Subject{Name: "admin"}, "sealedsecrets", "rotate", "/db", true},
+		{"readonly user verifies sealed secrets", Subject{Name: "carol"}, "sealedsecrets", "get", "production/db", true},
+		{"readonly user cannot rotate sealed secrets", Subject{Name: "carol"}, "sealedsecrets", "rotate", "production/db", false},
+		{"a role without the right cannot verify", Subject{Name: "alice"}, "sealedsecrets", "get", "staging/db", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
