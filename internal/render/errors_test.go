@@ -61,7 +61,7 @@ func TestRenderErrors(t *testing.T) {
 		{"bad substitution", writeTree(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${oops\n"}),
 			Options{Substitute: map[string]string{"a": "b"}}, "cm.yaml: ConfigMap/x: variable substitution: missing closing brace"},
 		{"object without name", writeTree(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"}), Options{Mode: ModeDirectory}, "cm.yaml: ConfigMap has no metadata.name"},
-		{"jsonnet", writeTree(t, map[string]string{"app.jsonnet": "{}"}), Options{Mode: ModeDirectory}, "app.jsonnet: Jsonnet is not supported"},
+		{"jsonnet output not an object", writeTree(t, map[string]string{"app.jsonnet": "{}"}), Options{Mode: ModeDirectory}, "app.jsonnet: the output is not a Kubernetes object"},
 		{"list item not an object", writeTree(t, map[string]string{"l.yaml": "apiVersion: v1\nkind: List\nitems:\n  - name: x\n"}), Options{Mode: ModeDirectory}, "l.yaml: document at line 1: List items[0] is not a Kubernetes object"},
 	}
 	for _, tt := range tests {

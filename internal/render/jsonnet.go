@@ -154,10 +154,10 @@ func kindError(kind string) error {
 // trimJsonnetError keeps go-jsonnet's message and the first frames of its
 // stack trace: a runaway recursion lists hundreds of identical frames.
 func trimJsonnetError(msg string) string {
-	const maxLines = 6
+	const maxLines = 4
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
 	if len(lines) > maxLines {
-		lines = append(lines[:maxLines], fmt.Sprintf("\t... (%d more lines)", len(lines)-maxLines))
+		lines = append(lines[:maxLines], fmt.Sprintf("\t... (%d more lines of stack trace)", len(lines)-maxLines))
 	}
 	return strings.Join(lines, "\n")
 }

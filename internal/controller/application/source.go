@@ -159,11 +159,25 @@ func renderOptions(dir string, src argov1.ApplicationSource) (render.Options, ar
 	o.Mode = render.ModeDirectory
 	if d := src.Directory; d != nil {
 		o.Recurse, o.Include, o.Exclude = d.Recurse, d.Include, d.Exclude
-		if len(d.Jsonnet.ExtVars)+len(d.Jsonnet.TLAs)+len(d.Jsonnet.Libs) > 0 {
-			return o, "", errors.New("spec.source.directory.jsonnet: Jsonnet is not supported")
-		}
+		o.Jsonnet = jsonnetOptions(d.Jsonnet)
 	}
 	return o, argov1.ApplicationSourceTypeDirectory, nil
+}
+
+// jsonnetOptions translates directory.jsonnet; nil when it sets nothing,
+// so that an empty jsonnet block renders (and caches) as none.
+func jsonnetOptions(j argov1.ApplicationSourceJsonnet) *render.Jsonnet {
+	if len(j.ExtVars)+len(j.TLAs)+len(j.Libs) == 0 {
+		return nil
+	}
+	vars := func(in []argov1.JsonnetVar) []render.JsonnetVar {
+		out := make([]render.JsonnetVar, 0, len(in))
+		for _, v := range in {
+			out = append(out, render.JsonnetVar{Name: v.Name, Value: v.Value, Code: v.Code})
+		}
+		return out
+	}
+	return &render.Jsonnet{ExtVars: vars(j.ExtVars), TLAs: vars(j.TLAs), Libs: j.Libs}
 }
 
 func kustomizeOptions(o *render.Options, k *argov1.ApplicationSourceKustomize) error {
