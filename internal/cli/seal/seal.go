@@ -91,7 +91,7 @@ server. --validate asks whether a SealedSecret opens (/v1/verify):
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.CertFile, "cert", o.CertFile, "PEM certificate of the sealing key")
+	f.StringVar(&o.CertFile, "cert", o.CertFile, "PEM certificate of the sealing key: a file, or an http(s) URL such as https://TETHER/v1/cert.pem")
 	f.BoolVar(&o.FetchCert, "fetch-cert", o.FetchCert, "read the certificate of the newest sealing key from the cluster")
 	f.StringVar(&o.KeysNamespace, "controller-namespace", o.KeysNamespace, "namespace of the sealing keys (with --fetch-cert)")
 	f.StringVar(&o.Scope, "scope", o.Scope, "strict, namespace-wide or cluster-wide")
@@ -102,6 +102,7 @@ server. --validate asks whether a SealedSecret opens (/v1/verify):
 	f.BoolVar(&o.Validate, "validate", o.Validate, "check that a SealedSecret opens, by the API server (/v1/verify)")
 	f.StringVar(&o.InFile, "secret-file", o.InFile, "read the Secret (or SealedSecret) from this file instead of stdin")
 	f.StringVar(&o.OutFile, "sealed-secret-file", o.OutFile, "write the SealedSecret to this file instead of stdout")
+	conn.AddFlags(f) // --kubeconfig for --fetch-cert; --server, --auth-token, --insecure for --re-encrypt, --validate and --cert URL
 	return cmd
 }
 
