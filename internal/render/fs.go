@@ -22,13 +22,15 @@ const mountDir = "/source"
 // build that Go could not otherwise interrupt at its next file access.
 type confinedFS struct {
 	ctx    context.Context
+	open   func(file string, data []byte) ([]byte, error) // every file read passes through it
 	mem    filesys.FileSystem
 	disk   filesys.FileSystem // nil: no remote bases
 	tmpDir string             // where kustomize clones, symlinks resolved
 }
 
-func newConfinedFS(ctx context.Context, mem filesys.FileSystem, allowRemote bool) *confinedFS {
-	f := &confinedFS{ctx: ctx, mem: mem}
+func newConfinedFS(ctx context.Context, mem filesys.FileSystem, o *Options) *confinedFS {
+	f := &confinedFS{ctx: ctx, mem: mem, open: o.openFile}
+	allowRemote := o.AllowRemoteBases
 	if allowRemote {
 		if tmp, err := filepath.EvalSymlinks(os.TempDir()); err == nil {
 			f.disk, f.tmpDir = filesys.MakeFsOnDisk(), tmp
@@ -152,7 +154,20 @@ func (f *confinedFS) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fs.ReadFile(c)
+	data, err := fs.ReadFile(c)
+	if err != nil {
+		return nil, err
+	}
+	return f.open(displayFile(c), data)
+}
+
+// displayFile names a file of the file system as messages do: relative to
+// the source root, or as it is on disk for a remote base's clone.
+func displayFile(p string) string {
+	if rel, ok := strings.CutPrefix(p, mountDir+"/"); ok {
+		return rel
+	}
+	return p
 }
 
 func (f *confinedFS) WriteFile(p string, data []byte) error {

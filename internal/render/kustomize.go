@@ -65,7 +65,7 @@ func buildKustomize(ctx context.Context, mem filesys.FileSystem, o Options, alon
 	if err := c.check(dir); err != nil {
 		return nil, err
 	}
-	m, err := build(ctx, func(ctx context.Context) filesys.FileSystem { return newConfinedFS(ctx, mem, o.AllowRemoteBases) }, dir, alone)
+	m, err := build(ctx, func(ctx context.Context) filesys.FileSystem { return newConfinedFS(ctx, mem, &o) }, dir, alone)
 	if err != nil {
 		return nil, err
 	}

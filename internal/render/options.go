@@ -123,6 +123,10 @@ type Options struct {
 	// Jsonnet sets the external variables, top-level arguments and
 	// library folders of the .jsonnet files (ModeDirectory only).
 	Jsonnet *Jsonnet `json:"jsonnet,omitempty"`
+
+	// Decryptor, when set, opens every file the render reads (SOPS
+	// decryption); its ID is part of the cache key.
+	Decryptor Decryptor `json:"-"`
 }
 
 // Metadata is a set of labels and annotations.

@@ -90,6 +90,11 @@ func (r *Renderer) Render(ctx context.Context, root, key string, opts Options) (
 		ch := r.group.DoChan(ck, func() (any, error) {
 			prev, _ := r.builds.get(od)
 			objs, b, reused, err := render(withBuildTimeout(ctx, r.Timeout), root, key, o, r.trees, prev)
+			if o.Decryptor != nil && !reused {
+				if err = o.Decryptor.Finish(objs, err); err != nil {
+					objs, b = nil, nil
+				}
+			}
 			if err == nil && b != nil {
 				b.objects = copyObjects(objs)
 				r.builds.put(od, b)
@@ -162,6 +167,9 @@ func optionsDigest(o Options) (string, error) {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return "", fmt.Errorf("render options: %w", err)
+	}
+	if o.Decryptor != nil {
+		b = append(b, "\x00decryptor:"+o.Decryptor.ID()...)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil

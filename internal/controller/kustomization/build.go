@@ -114,11 +114,13 @@ func RenderOptions(obj *kustomizev1.Kustomization, vars map[string]string) rende
 	return opts
 }
 
-// renderOptions are obj's RenderOptions under the lockdown: remote bases
-// and files are built only without --no-remote-bases.
-func (r *Reconciler) renderOptions(obj *kustomizev1.Kustomization, vars map[string]string) render.Options {
+// renderOptions are obj's RenderOptions under the lockdown (remote bases
+// and files are built only without --no-remote-bases), decrypting with
+// dec.
+func (r *Reconciler) renderOptions(obj *kustomizev1.Kustomization, vars map[string]string, dec render.Decryptor) render.Options {
 	opts := RenderOptions(obj, vars)
 	opts.AllowRemoteBases = !r.Tenancy.NoRemoteBases
+	opts.Decryptor = dec
 	return opts
 }
 

@@ -50,7 +50,11 @@ func (r *Reconciler) Inspect(ctx context.Context, obj *kustomizev1.Kustomization
 		return nil, err
 	}
 	defer release()
-	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars))
+	dec, err := Decryptor(ctx, r.APIReader, obj)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars, dec))
 	if err != nil {
 		return nil, buildError(art.Revision, err)
 	}

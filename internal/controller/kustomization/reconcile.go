@@ -60,7 +60,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 	if err != nil {
 		return err
 	}
-	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key)}
+	dec, err := Decryptor(ctx, r.APIReader, obj)
+	if err != nil {
+		return err
+	}
+	// New keys may open what the old ones could not: they are an input.
+	state := appliedState{generation: obj.Generation, revision: art.Revision, inputs: inputsDigest(vars, tgt.key+"\x00"+dec.ID())}
 	// The shortcut needs drift watches; a remote target has its own.
 	watcher, live, err := r.clusterWatch(tgt)
 	if err != nil {
@@ -77,7 +82,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 		return err
 	}
 	defer release()
-	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars))
+	objs, err := r.Renderer.Render(ctx, dir, art.Digest, r.renderOptions(obj, vars, dec))
 	if err != nil {
 		return fail(meta.BuildFailedReason, buildError(art.Revision, err))
 	}

@@ -75,7 +75,7 @@ func TestNoRemoteBases(t *testing.T) {
 			}
 			r := &Reconciler{Renderer: render.NewRenderer(4), Tenancy: tenancy.Policy{NoRemoteBases: tc.noRemote}}
 			ks := &kustomizev1.Kustomization{Spec: kustomizev1.KustomizationSpec{Path: "./app"}}
-			objs, err := r.Renderer.Render(context.Background(), root, tc.name, r.renderOptions(ks, nil))
+			objs, err := r.Renderer.Render(context.Background(), root, tc.name, r.renderOptions(ks, nil, nil))
 			if len(tc.wantError) == 0 {
 				if err != nil || len(objs) != tc.want {
 					t.Fatalf("got %d objects, %v; want %d", len(objs), err, tc.want)
