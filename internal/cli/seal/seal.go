@@ -274,25 +274,16 @@ func certificate(ctx context.Context, o *Options, conn *connect.Options) (*rsa.P
 	return pub, nil
 }
 
-// newestCert is the certificate of the newest active key in namespace.
+// newestCert is the certificate of the newest active key in namespace,
+// the one the controller seals with and serves at /v1/cert.pem.
 func newestCert(ctx context.Context, c client.Client, namespace string) ([]byte, error) {
 	var list corev1.SecretList
 	if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{sealedsecrets.KeyLabel: sealedsecrets.KeyLabelActive}); err != nil {
 		return nil, fmt.Errorf("list the sealing keys in %s: %w", namespace, err)
 	}
-	var best []byte
-	var bestAt time.Time
-	for i := range list.Items {
-		_, cert, err := sealedsecrets.ReadKeySecret(&list.Items[i])
-		if err != nil {
-			continue
-		}
-		if best == nil || cert.NotBefore.After(bestAt) {
-			best, bestAt = list.Items[i].Data[corev1.TLSCertKey], cert.NotBefore
-		}
-	}
-	if best == nil {
+	pairs, _ := sealedsecrets.KeyPairs(list.Items) // a Secret that cannot be read is left out
+	if len(pairs) == 0 {
 		return nil, fmt.Errorf("no sealing key in %s: is the controller running?", namespace)
 	}
-	return best, nil
+	return pairs[0].CertificatePEM, nil
 }
