@@ -68,7 +68,8 @@ type Options struct {
 	// OperationProcessors is how many Argo CD syncs run at once, apart
 	// from the workers that compare apps.
 	OperationProcessors int
-	// RenderTimeout bounds each Kustomize build; 0 leaves it unbounded.
+	// RenderTimeout bounds each Kustomize build and the Jsonnet of each
+	// directory render; 0 leaves builds unbounded (Jsonnet: one minute).
 	RenderTimeout time.Duration
 	// GitMaxFiles and GitMaxBytes bound one Git checkout on disk: its
 	// files and folders, and the bytes of its files.
@@ -203,7 +204,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.GitMaxBytes, "git-max-bytes", o.GitMaxBytes, "most bytes the files of one Git checkout may hold; a commit with more fails and nothing of it is kept")
 	fs.IntVar(&o.Concurrency, "concurrent", o.Concurrency, "objects of one kind reconciled at the same time")
 	fs.IntVar(&o.OperationProcessors, "operation-processors", o.OperationProcessors, "Argo CD syncs run at the same time, apart from the --concurrent workers that compare apps (Argo CD's --operation-processors)")
-	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "longest one Kustomize build may run; past it the build fails and others go on (0: no limit)")
+	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "longest one Kustomize build, or the Jsonnet files of one Argo CD directory source, may run; past it the render fails and others go on (0: no limit for Kustomize, one minute for Jsonnet)")
 	fs.IntVar(&o.RenderCacheSize, "render-cache-size", o.RenderCacheSize, "rendered revisions kept in memory, so an unchanged input is never rendered twice")
 	fs.BoolVar(&o.LiveCache, "live-cache", o.LiveCache, "keep the objects Tether manages in the local cluster in memory (watched), compare from there, and dry-run only objects that changed in Git or in the cluster (false: read and dry-run every object on every compare)")
 	fs.BoolVar(&o.AllowKubeconfigPlugins, "allow-kubeconfig-plugins", o.AllowKubeconfigPlugins, "let kubeconfigs of remote clusters run exec/auth-provider credential plugins inside Tether (off: CVE-2022-24817)")
