@@ -23,6 +23,11 @@ type Project struct {
 	// Spec holds the rules.
 	Spec argov1.AppProjectSpec
 
+	// DecryptionSecret names the Secret, in the project's namespace, whose
+	// age and OpenPGP keys open the SOPS-encrypted files of the project's
+	// Applications (DecryptionSecretAnnotation); "" decrypts nothing.
+	DecryptionSecret string
+
 	// ScopedClusters are the clusters registered for this project. They
 	// are consulted only when Spec.PermitOnlyProjectScopedClusters is set,
 	// in which case a destination must also be one of them.
@@ -38,9 +43,16 @@ type Cluster struct {
 	Server string
 }
 
+// DecryptionSecretAnnotation on an AppProject opts its Applications in
+// to SOPS decryption (Tether's own; Argo CD needs a plugin for it): its
+// value names a Secret in the project's namespace holding *.agekey and
+// *.asc private keys, as a Flux Kustomization's spec.decryption.secretRef
+// does. Only who may edit the project can give its apps a key.
+const DecryptionSecretAnnotation = "tether.gitops.dev/sops-decryption-secret"
+
 // New returns the rules of ap.
 func New(ap *argov1.AppProject) *Project {
-	return &Project{Name: ap.Name, Spec: *ap.Spec.DeepCopy()}
+	return &Project{Name: ap.Name, Spec: *ap.Spec.DeepCopy(), DecryptionSecret: ap.Annotations[DecryptionSecretAnnotation]}
 }
 
 // Default returns the built-in "default" project, which permits every

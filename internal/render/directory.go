@@ -149,7 +149,10 @@ func decodeDirectory(o Options, files []manifestFile, outputs map[string][]byte)
 		if out, ok := outputs[f.rel]; ok {
 			found, err = jsonnetObjects(f.rel, out)
 		} else {
-			found, err = decodeManifests(f.rel, f.data, true)
+			var data []byte
+			if data, err = o.openFile(f.rel, f.data); err == nil {
+				found, err = decodeManifests(f.rel, data, true)
+			}
 		}
 		if err != nil {
 			return nil, err

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/sops/sopstest"
 	"github.com/tether-gitops/tether/internal/testenv/gitserver"
@@ -281,4 +282,100 @@ func keysOf(data map[string][]byte) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// sopsApp is an automated Application of folder path of the sops-apps
+// repository in project proj, deployed to namespace ns.
+func sopsApp(name, proj, path, ns string) string {
+	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %s, namespace: argocd}
+spec:
+  project: %s
+  source: {repoURL: https://git.example.com/sops-apps.git, targetRevision: HEAD, path: %s}
+  destination: {server: https://kubernetes.default.svc, namespace: %s}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+    syncOptions: [CreateNamespace=true]
+`, name, proj, path, ns)
+}
+
+// TestApplicationSOPS: an AppProject annotated with
+// tether.gitops.dev/sops-decryption-secret lets its Applications apply
+// SOPS-encrypted Secrets (a directory source and a kustomize source, the
+// latter with an encrypted dotenv file); an app of a project without it
+// fails with a ComparisonError naming the file and the opt-in, and
+// applies nothing.
+func TestApplicationSOPS(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	identity, recipient := sopstest.AgeKey(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.CreateRepo(t, "sops-apps")
+	files := sopsFiles(t, recipient) // app/: kustomize, with a secretGenerator
+	files["plain/db.yaml"] = files["app/db.yaml"]
+	repo.Commit(t, "master", files, "encrypted secrets")
+	startTetherOn(t, srv)
+	objs := applyYAML(t, `apiVersion: v1
+kind: Secret
+metadata: {name: sops-keys, namespace: argocd}
+stringData:
+  team.agekey: `+identity+`
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: sops
+  namespace: argocd
+  annotations: {tether.gitops.dev/sops-decryption-secret: sops-keys}
+spec:
+  sourceRepos: ['*']
+  destinations: [{server: '*', namespace: '*'}]
+  clusterResourceWhitelist: [{group: '*', kind: '*'}]
+---
+`+sopsApp("sops-directory", "sops", "plain", "sops-directory")+`---
+`+sopsApp("sops-kustomize", "sops", "app", "sops-kustomize")+`---
+`+sopsApp("sops-noproject", "default", "plain", "sops-noproject"))
+	t.Cleanup(func() {
+		for _, o := range objs {
+			_ = c.Delete(context.Background(), o)
+		}
+	})
+
+	t.Run("the project's key opens directory and kustomize sources", func(t *testing.T) {
+		for _, tc := range []struct{ app, ns string }{{"sops-directory", "sops-directory"}, {"sops-kustomize", "sops-kustomize"}} {
+			waitApp(t, c, "argocd", tc.app, "", "Synced", "Healthy", 60*time.Second)
+			var db corev1.Secret
+			if err := c.Get(ctx, types.NamespacedName{Namespace: tc.ns, Name: "sops-db"}, &db); err != nil {
+				t.Fatal(err)
+			}
+			if string(db.Data["password"]) != sopsDBPassword {
+				t.Errorf("%s: sops-db password is not the decrypted value", tc.app)
+			}
+		}
+		var api corev1.Secret
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "sops-kustomize", Name: "sops-api"}, &api); err != nil {
+			t.Fatal(err)
+		}
+		if string(api.Data["API_KEY"]) != sopsAPIKey {
+			t.Errorf("sops-api data = %v, want API_KEY decrypted", keysOf(api.Data))
+		}
+	})
+
+	t.Run("without the opt-in it fails naming the file and applies nothing", func(t *testing.T) {
+		app := waitCondition(t, c, "sops-noproject", argov1.ApplicationConditionComparisonError,
+			"plain/db.yaml is SOPS-encrypted and no decryption is configured: annotate AppProject 'default' with tether.gitops.dev/sops-decryption-secret")
+		if app.Status.Sync.Status == argov1.SyncStatusCodeSynced {
+			t.Errorf("sync status %s", app.Status.Sync.Status)
+		}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "sops-noproject", Name: "sops-db"}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			t.Errorf("Secret sops-noproject/sops-db written: %v", err)
+		}
+		var apps argov1.ApplicationList
+		if err := c.List(ctx, &apps, client.InNamespace("argocd")); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(apps)
+		assertNoneIn(t, "Application status", b, []string{sopsDBPassword, sopsAPIKey})
+	})
 }

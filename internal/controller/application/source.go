@@ -35,10 +35,17 @@ func (m *manifests) revision() string {
 type fetchOptions struct {
 	refresh bool // ask the remote again (a normal refresh)
 	hard    bool // render again even when the revision is cached
+
+	decryptor render.Decryptor // set by render
 }
 
 // render resolves, checks out and renders every source.
 func (r *Reconciler) render(ctx context.Context, app *argov1.Application, opts fetchOptions) (*manifests, error) {
+	dec, err := r.decryptor(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	opts.decryptor = dec
 	out := &manifests{}
 	for i, src := range app.Spec.GetSources() {
 		rev, typ, objs, err := r.renderSource(ctx, app, src, opts)
@@ -125,6 +132,7 @@ func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, 
 	if err != nil {
 		return "", "", nil, err
 	}
+	ro.Decryptor = opts.decryptor
 	key := src.RepoURL + "@" + res.Commit
 	if opts.hard {
 		key += "#" + r.now().String()
