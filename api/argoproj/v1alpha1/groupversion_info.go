@@ -22,6 +22,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&Application{}, &ApplicationList{},
 		&AppProject{}, &AppProjectList{},
+		&ApplicationSet{}, &ApplicationSetList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
