@@ -120,8 +120,8 @@ func checkInstall(t *testing.T, objs []*unstructured.Unstructured, ns, deploymen
 			}
 		}
 	}
-	if crds != 15 {
-		t.Errorf("%d CRDs, want 15", crds)
+	if crds != 17 {
+		t.Errorf("%d CRDs, want 17", crds)
 	}
 	if find(objs, "Namespace", ns) == nil {
 		t.Errorf("no Namespace %s", ns)

@@ -1,8 +1,8 @@
 // Package v1 holds Tether's Go types for the source.toolkit.fluxcd.io API
 // group at version v1, the storage version of the group. It covers the
-// GitRepository, HelmRepository, HelmChart and OCIRepository kinds, which
-// tell a controller where to fetch content from and how to publish it as an
-// artifact.
+// GitRepository, HelmRepository, HelmChart, OCIRepository and Bucket
+// kinds, which tell a controller where to fetch content from and how to
+// publish it as an artifact.
 //
 // The CRDs serve v1 next to the older v1beta2 and v1beta1 with conversion
 // strategy None, so every served version shares one schema. The Spec and

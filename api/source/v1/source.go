@@ -26,4 +26,5 @@ var (
 	_ Source = &HelmRepository{}
 	_ Source = &HelmChart{}
 	_ Source = &OCIRepository{}
+	_ Source = &Bucket{}
 )
