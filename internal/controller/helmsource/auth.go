@@ -2,8 +2,6 @@ package helmsource
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/connsecret"
 	"github.com/tether-gitops/tether/internal/helm"
 )
 
@@ -30,7 +29,7 @@ func repositoryAuth(ctx context.Context, reader client.Reader, repo *sourcev1.He
 		if (auth.Username == "") != (auth.Password == "") {
 			return nil, fmt.Errorf("secret '%s/%s': 'username' and 'password' must both be set", repo.Namespace, ref.Name)
 		}
-		if cfg, err := tlsConfig(data, "caFile", "certFile", "keyFile"); err != nil {
+		if cfg, err := connsecret.TLS(data, "caFile", "certFile", "keyFile"); err != nil {
 			return nil, fmt.Errorf("secret '%s/%s': %w", repo.Namespace, ref.Name, err)
 		} else if cfg != nil {
 			auth.TLS = cfg
@@ -41,7 +40,7 @@ func repositoryAuth(ctx context.Context, reader client.Reader, repo *sourcev1.He
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := tlsConfig(data, "ca.crt", "tls.crt", "tls.key")
+		cfg, err := connsecret.TLS(data, "ca.crt", "tls.crt", "tls.key")
 		if err != nil {
 			return nil, fmt.Errorf("secret '%s/%s': %w", repo.Namespace, ref.Name, err)
 		}
@@ -56,32 +55,4 @@ func secretData(ctx context.Context, reader client.Reader, namespace, name strin
 		return nil, fmt.Errorf("failed to get secret '%s/%s': %w", namespace, name, err)
 	}
 	return secret.Data, nil
-}
-
-// tlsConfig builds a client TLS configuration from PEM data under the
-// given keys; nil when none is present.
-func tlsConfig(data map[string][]byte, caKey, certKey, keyKey string) (*tls.Config, error) {
-	ca, cert, key := data[caKey], data[certKey], data[keyKey]
-	if len(ca) == 0 && len(cert) == 0 && len(key) == 0 {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if len(ca) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(ca) {
-			return nil, fmt.Errorf("'%s' holds no PEM certificate", caKey)
-		}
-		cfg.RootCAs = pool
-	}
-	if (len(cert) == 0) != (len(key) == 0) {
-		return nil, fmt.Errorf("'%s' and '%s' must both be set", certKey, keyKey)
-	}
-	if len(cert) > 0 {
-		pair, err := tls.X509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate '%s'/'%s': invalid key pair", certKey, keyKey)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg, nil
 }

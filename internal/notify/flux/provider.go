@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	notificationv1 "github.com/tether-gitops/tether/api/notification/v1"
+	"github.com/tether-gitops/tether/internal/connsecret"
 	"github.com/tether-gitops/tether/internal/notify"
 	"github.com/tether-gitops/tether/internal/redact"
 )
@@ -118,16 +118,9 @@ func (t *target) fromSecret(data map[string][]byte, httpOpts *notify.HTTPOptions
 // proxyFromSecret reads a proxySecretRef: "address", and optional
 // "username" and "password".
 func proxyFromSecret(data map[string][]byte) (string, error) {
-	addr := strings.TrimSpace(string(data["address"]))
-	if addr == "" {
-		return "", errors.New("no address key")
-	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Host == "" {
-		return "", errors.New("the address key is not a URL")
-	}
-	if user := string(data["username"]); user != "" {
-		u.User = url.UserPassword(user, string(data["password"]))
+	u, err := connsecret.Proxy(data)
+	if err != nil {
+		return "", err
 	}
 	return u.String(), nil
 }
