@@ -201,6 +201,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := repos.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := setupBucket(mgr, opts, storage, recorder, events); err != nil {
+		return err
+	}
 	live, err := liveCache(mgr, opts)
 	if err != nil {
 		return err
