@@ -131,6 +131,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource("GitRepository")),
 			builder.WithPredicates(predicates.ArtifactChanged{})).
+		Watches(&sourcev1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.BucketKind)),
+			builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("kustomization").
 		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &kustomizev1.KustomizationList{})).

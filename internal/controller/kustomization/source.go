@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/api/meta"
@@ -52,18 +53,26 @@ func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustom
 	if err := r.Tenancy.Reference(obj.Namespace, ref.Kind, ref.Namespace, ref.Name); err != nil {
 		return nil, &failure{reason: tenancy.AccessDeniedReason, stalled: true, err: err}
 	}
-	if ref.Kind != "GitRepository" {
-		return nil, &failure{reason: meta.ArtifactFailedReason, stalled: true,
-			err: fmt.Errorf("source kind '%s' of %s is not supported yet: use a GitRepository", ref.Kind, ref)}
+	var src interface {
+		client.Object
+		GetArtifact() *meta.Artifact
 	}
-	var src sourcev1.GitRepository
-	if err := r.Client.Get(ctx, key, &src); err != nil {
+	switch ref.Kind {
+	case sourcev1.GitRepositoryKind:
+		src = &sourcev1.GitRepository{}
+	case sourcev1.BucketKind:
+		src = &sourcev1.Bucket{}
+	default:
+		return nil, &failure{reason: meta.ArtifactFailedReason, stalled: true,
+			err: fmt.Errorf("source kind '%s' of %s is not supported yet: use a GitRepository or a Bucket", ref.Kind, ref)}
+	}
+	if err := r.Client.Get(ctx, key, src); err != nil {
 		return nil, fail(meta.ArtifactFailedReason, fmt.Errorf("source '%s' not found: %w", ref, err))
 	}
-	if src.Status.Artifact == nil {
+	if src.GetArtifact() == nil {
 		return nil, fail(meta.ArtifactFailedReason, fmt.Errorf("source '%s' has no artifact yet", ref))
 	}
-	return src.Status.Artifact, nil
+	return src.GetArtifact(), nil
 }
 
 // artifactCache unpacks each artifact digest once and shares the folder
