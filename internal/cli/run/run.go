@@ -44,6 +44,7 @@ import (
 	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/artifact"
 	"github.com/tether-gitops/tether/internal/source/git"
+	"github.com/tether-gitops/tether/internal/source/oci"
 	"github.com/tether-gitops/tether/internal/urlrewrite"
 )
 
@@ -202,6 +203,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if err := setupBucket(mgr, opts, storage, recorder, events); err != nil {
+		return err
+	}
+	ociClient := &oci.Client{Rewrite: rewrites.Rewrite}
+	if err := setupOCIRepository(mgr, opts, storage, ociClient, recorder, events); err != nil {
 		return err
 	}
 	live, err := liveCache(mgr, opts)
