@@ -133,6 +133,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicates.ArtifactChanged{})).
 		Watches(&sourcev1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.BucketKind)),
 			builder.WithPredicates(predicates.ArtifactChanged{})).
+		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
+			builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("kustomization").
 		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &kustomizev1.KustomizationList{})).

@@ -62,9 +62,11 @@ func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustom
 		src = &sourcev1.GitRepository{}
 	case sourcev1.BucketKind:
 		src = &sourcev1.Bucket{}
+	case sourcev1.OCIRepositoryKind:
+		src = &sourcev1.OCIRepository{}
 	default:
 		return nil, &failure{reason: meta.ArtifactFailedReason, stalled: true,
-			err: fmt.Errorf("source kind '%s' of %s is not supported yet: use a GitRepository or a Bucket", ref.Kind, ref)}
+			err: fmt.Errorf("source kind '%s' of %s is not supported: use a GitRepository, an OCIRepository or a Bucket", ref.Kind, ref)}
 	}
 	if err := r.Client.Get(ctx, key, src); err != nil {
 		return nil, fail(meta.ArtifactFailedReason, fmt.Errorf("source '%s' not found: %w", ref, err))
