@@ -56,6 +56,9 @@ type Options struct {
 	// AppResyncPeriod is how often an Argo CD Application is compared with
 	// Git when nothing else wakes it (Argo CD's timeout.reconciliation).
 	AppResyncPeriod time.Duration
+	// AppSetRequeueAfter is how often an ApplicationSet is generated again
+	// without an event (Argo CD's ARGOCD_APPLICATIONSET_CONTROLLER_REQUEUE_AFTER).
+	AppSetRequeueAfter time.Duration
 	// ArgoCDNamespace is Argo CD's control-plane namespace: apps there are
 	// named by their name alone in tracking annotations.
 	ArgoCDNamespace string
@@ -166,6 +169,7 @@ func DefaultOptions() *Options {
 		Tenancy:                  tenancy.Policy{NoRemoteBases: true},
 		OperationProcessors:      application.DefaultOperationProcessors,
 		AppResyncPeriod:          3 * time.Minute,
+		AppSetRequeueAfter:       3 * time.Minute,
 		ArgoCDNamespace:          "argocd",
 		MetricsAddr:              ":8080",
 		HealthAddr:               ":9440",
@@ -196,6 +200,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxArtifactSize, "artifact-max-size", o.MaxArtifactSize, "largest packed artifact in bytes (0: no limit)")
 	fs.StringVar(&o.GitCacheDir, "git-cache-dir", o.GitCacheDir, "folder for shared Git checkouts (default: <storage-path>/.git-cache)")
 	fs.DurationVar(&o.AppResyncPeriod, "app-resync-period", o.AppResyncPeriod, "how often an Argo CD Application is compared with Git without an event (Argo CD's timeout.reconciliation)")
+	fs.DurationVar(&o.AppSetRequeueAfter, "appset-requeue-after", o.AppSetRequeueAfter, "how often an ApplicationSet's generators run again without an event (Argo CD's ARGOCD_APPLICATIONSET_CONTROLLER_REQUEUE_AFTER)")
 	fs.StringVar(&o.ArgoCDNamespace, "argocd-namespace", o.ArgoCDNamespace, "Argo CD's control-plane namespace; Applications elsewhere are tracked as <namespace>_<name>")
 	fs.StringSliceVar(&o.ApplicationNamespaces, "application-namespaces", nil, "more namespaces (globs, comma-separated) whose Argo CD Applications are reconciled; by default only --argocd-namespace's")
 	fs.DurationVar(&o.GitResolveTTL, "git-resolve-ttl", o.GitResolveTTL, "how long every consumer of a repository reuses the commit its ref points at (a reconcile request bypasses it)")

@@ -29,6 +29,7 @@ import (
 
 	kustomizev1 "github.com/tether-gitops/tether/api/kustomize/v1"
 	"github.com/tether-gitops/tether/internal/controller/application"
+	"github.com/tether-gitops/tether/internal/controller/applicationset"
 	"github.com/tether-gitops/tether/internal/controller/gitrepository"
 	"github.com/tether-gitops/tether/internal/controller/kustomization"
 	"github.com/tether-gitops/tether/internal/controller/lifecycle"
@@ -262,6 +263,17 @@ func Run(ctx context.Context, opts *Options) error {
 		Metrics:               recorder,
 	}
 	if err := apps.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	sets := &applicationset.Reconciler{
+		Client:       mgr.GetClient(),
+		Repos:        apps,
+		Namespace:    opts.ArgoCDNamespace,
+		Events:       lifecycle.Bounded(mgr.GetEventRecorder("tether-applicationset-controller")),
+		Shard:        opts.shard,
+		RequeueAfter: opts.AppSetRequeueAfter,
+	}
+	if err := sets.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	releases, err := setupHelm(mgr, opts, cfg, storage, renderer, helmClient, live, recorder, events)
