@@ -12,6 +12,7 @@ import (
 
 	"github.com/tether-gitops/tether/internal/cli/admin"
 	"github.com/tether-gitops/tether/internal/cli/argo"
+	artifactcmd "github.com/tether-gitops/tether/internal/cli/artifact"
 	"github.com/tether-gitops/tether/internal/cli/connect"
 	"github.com/tether-gitops/tether/internal/cli/flux"
 	"github.com/tether-gitops/tether/internal/cli/install"
@@ -46,7 +47,10 @@ func NewCmd(argv0 string) *cobra.Command {
 		argo.NewProjCmd(conn), argo.NewClusterCmd(conn), argo.NewRepoCmd(conn), argo.NewAccountCmd(conn))
 	root.AddCommand(flux.NewGetCmd(conn), flux.NewReconcileCmd(conn), flux.NewSuspendCmd(conn), flux.NewResumeCmd(conn),
 		flux.NewTreeCmd(conn), flux.NewEventsCmd(conn), flux.NewLogsCmd(conn))
-	root.AddCommand(localbuild.NewBuildCmd(conn), localbuild.NewDiffCmd(conn), migrate.NewCmd())
+	build := localbuild.NewBuildCmd(conn)
+	build.AddCommand(artifactcmd.NewBuildCmd())
+	root.AddCommand(build, localbuild.NewDiffCmd(conn), migrate.NewCmd())
+	root.AddCommand(artifactcmd.NewPushCmd(), artifactcmd.NewTagCmd())
 	root.AddCommand(install.NewInstallCmd(conn), install.NewUninstallCmd(conn), install.NewCheckCmd(conn),
 		admin.NewCmd(conn), seal.NewCmd(conn))
 	return root
