@@ -152,7 +152,7 @@ func (c *Client) Index(ctx context.Context, bucketName, prefix, ignore string) (
 	}
 	exists, err := c.mc.BucketExists(ctx, bucketName)
 	if err != nil {
-		return nil, c.wrap(err, bucketName, "", "check bucket")
+		return nil, c.wrap(err, bucketName, "", "check")
 	}
 	if !exists {
 		return nil, fmt.Errorf("%w: bucket '%s' at '%s'", ErrBucketNotFound, bucketName, c.endpoint)
@@ -169,7 +169,7 @@ func (c *Client) Index(ctx context.Context, bucketName, prefix, ignore string) (
 	var total int64
 	for obj := range c.mc.ListObjects(ctx, bucketName, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, c.wrap(obj.Err, bucketName, "", "list objects")
+			return nil, c.wrap(obj.Err, bucketName, "", "list objects of")
 		}
 		if strings.HasSuffix(obj.Key, "/") || obj.Key == artifact.IgnoreFile || m.Excluded(obj.Key, false) {
 			continue
@@ -192,7 +192,7 @@ func (c *Client) Index(ctx context.Context, bucketName, prefix, ignore string) (
 func (c *Client) readIgnoreFile(ctx context.Context, bucketName string) (string, error) {
 	obj, err := c.mc.GetObject(ctx, bucketName, artifact.IgnoreFile, minio.GetObjectOptions{})
 	if err != nil {
-		return "", c.wrap(err, bucketName, artifact.IgnoreFile, "get object")
+		return "", c.wrap(err, bucketName, artifact.IgnoreFile, "get")
 	}
 	defer obj.Close()
 	data, err := io.ReadAll(io.LimitReader(obj, maxIgnoreFileSize))
@@ -200,7 +200,7 @@ func (c *Client) readIgnoreFile(ctx context.Context, bucketName string) (string,
 		if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
 			return "", nil
 		}
-		return "", c.wrap(err, bucketName, artifact.IgnoreFile, "get object")
+		return "", c.wrap(err, bucketName, artifact.IgnoreFile, "get")
 	}
 	return string(data), nil
 }
@@ -254,7 +254,7 @@ func (c *Client) fetch(ctx context.Context, bucketName, key, dir string, mu *syn
 	}
 	obj, err := c.mc.GetObject(ctx, bucketName, key, minio.GetObjectOptions{})
 	if err != nil {
-		return "", c.wrap(err, bucketName, key, "get object")
+		return "", c.wrap(err, bucketName, key, "get")
 	}
 	defer obj.Close()
 	info, err := obj.Stat()
@@ -262,7 +262,7 @@ func (c *Client) fetch(ctx context.Context, bucketName, key, dir string, mu *syn
 		if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
 			return "", err
 		}
-		return "", c.wrap(err, bucketName, key, "get object")
+		return "", c.wrap(err, bucketName, key, "get")
 	}
 	mu.Lock()
 	*total += info.Size
@@ -287,7 +287,7 @@ func (c *Client) fetch(ctx context.Context, bucketName, key, dir string, mu *syn
 		err = fmt.Errorf("%w: object '%s' is larger than its listed size", ErrLimit, key)
 	}
 	if err != nil {
-		return "", c.wrap(err, bucketName, key, "download object")
+		return "", c.wrap(err, bucketName, key, "download")
 	}
 	return info.ETag, nil
 }
