@@ -47,6 +47,9 @@ type Options struct {
 	// Username and Password are basic credentials, used when
 	// DockerConfigJSON has none for the registry.
 	Username, Password string
+	// Token is a registry bearer token, used when neither of the above
+	// applies.
+	Token string
 	// Keychain reads the user's Docker config (~/.docker/config.json)
 	// when nothing above applies; only the command line sets it.
 	Keychain bool
@@ -150,7 +153,8 @@ func remoteOptions(ctx context.Context, r repo, opts Options) ([]remote.Option, 
 
 // authenticator picks the credentials: the Docker config entry of the
 // registry as written, else of the mirror, else the user name and
-// password, else (command line) the user's own Docker config.
+// password, else the token, else (command line) the user's own Docker
+// config.
 func authenticator(r repo, opts Options) (authn.Authenticator, error) {
 	if len(opts.DockerConfigJSON) > 0 {
 		cfg, err := registry.ParseDockerConfig(opts.DockerConfigJSON)
@@ -167,6 +171,9 @@ func authenticator(r repo, opts Options) (authn.Authenticator, error) {
 	}
 	if opts.Username != "" || opts.Password != "" {
 		return &authn.Basic{Username: opts.Username, Password: opts.Password}, nil
+	}
+	if opts.Token != "" {
+		return &authn.Bearer{Token: opts.Token}, nil
 	}
 	if opts.Keychain {
 		a, err := authn.DefaultKeychain.Resolve(r.target)
