@@ -40,4 +40,6 @@ var fluxKinds = []fluxKind{
 		func(l client.ObjectList) []conditioned { return itemsOf(l.(*sourcev1.HelmChartList).Items) }},
 	{sourcev1.GroupVersion.WithKind("OCIRepository"), func() client.ObjectList { return &sourcev1.OCIRepositoryList{} },
 		func(l client.ObjectList) []conditioned { return itemsOf(l.(*sourcev1.OCIRepositoryList).Items) }},
+	{sourcev1.GroupVersion.WithKind("Bucket"), func() client.ObjectList { return &sourcev1.BucketList{} },
+		func(l client.ObjectList) []conditioned { return itemsOf(l.(*sourcev1.BucketList).Items) }},
 }

@@ -42,6 +42,7 @@ var fluxKinds = map[string]fluxKind{
 	"helmrepositories": {sourcev1.GroupVersion.WithKind("HelmRepository"), "sources"},
 	"helmcharts":       {sourcev1.GroupVersion.WithKind("HelmChart"), "sources"},
 	"ocirepositories":  {sourcev1.GroupVersion.WithKind("OCIRepository"), "sources"},
+	"buckets":          {sourcev1.GroupVersion.WithKind("Bucket"), "sources"},
 }
 
 // Annotation Flux's CLI sets to ask for a reconcile now.

@@ -35,12 +35,13 @@ var (
 	gitRepository  = kind{[]string{"git", "gitrepository", "gitrepositories"}, schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "GitRepository"}, "gitrepositories", true}
 	helmRepository = kind{[]string{"helm", "helmrepository", "helmrepositories"}, schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmRepository"}, "helmrepositories", true}
 	ociRepository  = kind{[]string{"oci", "ocirepository", "ocirepositories"}, schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"}, "ocirepositories", true}
+	bucket         = kind{[]string{"bucket", "buckets"}, schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "Bucket"}, "buckets", true}
 	helmChart      = kind{[]string{"chart", "helmchart", "helmcharts"}, schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmChart"}, "helmcharts", true}
 	kustomization  = kind{[]string{"ks", "kustomization", "kustomizations"}, schema.GroupVersionKind{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Kind: "Kustomization"}, "kustomizations", false}
 	helmRelease    = kind{[]string{"hr", "helmrelease", "helmreleases"}, schema.GroupVersionKind{Group: "helm.toolkit.fluxcd.io", Version: "v2", Kind: "HelmRelease"}, "helmreleases", false}
 
-	sourceKinds = []kind{gitRepository, helmRepository, ociRepository, helmChart}
-	allKinds    = []kind{gitRepository, helmRepository, ociRepository, helmChart, kustomization, helmRelease}
+	sourceKinds = []kind{gitRepository, helmRepository, ociRepository, bucket, helmChart}
+	allKinds    = []kind{gitRepository, helmRepository, ociRepository, bucket, helmChart, kustomization, helmRelease}
 )
 
 // kindByKind finds a kind by its Kubernetes kind name.
