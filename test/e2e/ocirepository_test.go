@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tether-gitops/tether/api/meta"
+	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
+	"github.com/tether-gitops/tether/internal/chartserve"
+)
+
+// ociRegistry starts an OCI registry on loopback that wants basic
+// credentials user:password.
+func ociRegistry(t *testing.T, user, password string) *chartserve.Registry {
+	t.Helper()
+	reg, err := chartserve.NewRegistry(chartserve.RegistryOptions{Username: user, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	return reg
+}
+
+// dockerConfigSecret is a kubernetes.io/dockerconfigjson Secret for host.
+func dockerConfigSecret(ns, name, host, user, password string) string {
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, auth)
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '%s'\n", name, ns, cfg)
+}
+
+// pushArtifact writes files into a folder and pushes it with `tether push
+// artifact` as ref; it returns the digest pushed.
+func pushArtifact(t *testing.T, c *cli, ref, creds string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := c.quiet("tether", "push", "artifact", ref, "--path", dir, "--source", "https://github.com/example/app.git",
+		"--revision", "main@sha1:0123456789abcdef0123456789abcdef01234567", "--creds", creds, "-o", "json")
+	var res struct{ Digest string }
+	if err := json.Unmarshal([]byte(out), &res); err != nil || !strings.HasPrefix(res.Digest, "sha256:") {
+		t.Fatalf("push printed %q: %v", out, err)
+	}
+	return res.Digest
+}
+
+// ociConfigMap is a ConfigMap manifest named name with data a: value.
+func ociConfigMap(name, value string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: " + value + "}\n"
+}
+
+// waitOCIArtifact waits for OCIRepository flux-system/name to be Ready
+// with an artifact of revision, and returns the object.
+func waitOCIArtifact(t *testing.T, c client.Client, name, revision string) *sourcev1.OCIRepository {
+	t.Helper()
+	var repo sourcev1.OCIRepository
+	eventually(t, 60*time.Second, "OCIRepository "+name+" at "+revision, func(ctx context.Context) error {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "flux-system", Name: name}, &repo); err != nil {
+			return err
+		}
+		ready := apimeta.FindStatusCondition(repo.Status.Conditions, meta.ReadyCondition)
+		if ready == nil || ready.Status != metav1.ConditionTrue || repo.Status.Artifact == nil || repo.Status.Artifact.Revision != revision {
+			return fmt.Errorf("Ready %+v, artifact %+v", ready, repo.Status.Artifact)
+		}
+		return nil
+	})
+	return &repo
+}
+
+// waitOCIConfigMap waits for ConfigMap default/name to hold a: value.
+func waitOCIConfigMap(t *testing.T, c client.Client, name, value string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "ConfigMap "+name+" a="+value, func(ctx context.Context) error {
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "default", Name: name}, &cm); err != nil {
+			return err
+		}
+		if got := cm.Data["a"]; got != value {
+			return fmt.Errorf("a = %q", got)
+		}
+		return nil
+	})
+}
+
+// TestOCIRepositoryKustomization: manifests pushed with `tether push
+// artifact` to a registry that wants credentials are deployed by a
+// Kustomization through an OCIRepository (written as v1beta2) that
+// follows the semver range 1.x; a new tag within the range is picked up
+// within the interval, one outside it is not; with a wrong password the
+// OCIRepository is Ready=False AuthenticationFailed naming the URL, keeps
+// its artifact, and the objects stay; the password shows nowhere.
+func TestOCIRepositoryKustomization(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	const user, password = "ci-bot", "oci-pass-4711"
+	reg := ociRegistry(t, user, password)
+	cmd := newCLI(t)
+	repoURL := "oci://" + reg.Host() + "/manifests/app"
+	d1 := pushArtifact(t, cmd, repoURL+":1.0.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "one")})
+	pushArtifact(t, cmd, repoURL+":2.0.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "major")})
+	tether := startTether(t)
+	objs := applyYAML(t, dockerConfigSecret("flux-system", "oci-creds", reg.Host(), user, password)+fmt.Sprintf(`---
+apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata: {name: oci-app, namespace: flux-system}
+spec:
+  interval: 2s
+  url: %s
+  ref: {semver: "1.x"}
+  secretRef: {name: oci-creds}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: oci-app, namespace: flux-system}
+spec: {interval: 1m, path: ./, prune: true, targetNamespace: default, sourceRef: {kind: OCIRepository, name: oci-app}}
+`, repoURL))
+	t.Cleanup(func() {
+		for _, o := range objs {
+			_ = c.Delete(context.Background(), o)
+		}
+	})
+
+	rev := "1.0.0@" + d1
+	t.Run("the pushed artifact is deployed", func(t *testing.T) {
+		repo := waitOCIArtifact(t, c, "oci-app", rev)
+		a := repo.Status.Artifact
+		if !strings.HasPrefix(a.Path, "ocirepository/flux-system/oci-app/") || a.Digest == "" || a.URL == "" {
+			t.Errorf("artifact %+v", a)
+		}
+		if a.Metadata["org.opencontainers.image.source"] != "https://github.com/example/app.git" ||
+			a.Metadata["org.opencontainers.image.revision"] != "main@sha1:0123456789abcdef0123456789abcdef01234567" {
+			t.Errorf("artifact metadata %v", a.Metadata)
+		}
+		if cond := apimeta.FindStatusCondition(repo.Status.Conditions, sourcev1.ArtifactInStorageCondition); cond == nil || cond.Status != metav1.ConditionTrue {
+			t.Errorf("ArtifactInStorage %+v", cond)
+		}
+		waitKustomizationRevision(t, c, "oci-app", rev)
+		waitKustomization(t, c, "flux-system", "oci-app", "True", 30*time.Second)
+		waitOCIConfigMap(t, c, "oci-a", "one")
+		if ev := eventsFor(t, c, "flux-system", "oci-app"); !strings.Contains(ev, "NewArtifact stored artifact with revision '"+rev+"'") {
+			t.Errorf("no NewArtifact event in:\n%s", ev)
+		}
+	})
+
+	t.Run("a new tag in the range is picked up within the interval", func(t *testing.T) {
+		d2 := pushArtifact(t, cmd, repoURL+":1.1.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "two")})
+		start := time.Now()
+		rev = "1.1.0@" + d2
+		waitOCIArtifact(t, c, "oci-app", rev)
+		waitKustomizationRevision(t, c, "oci-app", rev)
+		waitOCIConfigMap(t, c, "oci-a", "two")
+		t.Logf("1.1.0 deployed %s after the push", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("a wrong password: a clear error, the last artifact and objects stay", func(t *testing.T) {
+		const wrong = "not-the-oci-pass"
+		applyYAML(t, dockerConfigSecret("flux-system", "oci-creds", reg.Host(), user, wrong))
+		pushArtifact(t, cmd, repoURL+":1.2.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "three")})
+		var repo sourcev1.OCIRepository
+		var ready *metav1.Condition
+		eventually(t, 60*time.Second, "OCIRepository Ready=False AuthenticationFailed", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "flux-system", Name: "oci-app"}, &repo); err != nil {
+				return err
+			}
+			ready = apimeta.FindStatusCondition(repo.Status.Conditions, meta.ReadyCondition)
+			if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != sourcev1.AuthenticationFailedReason {
+				return fmt.Errorf("Ready %+v", ready)
+			}
+			return nil
+		})
+		t.Logf("Ready=False %s: %s", ready.Reason, ready.Message)
+		if !strings.Contains(ready.Message, repoURL) || !strings.Contains(ready.Message, "authentication failed") {
+			t.Errorf("message %q does not name the URL and the refusal", ready.Message)
+		}
+		if f := apimeta.FindStatusCondition(repo.Status.Conditions, sourcev1.FetchFailedCondition); f == nil || f.Status != metav1.ConditionTrue {
+			t.Errorf("FetchFailed %+v", f)
+		}
+		if repo.Status.Artifact == nil || repo.Status.Artifact.Revision != rev {
+			t.Errorf("artifact %+v, want the last one at %s", repo.Status.Artifact, rev)
+		}
+		time.Sleep(4 * time.Second) // two more intervals
+		ks := waitKustomization(t, c, "flux-system", "oci-app", "True", 10*time.Second)
+		if ks.Status.LastAppliedRevision != rev {
+			t.Errorf("lastAppliedRevision %s, want %s", ks.Status.LastAppliedRevision, rev)
+		}
+		waitOCIConfigMap(t, c, "oci-a", "two")
+		events := eventsFor(t, c, "flux-system", "oci-app")
+		for _, text := range []string{events, ready.Message, tether.Logs.String()} {
+			if strings.Contains(text, password) || strings.Contains(text, wrong) {
+				t.Errorf("a password shows in status, events or logs")
+			}
+		}
+	})
+
+	t.Run("the right password again: the newest tag in the range", func(t *testing.T) {
+		applyYAML(t, dockerConfigSecret("flux-system", "oci-creds", reg.Host(), user, password))
+		var repo sourcev1.OCIRepository
+		eventually(t, 60*time.Second, "OCIRepository at 1.2.0", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "flux-system", Name: "oci-app"}, &repo); err != nil {
+				return err
+			}
+			if a := repo.Status.Artifact; a == nil || !strings.HasPrefix(a.Revision, "1.2.0@sha256:") {
+				return fmt.Errorf("artifact %+v", a)
+			}
+			return nil
+		})
+		waitOCIConfigMap(t, c, "oci-a", "three")
+	})
+
+	t.Run("verify is refused with Stalled", func(t *testing.T) {
+		objs := applyYAML(t, fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: oci-verify, namespace: flux-system}
+spec:
+  interval: 1m
+  url: %s
+  ref: {tag: "1.0.0"}
+  secretRef: {name: oci-creds}
+  verify: {provider: cosign, secretRef: {name: cosign-keys}}
+`, repoURL))
+		t.Cleanup(func() { _ = c.Delete(ctx, objs[0]) })
+		var repo sourcev1.OCIRepository
+		eventually(t, 30*time.Second, "oci-verify Stalled", func(ctx context.Context) error {
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "flux-system", Name: "oci-verify"}, &repo); err != nil {
+				return err
+			}
+			if s := apimeta.FindStatusCondition(repo.Status.Conditions, meta.StalledCondition); s == nil || s.Status != metav1.ConditionTrue {
+				return fmt.Errorf("Stalled %+v", s)
+			}
+			return nil
+		})
+		s := apimeta.FindStatusCondition(repo.Status.Conditions, meta.StalledCondition)
+		v := apimeta.FindStatusCondition(repo.Status.Conditions, sourcev1.SourceVerifiedCondition)
+		if !strings.Contains(s.Message, "spec.verify") || !strings.Contains(s.Message, "not supported") || v == nil || v.Status != metav1.ConditionFalse {
+			t.Errorf("Stalled %q, SourceVerified %+v", s.Message, v)
+		}
+		if repo.Status.Artifact != nil {
+			t.Errorf("an unverified artifact was stored: %+v", repo.Status.Artifact)
+		}
+	})
+}
