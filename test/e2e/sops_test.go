@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,7 +317,7 @@ func TestApplicationSOPS(t *testing.T) {
 	files := sopsFiles(t, recipient) // app/: kustomize, with a secretGenerator
 	files["plain/db.yaml"] = files["app/db.yaml"]
 	repo.Commit(t, "master", files, "encrypted secrets")
-	startTetherOn(t, srv)
+	tether := startTetherOn(t, srv)
 	objs := applyYAML(t, `apiVersion: v1
 kind: Secret
 metadata: {name: sops-keys, namespace: argocd}
@@ -377,5 +379,17 @@ spec:
 		}
 		b, _ := json.Marshal(apps)
 		assertNoneIn(t, "Application status", b, []string{sopsDBPassword, sopsAPIKey})
+	})
+
+	t.Run("the API masks the decrypted Secrets (CVE-2018-21034)", func(t *testing.T) {
+		api, admin := adminSession(t, c, tether)
+		leaks := []string{sopsDBPassword, base64.StdEncoding.EncodeToString([]byte(sopsDBPassword)), sopsAPIKey, base64.StdEncoding.EncodeToString([]byte(sopsAPIKey))}
+		for _, path := range []string{"/api/v1/applications/sops-kustomize/manifests", "/api/v1/applications/sops-kustomize/managed-resources", "/api/v1/applications/sops-kustomize"} {
+			body := api.expect("GET", path, admin, nil, http.StatusOK)
+			if !strings.Contains(string(body), "sops-db") {
+				t.Errorf("%s does not show the Secret at all: nothing was checked", path)
+			}
+			assertNoneIn(t, path, body, leaks)
+		}
 	})
 }
