@@ -189,7 +189,7 @@ spec: {interval: 1m, path: ./, prune: true, targetNamespace: default, sourceRef:
 			return nil
 		})
 		t.Logf("Ready=False %s: %s", ready.Reason, ready.Message)
-		if !strings.Contains(ready.Message, repoURL) || !strings.Contains(ready.Message, "authentication failed") {
+		if !strings.Contains(ready.Message, repoURL) || !strings.Contains(ready.Message, "authentication failed") || !strings.Contains(ready.Message, "secret 'flux-system/oci-creds'") {
 			t.Errorf("message %q does not name the URL and the refusal", ready.Message)
 		}
 		if f := apimeta.FindStatusCondition(repo.Status.Conditions, sourcev1.FetchFailedCondition); f == nil || f.Status != metav1.ConditionTrue {

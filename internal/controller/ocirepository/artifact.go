@@ -42,7 +42,7 @@ func (r *Reconciler) reconcileArtifact(ctx context.Context, obj *sourcev1.OCIRep
 	}
 	res, err := r.OCI.Resolve(ctx, obj.Spec.URL, ref, opts)
 	if err != nil {
-		return pullFailure(fmt.Errorf("failed to determine artifact digest: %w", err))
+		return pullFailure(obj, fmt.Errorf("failed to determine artifact digest: %w", err))
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
 	if !force && r.upToDate(obj, res.Revision) {
@@ -73,12 +73,25 @@ func unsupported(obj *sourcev1.OCIRepository) error {
 // are AuthenticationFailed, anything else OCIArtifactPullFailed. Both are
 // retried: a fixed Secret or a new push mends them without a new
 // generation (what can never work was refused before).
-func pullFailure(err error) *failure {
+func pullFailure(obj *sourcev1.OCIRepository, err error) *failure {
 	f := &failure{reason: sourcev1.OCIPullFailedReason, condition: sourcev1.FetchFailedCondition, err: err}
 	if errors.Is(err, oci.ErrAuthentication) {
 		f.reason = sourcev1.AuthenticationFailedReason
+		f.err = fmt.Errorf("%w; %s", err, credentialsHint(obj))
 	}
 	return f
+}
+
+// credentialsHint says which credentials the registry refused, and so
+// what to fix.
+func credentialsHint(obj *sourcev1.OCIRepository) string {
+	switch {
+	case obj.Spec.SecretRef != nil:
+		return fmt.Sprintf("check the credentials in secret '%s/%s' (spec.secretRef)", obj.Namespace, obj.Spec.SecretRef.Name)
+	case obj.Spec.ServiceAccountName != "":
+		return fmt.Sprintf("check the image pull secrets of ServiceAccount '%s/%s' (spec.serviceAccountName)", obj.Namespace, obj.Spec.ServiceAccountName)
+	}
+	return "the registry wants credentials: set spec.secretRef to a kubernetes.io/dockerconfigjson Secret"
 }
 
 // upToDate reports whether the stored artifact already holds revision,
@@ -96,7 +109,7 @@ func (r *Reconciler) build(ctx context.Context, obj *sourcev1.OCIRepository, res
 	conditions.MarkReconciling(obj, meta.ProgressingReason, "building artifact: new upstream revision '%s'", res.Revision)
 	art, err := r.OCI.Pull(ctx, obj.Spec.URL, res.Digest, opts)
 	if err != nil {
-		return pullFailure(fmt.Errorf("failed to pull artifact from '%s': %w", obj.Spec.URL, err))
+		return pullFailure(obj, fmt.Errorf("failed to pull artifact from '%s': %w", obj.Spec.URL, err))
 	}
 	layer, err := art.Layer(obj.GetLayerMediaType())
 	if err != nil {
@@ -104,7 +117,7 @@ func (r *Reconciler) build(ctx context.Context, obj *sourcev1.OCIRepository, res
 	}
 	rc, err := r.OCI.OpenLayer(ctx, art, layer, opts)
 	if err != nil {
-		return pullFailure(fmt.Errorf("failed to pull artifact from '%s': %w", obj.Spec.URL, err))
+		return pullFailure(obj, fmt.Errorf("failed to pull artifact from '%s': %w", obj.Spec.URL, err))
 	}
 	defer rc.Close()
 	var stored artifact.Stored
