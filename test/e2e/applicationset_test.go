@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,29 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 		waitOwnedApps(t, c, "folders", "appset-a", "appset-b", "appset-c", "appset-d", "appset-f")
 		waitGone(t, c, 60*time.Second, "Application appset-e", "argocd", "appset-e", &argov1.Application{})
 		waitGone(t, c, 60*time.Second, "ConfigMap appset-e", "appset-e", "appset-e", &corev1.ConfigMap{})
+	})
+
+	t.Run("a project that does not exist is an error and makes no app", func(t *testing.T) {
+		doc := strings.ReplaceAll(strings.ReplaceAll(appsetGitDirs(false), "name: folders,", "name: folders-noproject,"), "project: default", "project: no-such-project")
+		doc = strings.ReplaceAll(doc, `name: "appset-{{path.basename}}"`, `name: "noproject-{{path.basename}}"`)
+		objs := applyYAML(t, doc)
+		t.Cleanup(func() { _ = c.Delete(context.Background(), objs[0]) })
+		eventually(t, 30*time.Second, "ErrorOccurred", func(ctx context.Context) error {
+			var set argov1.ApplicationSet
+			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "folders-noproject"}, &set); err != nil {
+				return err
+			}
+			for _, cond := range set.Status.Conditions {
+				if cond.Type == argov1.ApplicationSetConditionErrorOccurred && cond.Status == "True" &&
+					strings.Contains(cond.Message, "application references project no-such-project which does not exist") {
+					return nil
+				}
+			}
+			return fmt.Errorf("conditions %+v", set.Status.Conditions)
+		})
+		if names, err := ownedApps(ctx, c, "folders-noproject"); err != nil || len(names) > 0 {
+			t.Errorf("apps made: %v (%v)", names, err)
+		}
 	})
 
 	t.Run("with preserveResourcesOnDeletion the objects stay", func(t *testing.T) {
