@@ -6,11 +6,13 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/api/meta"
@@ -33,62 +35,106 @@ func chartNamespace(obj *helmv2.HelmRelease) string {
 	return obj.Namespace
 }
 
-// chartSource returns the HelmChart whose artifact the release uses: the
-// one made from spec.chart (created or updated here) or spec.chartRef.
-func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (*sourcev1.HelmChart, error) {
+// chartArtifact is the source object whose artifact holds the release's
+// chart: a HelmChart or an OCIRepository.
+type chartArtifact struct {
+	kind     string
+	key      types.NamespacedName
+	artifact *meta.Artifact
+}
+
+// sourceObject is what the readiness check reads of a source.
+type sourceObject interface {
+	client.Object
+	conditions.Object
+	GetArtifact() *meta.Artifact
+	observedGeneration() int64
+}
+
+type helmChartSource struct{ *sourcev1.HelmChart }
+
+func (s helmChartSource) observedGeneration() int64 { return s.Status.ObservedGeneration }
+
+type ociSource struct{ *sourcev1.OCIRepository }
+
+func (s ociSource) observedGeneration() int64 { return s.Status.ObservedGeneration }
+
+// chartSource returns the source whose artifact the release uses: the
+// HelmChart made from spec.chart (created or updated here), or the
+// HelmChart or OCIRepository spec.chartRef names.
+func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (*chartArtifact, error) {
 	var key types.NamespacedName
+	var src sourceObject = helmChartSource{&sourcev1.HelmChart{}}
 	switch {
 	case obj.Spec.ChartRef != nil:
 		ref := obj.Spec.ChartRef
-		if ref.Kind != sourcev1.HelmChartKind {
-			return nil, fmt.Errorf("chartRef kind '%s' is not supported: Tether serves HelmChart references (use spec.chart for a HelmRepository or GitRepository)", ref.Kind)
+		switch ref.Kind {
+		case sourcev1.HelmChartKind:
+		case sourcev1.OCIRepositoryKind:
+			src = ociSource{&sourcev1.OCIRepository{}}
+		default:
+			return nil, fmt.Errorf("chartRef kind '%s' is not supported: Tether serves HelmChart and OCIRepository references (use spec.chart for a HelmRepository or GitRepository)", ref.Kind)
 		}
 		if err := r.Tenancy.Reference(obj.Namespace, ref.Kind, ref.Namespace, ref.Name); err != nil {
 			return nil, err
 		}
 		key = types.NamespacedName{Namespace: defaultNS(ref.Namespace, obj.Namespace), Name: ref.Name}
-		if obj.Status.HelmChart != "" && obj.Status.HelmChart != key.String() {
+		if obj.Status.HelmChart != "" && (ref.Kind != sourcev1.HelmChartKind || obj.Status.HelmChart != key.String()) {
 			r.deleteTemplateChart(ctx, obj)
+		}
+		obj.Status.HelmChart = ""
+		if ref.Kind == sourcev1.HelmChartKind {
+			obj.Status.HelmChart = key.String()
 		}
 	case obj.Spec.Chart != nil:
 		var err error
 		if key, err = r.ensureChart(ctx, obj); err != nil {
 			return nil, err
 		}
+		obj.Status.HelmChart = key.String()
 	default:
 		return nil, fmt.Errorf("either chart or chartRef must be set")
 	}
-	obj.Status.HelmChart = key.String()
-	chart := &sourcev1.HelmChart{}
-	if err := r.Client.Get(ctx, key, chart); err != nil {
+	kind := sourcev1.HelmChartKind
+	if _, ok := src.(ociSource); ok {
+		kind = sourcev1.OCIRepositoryKind
+	}
+	if err := r.Client.Get(ctx, key, src); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: not found", key)}
+			return nil, &notReady{fmt.Sprintf("%s '%s' is not ready: not found", kind, key)}
 		}
 		return nil, fmt.Errorf("could not get Source object: %w", err)
 	}
-	// As Flux: the chart must have observed its generation, not be
-	// stalled, be Ready and have an artifact; a failing HelmChart does not
-	// let an old artifact through.
-	ready := conditions.Get(chart, meta.ReadyCondition)
+	if err := sourceReady(kind, key, src); err != nil {
+		return nil, err
+	}
+	// Another replica may have made it (--shards auto).
+	if a := src.GetArtifact(); r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) != nil {
+		return nil, &notReady{fmt.Sprintf("%s '%s' is not ready: its artifact cannot be read", kind, key)}
+	}
+	return &chartArtifact{kind: kind, key: key, artifact: src.GetArtifact()}, nil
+}
+
+// sourceReady checks a source as Flux does: it must have observed its
+// generation, not be stalled, be Ready and have an artifact; a failing
+// source does not let an old artifact through.
+func sourceReady(kind string, key types.NamespacedName, src sourceObject) error {
+	ready := conditions.Get(src, meta.ReadyCondition)
 	switch {
-	case chart.Generation != chart.Status.ObservedGeneration:
-		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: latest generation of object has not been reconciled", key)}
-	case conditions.IsTrue(chart, meta.StalledCondition):
-		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: %s", key, conditions.Get(chart, meta.StalledCondition).Message)}
+	case src.GetGeneration() != src.observedGeneration():
+		return &notReady{fmt.Sprintf("%s '%s' is not ready: latest generation of object has not been reconciled", kind, key)}
+	case conditions.IsTrue(src, meta.StalledCondition):
+		return &notReady{fmt.Sprintf("%s '%s' is not ready: %s", kind, key, conditions.Get(src, meta.StalledCondition).Message)}
 	case ready == nil || ready.Status != metav1.ConditionTrue:
 		why := "not ready yet"
 		if ready != nil {
 			why = ready.Message
 		}
-		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: %s", key, why)}
-	case chart.Status.Artifact == nil:
-		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: does not have an artifact", key)}
+		return &notReady{fmt.Sprintf("%s '%s' is not ready: %s", kind, key, why)}
+	case src.GetArtifact() == nil:
+		return &notReady{fmt.Sprintf("%s '%s' is not ready: does not have an artifact", kind, key)}
 	}
-	// Another replica may have made it (--shards auto).
-	if a := chart.Status.Artifact; r.Storage.Fetch(ctx, a.Path, a.URL, a.Digest) != nil {
-		return nil, &notReady{fmt.Sprintf("HelmChart '%s' is not ready: its artifact cannot be read", key)}
-	}
-	return chart, nil
+	return nil
 }
 
 // ensureChart creates or updates the HelmChart that spec.chart describes:
@@ -201,11 +247,48 @@ func splitKey(s string) (string, string, bool) {
 	return ns, name, ok && ns != "" && name != ""
 }
 
-// loadChart reads the chart archive of the HelmChart's artifact.
-func (r *Reconciler) loadChart(src *sourcev1.HelmChart) (*helm.Chart, error) {
-	data, err := r.Storage.ReadFile(src.Status.Artifact.Path, helm.DefaultMaxChartSize)
+// loadChart reads the chart archive of the source's artifact. A chart
+// from an OCIRepository gets the artifact's digest as the build metadata
+// of its version (<version>+<first 12 hex digits>), as Flux does, so that
+// a tag pushed again is a new revision; the digest is returned too.
+func (r *Reconciler) loadChart(src *chartArtifact) (*helm.Chart, string, error) {
+	data, err := r.Storage.ReadFile(src.artifact.Path, helm.DefaultMaxChartSize)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return helm.LoadArchive(data)
+	ch, err := helm.LoadArchive(data)
+	if err != nil || src.kind != sourcev1.OCIRepositoryKind {
+		return ch, "", err
+	}
+	version, digest, err := ociChartVersion(ch.Metadata.Version, src.artifact.Revision)
+	if err != nil {
+		return nil, "", fmt.Errorf("OCIRepository '%s': %w", src.key, err)
+	}
+	ch.Metadata.Version = version
+	return ch, digest, nil
+}
+
+// ociChartVersion checks that an OCIRepository revision ("<tag>@<digest>"
+// or "<digest>") fits the chart's version and returns the version with
+// the digest's first 12 hex digits as build metadata, and the digest.
+func ociChartVersion(chartVersion, revision string) (string, string, error) {
+	v, err := semver.NewVersion(chartVersion)
+	if err != nil {
+		return "", "", fmt.Errorf("chart version '%s' is not semver: %w", chartVersion, err)
+	}
+	tag, digest, hasTag := strings.Cut(revision, "@")
+	if !hasTag {
+		digest = revision
+	} else if tv, err := semver.NewVersion(tag); err != nil || !tv.Equal(v) {
+		return "", "", fmt.Errorf("artifact revision %s does not match chart version %s", tag, chartVersion)
+	}
+	_, hex, ok := strings.Cut(digest, ":")
+	if !ok || len(hex) < 12 {
+		return "", "", fmt.Errorf("invalid artifact revision %s", revision)
+	}
+	withDigest, err := v.SetMetadata(hex[:12])
+	if err != nil {
+		return "", "", err
+	}
+	return withDigest.String(), digest, nil
 }

@@ -57,7 +57,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		}
 		return r.failed(ctx, obj, helmv2.ArtifactFailedReason, err, false)
 	}
-	ch, err := r.loadChart(src)
+	ch, ociDigest, err := r.loadChart(src)
 	if err != nil {
 		return r.failed(ctx, obj, helmv2.ArtifactFailedReason, fmt.Errorf("Could not load chart: %w", err), false)
 	}
@@ -78,6 +78,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 		values:         values,
 		digest:         configDigest(values),
 		revision:       ch.Metadata.Version,
+		ociDigest:      ociDigest,
 		postRenderers:  specDigest(obj.Spec.PostRenderers),
 		commonMetadata: specDigest(obj.Spec.CommonMetadata),
 		secrets:        secrets,
@@ -104,6 +105,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj, before *helmv2.HelmRele
 	}
 	obj.Status.LastAttemptedGeneration = obj.Generation
 	obj.Status.LastAttemptedRevision = req.revision
+	obj.Status.LastAttemptedRevisionDigest = req.ociDigest
 	obj.Status.LastAttemptedConfigDigest = req.digest
 	obj.Status.LastAttemptedValuesChecksum = ""
 

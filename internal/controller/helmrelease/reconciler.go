@@ -84,10 +84,14 @@ type Reconciler struct {
 	secrets sync.Map
 }
 
-const chartIndex = ".status.helmChart"
+const (
+	chartIndex    = ".status.helmChart"
+	ociChartIndex = ".spec.chartRef.ociRepository"
+)
 
 // SetupWithManager registers the reconciler; a HelmRelease is reconciled
-// at once when its chart gets a new artifact.
+// at once when its chart (a HelmChart or an OCIRepository) gets a new
+// artifact.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	err := mgr.GetFieldIndexer().IndexField(context.Background(), &helmv2.HelmRelease{}, chartIndex,
 		func(o client.Object) []string {
@@ -103,21 +107,35 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("index HelmRelease charts: %w", err)
 	}
-	forChart := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list helmv2.HelmReleaseList
-		if err := r.Client.List(ctx, &list, client.MatchingFields{chartIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &helmv2.HelmRelease{}, ociChartIndex,
+		func(o client.Object) []string {
+			hr := o.(*helmv2.HelmRelease)
+			if ref := hr.Spec.ChartRef; ref != nil && ref.Kind == sourcev1.OCIRepositoryKind {
+				return []string{defaultNS(ref.Namespace, hr.Namespace) + "/" + ref.Name}
+			}
 			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, hr := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}})
-		}
-		return reqs
-	})
+		})
+	if err != nil {
+		return fmt.Errorf("index HelmRelease OCIRepository charts: %w", err)
+	}
+	forSource := func(index string) handler.EventHandler {
+		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var list helmv2.HelmReleaseList
+			if err := r.Client.List(ctx, &list, client.MatchingFields{index: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+				return nil
+			}
+			reqs := make([]reconcile.Request, 0, len(list.Items))
+			for _, hr := range list.Items {
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}})
+			}
+			return reqs
+		})
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&helmv2.HelmRelease{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&sourcev1.HelmChart{}, forChart, builder.WithPredicates(predicates.ArtifactChanged{})).
+		Watches(&sourcev1.HelmChart{}, forSource(chartIndex), builder.WithPredicates(predicates.ArtifactChanged{})).
+		Watches(&sourcev1.OCIRepository{}, forSource(ociChartIndex), builder.WithPredicates(predicates.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("helmrelease").
 		WatchesRawSource(r.Shard.Requeue(mgr.GetCache(), &helmv2.HelmReleaseList{})).

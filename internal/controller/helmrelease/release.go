@@ -25,6 +25,9 @@ type request struct {
 	values   map[string]any
 	digest   string // config digest of values
 	revision string // chart version
+	// ociDigest is the artifact digest of a chart from an OCIRepository,
+	// recorded in status and history; "" for other sources.
+	ociDigest string
 	// postRenderers and commonMetadata are digests of those parts of the
 	// spec; a change upgrades the release.
 	postRenderers, commonMetadata string
@@ -297,6 +300,7 @@ func (r *Reconciler) install(ctx context.Context, req *request, last *helm.Relea
 			fmt.Sprintf("Helm install failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	obj.Status.History = helmv2.Snapshots{snapshotOf(stored(req, rel), helmv2.ReleaseActionInstall)}
+	obj.Status.History[0].OCIDigest = req.ociDigest
 	r.succeeded(req, helmv2.InstallSucceededReason, fmt.Sprintf("Helm install succeeded for release %s with chart %s",
 		fullName(obj.Status.History[0]), chartName(obj.Status.History[0])))
 	return nil
@@ -329,6 +333,7 @@ func (r *Reconciler) upgrade(ctx context.Context, req *request, last *helm.Relea
 			fmt.Sprintf("Helm upgrade failed for release %s/%s with chart %s@%s: %s", req.ns, req.name, req.chart.Name(), req.chart.Metadata.Version, trimErr(err, req.secrets)))
 	}
 	snap := snapshotOf(stored(req, rel), helmv2.ReleaseActionUpgrade)
+	snap.OCIDigest = req.ociDigest
 	markSuperseded(obj)
 	obj.Status.History = append(helmv2.Snapshots{snap}, obj.Status.History...)
 	r.succeeded(req, helmv2.UpgradeSucceededReason, fmt.Sprintf("Helm upgrade succeeded for release %s with chart %s", fullName(snap), chartName(snap)))
