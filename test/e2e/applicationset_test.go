@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -108,7 +109,8 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 	srv := gitserver.New(t, gitserver.Options{})
 	repo := srv.CreateRepo(t, "appset")
 	repo.Commit(t, "master", appsetFolders("a", "b", "c", "d", "e"), "five folders")
-	startTetherOn(t, srv, "--appset-requeue-after", "2s")
+	apiFixture(t, c)
+	tether := startTetherOn(t, srv, "--appset-requeue-after", "2s")
 	objs := applyYAML(t, appsetGitDirs(false))
 	t.Cleanup(func() {
 		for _, o := range objs {
@@ -148,6 +150,26 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("the API lists and shows the set by RBAC", func(t *testing.T) {
+		api, admin := adminSession(t, c, tether)
+		carol := api.login("carol", "carol-password") // role:readonly
+		var list struct {
+			Items []argov1.ApplicationSet `json:"items"`
+		}
+		if err := json.Unmarshal(api.expect("GET", "/api/v1/applicationsets", carol, nil, http.StatusOK), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 1 || list.Items[0].Name != "folders" || len(list.Items[0].Status.Resources) != 5 {
+			t.Errorf("list: %+v", list.Items)
+		}
+		api.expect("GET", "/api/v1/applicationsets/folders", carol, nil, http.StatusOK)
+		api.expect("GET", "/api/v1/applicationsets/no-such-set", admin, nil, http.StatusForbidden)
+		api.expect("DELETE", "/api/v1/applicationsets/folders", carol, nil, http.StatusForbidden)
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "folders"}, &argov1.ApplicationSet{}); err != nil {
+			t.Errorf("a refused delete deleted the set: %v", err)
+		}
 	})
 
 	t.Run("a new folder adds an app", func(t *testing.T) {
