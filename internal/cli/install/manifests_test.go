@@ -28,7 +28,7 @@ func TestManifests(t *testing.T) {
 				}
 			}
 		}
-		if kinds["CustomResourceDefinition"] != 15 || kinds["Deployment"] != 1 || kinds["Namespace"] != 1 {
+		if kinds["CustomResourceDefinition"] != 17 || kinds["Deployment"] != 1 || kinds["Namespace"] != 1 {
 			t.Errorf("%s: kinds %v", overlay, kinds)
 		}
 	}
