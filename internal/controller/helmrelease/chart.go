@@ -48,30 +48,32 @@ type sourceObject interface {
 	client.Object
 	conditions.Object
 	GetArtifact() *meta.Artifact
-	observedGeneration() int64
 }
 
-type helmChartSource struct{ *sourcev1.HelmChart }
-
-func (s helmChartSource) observedGeneration() int64 { return s.Status.ObservedGeneration }
-
-type ociSource struct{ *sourcev1.OCIRepository }
-
-func (s ociSource) observedGeneration() int64 { return s.Status.ObservedGeneration }
+// observedGeneration is the source's status.observedGeneration.
+func observedGeneration(src sourceObject) int64 {
+	switch s := src.(type) {
+	case *sourcev1.HelmChart:
+		return s.Status.ObservedGeneration
+	case *sourcev1.OCIRepository:
+		return s.Status.ObservedGeneration
+	}
+	return -1
+}
 
 // chartSource returns the source whose artifact the release uses: the
 // HelmChart made from spec.chart (created or updated here), or the
 // HelmChart or OCIRepository spec.chartRef names.
 func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (*chartArtifact, error) {
 	var key types.NamespacedName
-	var src sourceObject = helmChartSource{&sourcev1.HelmChart{}}
+	var src sourceObject = &sourcev1.HelmChart{}
 	switch {
 	case obj.Spec.ChartRef != nil:
 		ref := obj.Spec.ChartRef
 		switch ref.Kind {
 		case sourcev1.HelmChartKind:
 		case sourcev1.OCIRepositoryKind:
-			src = ociSource{&sourcev1.OCIRepository{}}
+			src = &sourcev1.OCIRepository{}
 		default:
 			return nil, fmt.Errorf("chartRef kind '%s' is not supported: Tether serves HelmChart and OCIRepository references (use spec.chart for a HelmRepository or GitRepository)", ref.Kind)
 		}
@@ -96,7 +98,7 @@ func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (
 		return nil, fmt.Errorf("either chart or chartRef must be set")
 	}
 	kind := sourcev1.HelmChartKind
-	if _, ok := src.(ociSource); ok {
+	if _, ok := src.(*sourcev1.OCIRepository); ok {
 		kind = sourcev1.OCIRepositoryKind
 	}
 	if err := r.Client.Get(ctx, key, src); err != nil {
@@ -121,7 +123,7 @@ func (r *Reconciler) chartSource(ctx context.Context, obj *helmv2.HelmRelease) (
 func sourceReady(kind string, key types.NamespacedName, src sourceObject) error {
 	ready := conditions.Get(src, meta.ReadyCondition)
 	switch {
-	case src.GetGeneration() != src.observedGeneration():
+	case src.GetGeneration() != observedGeneration(src):
 		return &notReady{fmt.Sprintf("%s '%s' is not ready: latest generation of object has not been reconciled", kind, key)}
 	case conditions.IsTrue(src, meta.StalledCondition):
 		return &notReady{fmt.Sprintf("%s '%s' is not ready: %s", kind, key, conditions.Get(src, meta.StalledCondition).Message)}
