@@ -298,7 +298,7 @@ func (c *Client) fetch(ctx context.Context, bucketName, key, dir string, mu *syn
 func localPath(dir, key string) (string, error) {
 	clean := path.Clean(key)
 	if key == "" || strings.HasPrefix(key, "/") || clean != strings.TrimSuffix(key, "/") ||
-		clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(key, "\\") {
+		clean == "." || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(key, "\\") {
 		return "", fmt.Errorf("%w: object '%s' would not be written inside the artifact; rename it", ErrUnsafeName, key)
 	}
 	return filepath.Join(dir, filepath.FromSlash(clean)), nil
