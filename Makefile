@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(LOCALBIN)/controller-gen
 HELM        := $(LOCALBIN)/helm
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X github.com/tether-gitops/tether/internal/version.Version=$(VERSION)
-GOTEST_FLAGS ?= -count=1 -timeout 30m
+GOTEST_FLAGS ?= -count=1 -timeout 40m
 FUZZTIME    ?= 30s
 # make test fuzzes each target for less, to keep CI within its budget as
 # targets are added; make fuzz takes FUZZTIME.
