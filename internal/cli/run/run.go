@@ -248,6 +248,7 @@ func Run(ctx context.Context, opts *Options) error {
 		APIReader:             mgr.GetAPIReader(),
 		Fetcher:               fetcher,
 		Helm:                  helmClient,
+		OCI:                   ociClient,
 		Renderer:              renderer,
 		Events:                lifecycle.Bounded(mgr.GetEventRecorder("tether-application-controller")),
 		Concurrency:           max(opts.Concurrency, 8),

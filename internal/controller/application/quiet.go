@@ -74,6 +74,17 @@ func (r *Reconciler) quietKey(ctx context.Context, app *argov1.Application, t *t
 	}
 	commits := make([]string, 0, len(app.Spec.GetSources()))
 	for _, src := range app.Spec.GetSources() {
+		if isOCISource(src) {
+			if r.OCI == nil {
+				return "", false
+			}
+			res, _, _, _, err := r.ociRevision(ctx, app, src, false)
+			if err != nil {
+				return "", false
+			}
+			commits = append(commits, res.Digest)
+			continue
+		}
 		if isHelmRepoSource(src) || src.Plugin != nil {
 			return "", false
 		}

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -40,6 +41,7 @@ import (
 	"github.com/tether-gitops/tether/internal/secretset"
 	"github.com/tether-gitops/tether/internal/shard"
 	"github.com/tether-gitops/tether/internal/source/git"
+	"github.com/tether-gitops/tether/internal/source/oci"
 )
 
 // FieldManager is the server-side apply field manager of Application
@@ -86,6 +88,8 @@ type Reconciler struct {
 	Renderer *render.Renderer
 	// Helm reads Helm repositories and registries for Helm sources.
 	Helm *helm.Client
+	// OCI reads oci:// sources; nil refuses them.
+	OCI *oci.Client
 	// Events records Kubernetes events; may be nil.
 	Events EventRecorder
 	// Concurrency is how many Applications reconcile at once.
@@ -136,6 +140,8 @@ type Reconciler struct {
 
 	helmIndexes  indexCache      // Helm repository indexes, by URL and credential
 	helmCharts   chartBytes      // chart archives, by URL, chart, version and credential
+	ociResolved  ociResolutions  // recent digests of OCI sources' references
+	ociDirs      ociDirCache     // unpacked OCI artifacts, by digest and credential
 	capabilities capabilityCache // destination clusters' versions and APIs, for helm template
 	luaHealth    healthScriptCache
 	// Metrics, when set, counts reconciles and ended syncs (nil: none).
@@ -178,6 +184,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	if err := mgr.Add(defaultProject{client: mgr.GetClient(), namespace: r.ControlPlaneNamespace}); err != nil {
+		return err
+	}
+	// The unpacked OCI artifacts go when the process stops.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		return r.ociDirs.close()
+	})); err != nil {
 		return err
 	}
 	if err := r.watchSecrets(mgr, c); err != nil {

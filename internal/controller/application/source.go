@@ -98,6 +98,9 @@ func (r *Reconciler) renderSource(ctx context.Context, app *argov1.Application, 
 	if src.Plugin != nil {
 		return "", "", nil, errors.New("config management plugins are not supported")
 	}
+	if isOCISource(src) {
+		return r.renderOCI(ctx, app, src, opts)
+	}
 	if isHelmRepoSource(src) {
 		rev, objs, err := r.renderHelmRepo(ctx, app, src, opts)
 		return rev, argov1.ApplicationSourceTypeHelm, objs, err
