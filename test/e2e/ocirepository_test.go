@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	argov1 "github.com/tether-gitops/tether/api/argoproj/v1alpha1"
+	helmv2 "github.com/tether-gitops/tether/api/helm/v2"
 	"github.com/tether-gitops/tether/api/meta"
 	sourcev1 "github.com/tether-gitops/tether/api/source/v1"
 	"github.com/tether-gitops/tether/internal/chartserve"
@@ -256,6 +258,157 @@ spec:
 		}
 		if repo.Status.Artifact != nil {
 			t.Errorf("an unverified artifact was stored: %+v", repo.Status.Artifact)
+		}
+	})
+}
+
+// TestOCIRepositoryHelmRelease: a chart pushed to a registry with Helm's
+// own client (Helm's media types) is installed by a HelmRelease whose
+// chartRef is an OCIRepository that copies the chart layer; the release's
+// chart version carries the artifact digest as Flux records it; moving
+// the OCIRepository to another tag upgrades the release.
+func TestOCIRepositoryHelmRelease(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	const ns = "oci-helm"
+	reg := ociRegistry(t, "", "")
+	var digests = map[string]string{}
+	for _, v := range []string{"6.1.0", "6.2.0"} {
+		_, d, err := reg.PushChart(ctx, filepath.Join(chartsDir, "podinfo"), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[v] = d
+	}
+	startTether(t)
+	repo := func(tag string) string {
+		return fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: podinfo, namespace: %s}
+spec:
+  interval: 1m
+  url: oci://%s/charts/podinfo
+  ref: {tag: "%s"}
+  layerSelector: {mediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip", operation: copy}
+`, ns, reg.Host(), tag)
+	}
+	objs := applyYAML(t, fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata: {name: %[1]s}
+---
+%[2]s---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: %[1]s}
+spec:
+  interval: 1m
+  chartRef: {kind: OCIRepository, name: podinfo}
+  values:
+    ui: {message: from an OCI chart}
+`, ns, repo("6.1.0")))
+	t.Cleanup(func() {
+		for i := len(objs) - 1; i >= 0; i-- {
+			_ = c.Delete(context.Background(), objs[i])
+		}
+	})
+	for _, v := range []string{"6.1.0", "6.2.0"} {
+		if v == "6.2.0" {
+			applyYAML(t, repo(v))
+		}
+		d := digests[v]
+		want := v + "+" + strings.TrimPrefix(d, "sha256:")[:12]
+		hr := waitHelmRelease(t, c, ns, "podinfo", func(hr *helmv2.HelmRelease) bool {
+			ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
+			return ready != nil && ready.Status == metav1.ConditionTrue && len(hr.Status.History) > 0 &&
+				hr.Status.History[0].ChartVersion == want
+		}, 2*time.Minute)
+		if s := hr.Status.History[0]; s.OCIDigest != d || hr.Status.LastAttemptedRevisionDigest != d || hr.Status.LastAttemptedRevision != want {
+			t.Errorf("%s: snapshot %+v, lastAttemptedRevision %s, digest %s; want digest %s", v, s, hr.Status.LastAttemptedRevision, hr.Status.LastAttemptedRevisionDigest, d)
+		}
+		if hr.Status.HelmChart != "" {
+			t.Errorf("status.helmChart = %q, want none for an OCIRepository", hr.Status.HelmChart)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "podinfo-ui"}, &cm); err != nil || cm.Data["message"] != "from an OCI chart" {
+			t.Errorf("%s: ConfigMap podinfo-ui: %v %v", v, cm.Data, err)
+		}
+	}
+}
+
+// TestApplicationOCISource: Argo CD Applications with oci:// sources (as
+// Argo CD 3.1 reads them), credentials from an Argo CD repo-creds Secret
+// of type oci: manifests pushed with `tether push artifact`, followed by
+// the semver range 1.x with a path inside the artifact, sync at the
+// manifest's digest and follow a new tag; a Helm chart pushed with Helm's
+// client renders as a chart with path ".".
+func TestApplicationOCISource(t *testing.T) {
+	c := kubeClient(t)
+	ctx := context.Background()
+	const user, password = "argo-oci", "argo-oci-pass-99"
+	reg := ociRegistry(t, user, password)
+	cmd := newCLI(t)
+	repoURL := "oci://" + reg.Host() + "/manifests/guestbook"
+	creds := user + ":" + password
+	files := func(v string) map[string]string {
+		return map[string]string{"deploy/cm.yaml": ociConfigMap("oci-argo", v), "other/cm.yaml": ociConfigMap("oci-argo-other", v)}
+	}
+	d1 := pushArtifact(t, cmd, repoURL+":1.0.0", creds, files("one"))
+	if _, _, err := reg.PushChart(ctx, filepath.Join(chartsDir, "podinfo"), "6.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	startTether(t, "--app-resync-period", "2s")
+	upsertSecret(t, c, "argocd", "oci-registry-creds", map[string]string{
+		"type": "oci", "url": "oci://" + reg.Host(), "username": user, "password": password})
+	labelSecret(t, c, "argocd", "oci-registry-creds", argov1.SecretTypeRepoCreds)
+	app := func(name, source string) string {
+		return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %[1]s, namespace: argocd}
+spec:
+  project: default
+  source:
+%[2]s
+  destination: {server: "https://kubernetes.default.svc", namespace: %[1]s}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+    syncOptions: [CreateNamespace=true]
+`, name, source)
+	}
+	t.Run("manifests follow a semver range", func(t *testing.T) {
+		applyYAML(t, app("oci-manifests", fmt.Sprintf("    repoURL: %s\n    targetRevision: 1.x\n    path: deploy", repoURL)))
+		t.Cleanup(func() { deleteApp(t, c, "argocd", "oci-manifests") })
+		a := waitApp(t, c, "argocd", "oci-manifests", d1, "Synced", "Healthy", 90*time.Second)
+		if a.Status.SourceType != argov1.ApplicationSourceTypeDirectory {
+			t.Errorf("sourceType %s", a.Status.SourceType)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "oci-manifests", Name: "oci-argo"}, &cm); err != nil || cm.Data["a"] != "one" {
+			t.Fatalf("ConfigMap oci-argo: %v %v", cm.Data, err)
+		}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "oci-manifests", Name: "oci-argo-other"}, &cm); err == nil {
+			t.Errorf("a file outside path was applied")
+		}
+		d2 := pushArtifact(t, cmd, repoURL+":1.1.0", creds, files("two"))
+		waitApp(t, c, "argocd", "oci-manifests", d2, "Synced", "Healthy", 90*time.Second)
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "oci-manifests", Name: "oci-argo"}, &cm); err != nil || cm.Data["a"] != "two" {
+			t.Errorf("ConfigMap oci-argo after 1.1.0: %v %v", cm.Data, err)
+		}
+	})
+	t.Run("a Helm chart with path .", func(t *testing.T) {
+		applyYAML(t, app("oci-chart", fmt.Sprintf(`    repoURL: oci://%s/charts/podinfo
+    targetRevision: 6.0.0
+    path: .
+    helm:
+      valuesObject:
+        ui: {message: from an OCI source}`, reg.Host())))
+		t.Cleanup(func() { deleteApp(t, c, "argocd", "oci-chart") })
+		a := waitApp(t, c, "argocd", "oci-chart", "", "Synced", "Healthy", 2*time.Minute)
+		if a.Status.SourceType != argov1.ApplicationSourceTypeHelm || !strings.HasPrefix(a.Status.Sync.Revision, "sha256:") {
+			t.Errorf("sourceType %s, revision %s", a.Status.SourceType, a.Status.Sync.Revision)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: "oci-chart", Name: "oci-chart-podinfo-ui"}, &cm); err != nil || cm.Data["message"] != "from an OCI source" {
+			t.Errorf("ConfigMap oci-chart-podinfo-ui: %v %v", cm.Data, err)
 		}
 	})
 }
