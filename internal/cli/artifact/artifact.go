@@ -17,7 +17,6 @@ package artifact
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/tether-gitops/tether/internal/cli/output"
 	"github.com/tether-gitops/tether/internal/source/oci"
 )
 
@@ -169,7 +167,10 @@ func RunPush(ctx context.Context, opts PushOptions) error {
 	}
 	fmt.Fprintf(errw, "artifact pushed to %s\n", pushed.URL())
 	res := pushResult{Repository: pushed.Repository, Tag: pushed.Tag, Digest: pushed.Digest, URL: pushed.URL()}
-	return printResult(writer(opts.Out), opts.Output, res)
+	if opts.Output == "" {
+		return nil
+	}
+	return output.Object(writer(opts.Out), opts.Output, res)
 }
 
 // TagOptions are the flags of `tag artifact`.
@@ -205,26 +206,6 @@ func RunTag(ctx context.Context, opts TagOptions) error {
 	}
 	for _, t := range opts.Tags {
 		fmt.Fprintf(writer(opts.Err), "tagged %s@%s as %s:%s\n", url, d, url, t)
-	}
-	return nil
-}
-
-func printResult(w io.Writer, format string, v any) error {
-	switch format {
-	case "json":
-		data, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
-		return err
-	case "yaml":
-		data, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
 	}
 	return nil
 }

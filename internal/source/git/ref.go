@@ -1,11 +1,13 @@
 package git
 
 import (
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/tether-gitops/tether/internal/source/versiontag"
 )
 
 // DefaultBranch is the branch followed when a Ref sets no field, as in Flux.
@@ -235,35 +237,12 @@ func tagNames(refs map[string]string) []string {
 	return tags
 }
 
-// highestTag returns the tag with the highest version within the range.
-// Tags are read as Flux does: strict semver with an optional "v" prefix;
-// others are ignored. Versions that differ only in build metadata are
-// equal to semver; Flux then takes the most recent commit, which a listing
-// does not show, so the greatest tag name wins instead, for a stable answer.
+// highestTag returns the tag with the highest version within the range,
+// reading tags as Flux does (see versiontag.Highest).
 func highestTag(tags []string, rangeExpr string) (string, error) {
-	constraint, err := semver.NewConstraint(rangeExpr)
-	if err != nil {
-		return "", fmt.Errorf("semver range %q: %w", rangeExpr, err)
-	}
-	var matches []*semver.Version
-	for _, tag := range tags {
-		if _, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v")); err != nil {
-			continue
-		}
-		v, err := semver.NewVersion(tag)
-		if err != nil || !constraint.Check(v) {
-			continue
-		}
-		matches = append(matches, v)
-	}
-	if len(matches) == 0 {
+	tag, err := versiontag.Highest(tags, rangeExpr, nil)
+	if errors.Is(err, versiontag.ErrNoMatch) {
 		return "", ErrNoMatchingTag
 	}
-	sort.Slice(matches, func(i, j int) bool {
-		if c := matches[i].Compare(matches[j]); c != 0 {
-			return c < 0
-		}
-		return matches[i].Original() < matches[j].Original()
-	})
-	return matches[len(matches)-1].Original(), nil
+	return tag, err
 }

@@ -354,21 +354,3 @@ func TestBuildSingleFile(t *testing.T) {
 		t.Errorf("artifact holds %v, want app.yaml alone", entries)
 	}
 }
-
-func TestHighestTag(t *testing.T) {
-	tags := []string{"1.0.0", "v1.2.0", "1.2.0", "1.10.0-rc.1", "1.3", "latest", "2.0.0"}
-	tests := []struct {
-		rng, filter, want string
-	}{
-		{"1.x", "", "v1.2.0"},
-		{">=1.0.0 <2.0.0-0", "", "1.10.0-rc.1"},
-		{"*", "", "2.0.0"},
-		{"*", "^1", "1.2.0"},
-	}
-	for _, tt := range tests {
-		got, err := HighestTag(tags, tt.rng, tt.filter)
-		if err != nil || got != tt.want {
-			t.Errorf("HighestTag(%q, %q) = %q, %v; want %q", tt.rng, tt.filter, got, err, tt.want)
-		}
-	}
-}

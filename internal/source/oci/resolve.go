@@ -2,14 +2,15 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
-	"sort"
-	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/tether-gitops/tether/internal/source/versiontag"
 )
 
 // DefaultTag is pulled when a reference names nothing.
@@ -123,47 +124,26 @@ func (c *Client) Resolve(ctx context.Context, url string, ref Ref, opts Options)
 }
 
 // HighestTag returns the tag with the highest version within rangeExpr
-// among those matching filter (a regular expression; empty matches all).
-// Tags are read as Flux reads them: semver with an optional "v" prefix;
-// others are skipped. Of two tags of one version, the greater name wins,
-// so the answer is stable.
+// among those matching filter (a regular expression; empty matches all),
+// as versiontag.Highest reads tags.
 func HighestTag(tags []string, rangeExpr, filter string) (string, error) {
-	constraint, err := semver.NewConstraint(rangeExpr)
-	if err != nil {
-		return "", fmt.Errorf("semver range %q: %w: %w", rangeExpr, ErrInvalid, err)
-	}
 	var re *regexp.Regexp
 	if filter != "" {
+		var err error
 		if re, err = regexp.Compile(filter); err != nil {
 			return "", fmt.Errorf("semverFilter %q: %w: %w", filter, ErrInvalid, err)
 		}
 	}
-	var matches []*semver.Version
-	for _, tag := range tags {
-		if re != nil && !re.MatchString(tag) {
-			continue
-		}
-		if _, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v")); err != nil {
-			continue
-		}
-		v, err := semver.NewVersion(tag)
-		if err != nil || !constraint.Check(v) {
-			continue
-		}
-		matches = append(matches, v)
-	}
-	if len(matches) == 0 {
+	tag, err := versiontag.Highest(tags, rangeExpr, re)
+	switch {
+	case errors.Is(err, versiontag.ErrNoMatch):
 		what := fmt.Sprintf("semver range '%s'", rangeExpr)
 		if filter != "" {
 			what += fmt.Sprintf(" with filter '%s'", filter)
 		}
 		return "", fmt.Errorf("no tag matches %s among %d tags: %w", what, len(tags), ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	sort.Slice(matches, func(i, j int) bool {
-		if c := matches[i].Compare(matches[j]); c != 0 {
-			return c < 0
-		}
-		return matches[i].Original() < matches[j].Original()
-	})
-	return matches[len(matches)-1].Original(), nil
+	return tag, nil
 }
