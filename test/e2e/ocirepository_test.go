@@ -66,11 +66,6 @@ func pushArtifact(t *testing.T, c *cli, ref, creds string, files map[string]stri
 	return res.Digest
 }
 
-// ociConfigMap is a ConfigMap manifest named name with data a: value.
-func ociConfigMap(name, value string) string {
-	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {a: " + value + "}\n"
-}
-
 // waitOCIArtifact waits for OCIRepository flux-system/name to be Ready
 // with an artifact of revision, and returns the object.
 func waitOCIArtifact(t *testing.T, c client.Client, name, revision string) *sourcev1.OCIRepository {
@@ -89,21 +84,6 @@ func waitOCIArtifact(t *testing.T, c client.Client, name, revision string) *sour
 	return &repo
 }
 
-// waitOCIConfigMap waits for ConfigMap default/name to hold a: value.
-func waitOCIConfigMap(t *testing.T, c client.Client, name, value string) {
-	t.Helper()
-	eventually(t, 30*time.Second, "ConfigMap "+name+" a="+value, func(ctx context.Context) error {
-		var cm corev1.ConfigMap
-		if err := c.Get(ctx, types.NamespacedName{Namespace: "default", Name: name}, &cm); err != nil {
-			return err
-		}
-		if got := cm.Data["a"]; got != value {
-			return fmt.Errorf("a = %q", got)
-		}
-		return nil
-	})
-}
-
 // TestOCIRepositoryKustomization: manifests pushed with `tether push
 // artifact` to a registry that wants credentials are deployed by a
 // Kustomization through an OCIRepository (written as v1beta2) that
@@ -118,8 +98,8 @@ func TestOCIRepositoryKustomization(t *testing.T) {
 	reg := ociRegistry(t, user, password)
 	cmd := newCLI(t)
 	repoURL := "oci://" + reg.Host() + "/manifests/app"
-	d1 := pushArtifact(t, cmd, repoURL+":1.0.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "one")})
-	pushArtifact(t, cmd, repoURL+":2.0.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "major")})
+	d1 := pushArtifact(t, cmd, repoURL+":1.0.0", user+":"+password, map[string]string{"cm.yaml": bucketConfigMap("oci-a", "one")})
+	pushArtifact(t, cmd, repoURL+":2.0.0", user+":"+password, map[string]string{"cm.yaml": bucketConfigMap("oci-a", "major")})
 	tether := startTether(t)
 	objs := applyYAML(t, dockerConfigSecret("flux-system", "oci-creds", reg.Host(), user, password)+fmt.Sprintf(`---
 apiVersion: source.toolkit.fluxcd.io/v1beta2
@@ -158,26 +138,26 @@ spec: {interval: 1m, path: ./, prune: true, targetNamespace: default, sourceRef:
 		}
 		waitKustomizationRevision(t, c, "oci-app", rev)
 		waitKustomization(t, c, "flux-system", "oci-app", "True", 30*time.Second)
-		waitOCIConfigMap(t, c, "oci-a", "one")
+		waitConfigMapData(t, c, "oci-a", "one")
 		if ev := eventsFor(t, c, "flux-system", "oci-app"); !strings.Contains(ev, "NewArtifact stored artifact with revision '"+rev+"'") {
 			t.Errorf("no NewArtifact event in:\n%s", ev)
 		}
 	})
 
 	t.Run("a new tag in the range is picked up within the interval", func(t *testing.T) {
-		d2 := pushArtifact(t, cmd, repoURL+":1.1.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "two")})
+		d2 := pushArtifact(t, cmd, repoURL+":1.1.0", user+":"+password, map[string]string{"cm.yaml": bucketConfigMap("oci-a", "two")})
 		start := time.Now()
 		rev = "1.1.0@" + d2
 		waitOCIArtifact(t, c, "oci-app", rev)
 		waitKustomizationRevision(t, c, "oci-app", rev)
-		waitOCIConfigMap(t, c, "oci-a", "two")
+		waitConfigMapData(t, c, "oci-a", "two")
 		t.Logf("1.1.0 deployed %s after the push", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("a wrong password: a clear error, the last artifact and objects stay", func(t *testing.T) {
 		const wrong = "not-the-oci-pass"
 		applyYAML(t, dockerConfigSecret("flux-system", "oci-creds", reg.Host(), user, wrong))
-		pushArtifact(t, cmd, repoURL+":1.2.0", user+":"+password, map[string]string{"cm.yaml": ociConfigMap("oci-a", "three")})
+		pushArtifact(t, cmd, repoURL+":1.2.0", user+":"+password, map[string]string{"cm.yaml": bucketConfigMap("oci-a", "three")})
 		var repo sourcev1.OCIRepository
 		var ready *metav1.Condition
 		eventually(t, 60*time.Second, "OCIRepository Ready=False AuthenticationFailed", func(ctx context.Context) error {
@@ -205,7 +185,7 @@ spec: {interval: 1m, path: ./, prune: true, targetNamespace: default, sourceRef:
 		if ks.Status.LastAppliedRevision != rev {
 			t.Errorf("lastAppliedRevision %s, want %s", ks.Status.LastAppliedRevision, rev)
 		}
-		waitOCIConfigMap(t, c, "oci-a", "two")
+		waitConfigMapData(t, c, "oci-a", "two")
 		events := eventsFor(t, c, "flux-system", "oci-app")
 		for _, text := range []string{events, ready.Message, tether.Logs.String()} {
 			if strings.Contains(text, password) || strings.Contains(text, wrong) {
@@ -226,7 +206,7 @@ spec: {interval: 1m, path: ./, prune: true, targetNamespace: default, sourceRef:
 			}
 			return nil
 		})
-		waitOCIConfigMap(t, c, "oci-a", "three")
+		waitConfigMapData(t, c, "oci-a", "three")
 	})
 
 	t.Run("verify is refused with Stalled", func(t *testing.T) {
@@ -350,7 +330,7 @@ func TestApplicationOCISource(t *testing.T) {
 	repoURL := "oci://" + reg.Host() + "/manifests/guestbook"
 	creds := user + ":" + password
 	files := func(v string) map[string]string {
-		return map[string]string{"deploy/cm.yaml": ociConfigMap("oci-argo", v), "other/cm.yaml": ociConfigMap("oci-argo-other", v)}
+		return map[string]string{"deploy/cm.yaml": bucketConfigMap("oci-argo", v), "other/cm.yaml": bucketConfigMap("oci-argo-other", v)}
 	}
 	d1 := pushArtifact(t, cmd, repoURL+":1.0.0", creds, files("one"))
 	if _, _, err := reg.PushChart(ctx, filepath.Join(chartsDir, "podinfo"), "6.0.0"); err != nil {
