@@ -46,11 +46,18 @@ func NormalizeRepoURL(raw string) string {
 			parts = append(parts, seg)
 		}
 	}
-	if n := len(parts); n > 0 {
-		parts[n-1] = strings.TrimSpace(strings.TrimSuffix(parts[n-1], ".git"))
-		if parts[n-1] == "" {
-			parts = parts[:n-1]
+	// Drop ".git" suffixes (any case: the result is folded) until the
+	// last segment has none, so that the result normalizes to itself.
+	for n := len(parts); n > 0; n = len(parts) {
+		last := strings.ToLower(parts[n-1])
+		for strings.HasSuffix(last, ".git") {
+			last = strings.TrimSpace(strings.TrimSuffix(last, ".git"))
 		}
+		if last != "" {
+			parts[n-1] = last
+			break
+		}
+		parts = parts[:n-1]
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // IPv6, bracketed so that the result normalizes to itself
