@@ -9,7 +9,7 @@ import (
 
 // CheckoutRevision checks out revision ("" or HEAD for the default
 // branch) of repoURL as an Application of project would: the same
-// repository credentials, URL rewrites and shared cache. The ApplicationSet
+// repository credentials, URL rewrites, shared cache and resolve TTL. The ApplicationSet
 // git generator reads repositories through it. release must be called
 // once the files are read.
 func (r *Reconciler) CheckoutRevision(ctx context.Context, project, repoURL, revision string) (dir string, release func(), err error) {
@@ -19,7 +19,9 @@ func (r *Reconciler) CheckoutRevision(ctx context.Context, project, repoURL, rev
 		return "", nil, err
 	}
 	src := argov1.ApplicationSource{RepoURL: repoURL, TargetRevision: revision}
-	ref, res, err := r.resolve(ctx, src, auth, true)
+	// Not forced: a set is generated again on every change of its apps,
+	// and the fetcher's --git-resolve-ttl spares the remote those asks.
+	ref, res, err := r.resolve(ctx, src, auth, false)
 	if err != nil {
 		return "", nil, fmt.Errorf("resolve revision %q of %s: %w", revision, repoURL, err)
 	}
