@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/getsops/sops/v3/aes"
@@ -158,5 +159,5 @@ func formatName(f formats.Format) string {
 // oneLine folds SOPS's multi-line key errors into one line for a
 // condition message.
 func oneLine(s string) string {
-	return string(bytes.Join(bytes.Fields([]byte(s)), []byte(" ")))
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -122,7 +123,7 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 		waitOwnedApps(t, c, "folders", "appset-a", "appset-b", "appset-c", "appset-d", "appset-e")
 		for _, n := range []string{"a", "b", "c", "d", "e"} {
 			app := waitApp(t, c, "argocd", "appset-"+n, "", "Synced", "Healthy", 90*time.Second)
-			if !containsString(app.Finalizers, argov1.ResourcesFinalizerName) {
+			if !slices.Contains(app.Finalizers, argov1.ResourcesFinalizerName) {
 				t.Errorf("appset-%s finalizers %v: want the resources finalizer", n, app.Finalizers)
 			}
 			if ok, err := configMapExists(ctx, c, "appset-"+n, "appset-"+n); !ok {
@@ -215,7 +216,7 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 			if err := c.Get(ctx, types.NamespacedName{Namespace: "argocd", Name: "appset-d"}, &app); err != nil {
 				return err
 			}
-			if containsString(app.Finalizers, argov1.ResourcesFinalizerName) {
+			if slices.Contains(app.Finalizers, argov1.ResourcesFinalizerName) {
 				return fmt.Errorf("finalizers %v", app.Finalizers)
 			}
 			return nil
@@ -227,15 +228,6 @@ func TestApplicationSetGitDirectories(t *testing.T) {
 			t.Errorf("ConfigMap appset-d was deleted with its app: %v", err)
 		}
 	})
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // gatedMonitor is a ServiceMonitor that luaHealthScript keeps
@@ -333,7 +325,7 @@ spec:
 				if err != nil {
 					return err
 				}
-				if got != containsString(want, n) {
+				if got != slices.Contains(want, n) {
 					return fmt.Errorf("%s synced: %t, want %t", n, got, !got)
 				}
 			}

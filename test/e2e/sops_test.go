@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,7 +148,7 @@ spec: {interval: 1m, url: https://git.example.com/sops.git, ref: {branch: main}}
 			t.Fatal(err)
 		}
 		if string(api.Data["API_KEY"]) != sopsAPIKey || string(api.Data["MODE"]) != "live" || len(api.Data) != 2 {
-			t.Errorf("sops-api data = %v, want API_KEY and MODE decrypted, nothing else", keysOf(api.Data))
+			t.Errorf("sops-api data = %v, want API_KEY and MODE decrypted, nothing else", slices.Sorted(maps.Keys(api.Data)))
 		}
 	})
 
@@ -277,15 +279,6 @@ func untarAll(t *testing.T, data []byte) []byte {
 	return out.Bytes()
 }
 
-// keysOf lists the keys of a Secret's data, never its values.
-func keysOf(data map[string][]byte) []string {
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	return keys
-}
-
 // sopsApp is an automated Application of folder path of the sops-apps
 // repository in project proj, deployed to namespace ns.
 func sopsApp(name, proj, path, ns string) string {
@@ -360,7 +353,7 @@ spec:
 			t.Fatal(err)
 		}
 		if string(api.Data["API_KEY"]) != sopsAPIKey {
-			t.Errorf("sops-api data = %v, want API_KEY decrypted", keysOf(api.Data))
+			t.Errorf("sops-api data = %v, want API_KEY decrypted", slices.Sorted(maps.Keys(api.Data)))
 		}
 	})
 

@@ -5,6 +5,7 @@ package sopstest
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"strings"
 	"testing"
@@ -114,20 +115,10 @@ func pgpKey(t testing.TB, e *openpgp.Entity, dataKey []byte) keys.MasterKey {
 		t.Fatal(err)
 	}
 	return &pgp.MasterKey{
-		Fingerprint:  strings.ToUpper(fingerprint(e)),
+		Fingerprint:  strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint)),
 		EncryptedKey: buf.String(),
 		CreationDate: time.Now().UTC(),
 	}
-}
-
-func fingerprint(e *openpgp.Entity) string {
-	const hex = "0123456789abcdef"
-	var b strings.Builder
-	for _, c := range e.PrimaryKey.Fingerprint {
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // AgeKey returns a new age identity (the private key line, as stored in a
